@@ -1,0 +1,94 @@
+"""Where poll batches run: a local process pool, or in-process for ``workers=1``.
+
+Both are ``concurrent.futures.Executor``; the round code only uses ``submit``.
+``WorkerPool`` adds what a long-running poller needs on top of
+``ProcessPoolExecutor``: rebuilding after a worker dies (a dead worker breaks
+the whole pool, every pending future and every later ``submit``), and killing
+the workers at once on a forced stop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import signal
+from collections.abc import Callable
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from typing import Any, ParamSpec, TypeVar
+
+from rssmania._poll import worker_init
+
+log = logging.getLogger("rssmania.executors")
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+class SerialExecutor(Executor):
+    """Runs each call at submit time, in this process: the first tool for debugging."""
+
+    def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
+        future: Future[T] = Future()
+        try:
+            future.set_result(fn(*args, **kwargs))
+        except BaseException as exc:
+            future.set_exception(exc)
+            if not isinstance(exc, Exception):
+                raise
+        return future
+
+
+class WorkerPool:
+    """A process pool that survives its workers' deaths."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.rebuilds = 0
+        self._pool: ProcessPoolExecutor | None = None
+        # forkserver, not fork: the coordinator may hold threads (a progress
+        # bar, a web UI) and forking a threaded process can deadlock a child.
+        self._context = multiprocessing.get_context("forkserver")
+        self._context.set_forkserver_preload(["rssmania._poll"])
+
+    def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=self._context, initializer=worker_init
+            )
+        return self._pool.submit(fn, *args)
+
+    def rebuild(self) -> None:
+        """Drop a broken pool; the next submit starts a fresh one."""
+        self.rebuilds += 1
+        log.warning("a worker process died; starting a new pool (rebuild %d)", self.rebuilds)
+        self.kill()
+
+    def kill(self) -> None:
+        """Stop every worker now, without waiting for its work."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        processes = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in processes:
+            if process.is_alive() and process.pid is not None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(process.pid, signal.SIGKILL)
+        for process in processes:
+            process.join(timeout=5)
+
+    def close(self) -> None:
+        """Let running batches finish, then stop the workers."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def pid_list(pool: WorkerPool) -> list[int]:
+    """The worker PIDs alive now (for tests and diagnostics)."""
+    inner = pool._pool
+    if inner is None:
+        return []
+    return [p.pid for p in getattr(inner, "_processes", {}).values() if p.pid is not None]

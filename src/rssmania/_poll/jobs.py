@@ -1,0 +1,88 @@
+"""What crosses the process boundary: plain picklable data, in both directions.
+
+``PollJob`` goes parent -> worker; ``PollOutcome`` comes back. An outcome is
+never an exception: a failed poll is an outcome whose ``error`` is set, because
+an exception raised in a child loses its cause on the way back and one that
+cannot be rebuilt breaks the whole pool (see STYLE.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from rssmania.types import Enclosure, FeedError
+
+
+@dataclass(frozen=True)
+class PollSettings:
+    """Limits and identity shared by every job of a round."""
+
+    user_agent: str
+    connect_timeout: float = 10.0
+    read_timeout: float = 30.0
+    total_timeout: float = 60.0
+    max_bytes: int = 16 * 1024 * 1024
+    max_redirects: int = 5
+
+
+@dataclass(frozen=True)
+class PollJob:
+    url: str
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True)
+class ParsedEntry:
+    key: str
+    """Identity within the feed: guid/id, else link, else a hash of title+content."""
+    content_hash: str
+    """Changes exactly when what a reader sees changes (not when only a date moves)."""
+    title: str | None
+    link: str | None
+    author: str | None
+    summary: str | None
+    content: str | None
+    enclosures: tuple[Enclosure, ...]
+    published: datetime | None
+    updated: datetime | None
+
+
+@dataclass(frozen=True)
+class ParsedFeed:
+    title: str | None
+    link: str | None
+    entries: tuple[ParsedEntry, ...]
+    warning: str | None = None
+    """Set when the document was not well-formed but entries could be recovered."""
+
+
+@dataclass(frozen=True)
+class PollOutcome:
+    url: str
+    http_status: int | None = None
+    etag: str | None = None
+    last_modified: str | None = None
+    final_url: str | None = None
+    not_modified: bool = False
+    feed: ParsedFeed | None = None
+    error: FeedError | None = None
+    seconds: float = 0.0
+
+    @classmethod
+    def failed(
+        cls,
+        url: str,
+        kind: str,
+        message: str,
+        *,
+        http_status: int | None = None,
+        seconds: float = 0.0,
+    ) -> PollOutcome:
+        return cls(
+            url=url,
+            http_status=http_status,
+            error=FeedError(kind=kind, message=message, http_status=http_status),
+            seconds=seconds,
+        )

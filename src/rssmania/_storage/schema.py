@@ -1,0 +1,77 @@
+"""The database schema and its migrations, keyed by ``PRAGMA user_version``.
+
+Dates are stored as ISO 8601 text in UTC with a fixed width (microseconds,
+``+00:00``), so that text order is time order and SQL can sort on them.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+# Each step moves the schema from version i to i + 1; never edit a released step.
+MIGRATIONS: tuple[str, ...] = (
+    """
+    CREATE TABLE feeds (
+        id            INTEGER PRIMARY KEY,
+        url           TEXT NOT NULL UNIQUE,
+        title         TEXT,
+        link          TEXT,
+        user_title    TEXT,
+        category      TEXT,
+        added         TEXT NOT NULL,
+        last_checked  TEXT,
+        next_check    TEXT,
+        etag          TEXT,
+        last_modified TEXT,
+        last_status   INTEGER,
+        error_count   INTEGER NOT NULL DEFAULT 0,
+        last_error    TEXT,
+        interval      INTEGER
+    );
+    CREATE INDEX feeds_next_check ON feeds (next_check);
+
+    CREATE TABLE entries (
+        id            INTEGER PRIMARY KEY,
+        feed_id       INTEGER NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+        key           TEXT NOT NULL,
+        content_hash  TEXT NOT NULL,
+        title         TEXT,
+        link          TEXT,
+        author        TEXT,
+        summary       TEXT,
+        content       TEXT,
+        enclosures    TEXT NOT NULL DEFAULT '[]',
+        published     TEXT,
+        updated       TEXT,
+        first_seen    TEXT NOT NULL,
+        last_changed  TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        sort_date     TEXT NOT NULL,
+        read          INTEGER NOT NULL DEFAULT 0,
+        starred       INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (feed_id, key)
+    );
+    CREATE INDEX entries_sort_date ON entries (sort_date DESC, id DESC);
+    CREATE INDEX entries_feed_sort_date ON entries (feed_id, sort_date DESC, id DESC);
+
+    -- New and updated entries not yet shown by the command line: written in the
+    -- same transaction as the entry, deleted once printed, so that a kill
+    -- between the two neither loses nor repeats an article.
+    CREATE TABLE outbox (
+        seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+        entry_id      INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE
+    );
+    """,
+)
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    version = db.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise sqlite3.DatabaseError(
+            f"the database was written by a newer rssmania (schema {version}, "
+            f"this one knows up to {len(MIGRATIONS)})"
+        )
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        # executescript() commits first; the whole step then runs as one unit.
+        db.executescript(f"BEGIN IMMEDIATE;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")

@@ -1,0 +1,334 @@
+"""The Aggregator: one object that wires storage, scheduling, workers and decisions.
+
+    storage.feed_states(due)          feeds due now
+      -> _round.run_jobs()            batches on a process pool; outcomes as they come
+      -> _decide.decide()             new / updated entries, health, next check   (pure)
+      -> storage.apply()              one transaction per feed
+      -> FeedResult                   yielded to the caller (CLI, sinks)
+
+Only this process touches the database; workers get jobs and return plain data.
+"""
+
+from __future__ import annotations
+
+import enum
+import fcntl
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+from urllib.parse import urlsplit
+
+from rssmania._decide import FeedState, decide
+from rssmania._executors import SerialExecutor, WorkerPool
+from rssmania._opml import OpmlOutline, parse_opml, write_opml
+from rssmania._poll import PollJob, PollOutcome, PollSettings, poll_batch
+from rssmania._round import PollBatch, StopFlag, run_jobs
+from rssmania._schedule import DEFAULT_INTERVAL
+from rssmania._storage import Storage
+from rssmania._version import __version__
+from rssmania.exceptions import AggregatorStateError, DatabaseLockedError, InvalidFeedURLError
+from rssmania.types import Entry, EntryChange, Feed, FeedResult
+
+log = logging.getLogger("rssmania.core")
+
+USER_AGENT = f"rssmania/{__version__} (+https://github.com/rssmania/rssmania)"
+
+
+class _State(enum.Enum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+def check_feed_url(url: str) -> str:
+    """Return ``url`` stripped, or raise InvalidFeedURLError saying what is wrong with it."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise InvalidFeedURLError(url, str(exc)) from exc
+    if parts.scheme.lower() not in ("http", "https"):
+        reason = (
+            f"scheme {parts.scheme!r} is not supported (only http and https)"
+            if parts.scheme
+            else "not a URL (expected http:// or https://)"
+        )
+        raise InvalidFeedURLError(url, reason)
+    if not parts.hostname:
+        raise InvalidFeedURLError(url, "no host name")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        raise InvalidFeedURLError(url, str(exc)) from exc
+    if any(c.isspace() for c in url):
+        raise InvalidFeedURLError(url, "contains whitespace")
+    return url
+
+
+class Aggregator:
+    """Subscriptions, polling and stored entries of one database.
+
+    Use it as a context manager::
+
+        with Aggregator("feeds.sqlite") as agg:
+            agg.add_feed("https://example.org/feed.xml")
+            for result in agg.update():
+                for entry in result.new:
+                    print(entry.title, entry.link)
+
+    ``workers`` is the number of worker processes (default: one per core);
+    ``workers=1`` polls in this process, on the same code path. ``outbox=True``
+    records every new or updated entry until :meth:`ack_changes` is called:
+    what the command line uses to report each article exactly once, even
+    across a crash.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        workers: int | None = None,
+        default_interval: int = DEFAULT_INTERVAL,
+        user_agent: str = USER_AGENT,
+        timeout: float = 60.0,
+        max_bytes: int = 16 * 1024 * 1024,
+        outbox: bool = False,
+        stop_grace: float = 3.0,
+        now: Callable[[], datetime] | None = None,
+        _poll_batch: PollBatch = poll_batch,
+    ) -> None:
+        if workers is not None and workers < 1:
+            raise ValueError("workers must be at least 1")
+        if default_interval < 1:
+            raise ValueError("default_interval must be at least 1 second")
+        self.workers = workers or os.cpu_count() or 1
+        self.default_interval = default_interval
+        self.settings = PollSettings(
+            user_agent=user_agent,
+            total_timeout=timeout,
+            read_timeout=min(30.0, timeout),
+            connect_timeout=min(10.0, timeout),
+            max_bytes=max_bytes,
+        )
+        self.outbox = outbox
+        self.stop_grace = stop_grace
+        self._now = now or (lambda: datetime.now(UTC))
+        self._poll = _poll_batch
+        self._storage = Storage(path)
+        self._executor: WorkerPool | SerialExecutor = (
+            SerialExecutor() if self.workers == 1 else WorkerPool(self.workers)
+        )
+        self._stop = StopFlag()
+        self._poll_lock: int | None = None
+        self._state = _State.OPEN
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def __enter__(self) -> Self:
+        self._check_open()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the workers and close the database. Safe to call twice."""
+        if self._state is _State.CLOSED:
+            return
+        self._state = _State.CLOSED
+        if isinstance(self._executor, WorkerPool):
+            if self._stop.requested:
+                self._executor.kill()
+            else:
+                self._executor.close()
+        self._storage.close()
+        if self._poll_lock is not None:
+            os.close(self._poll_lock)
+            self._poll_lock = None
+
+    def _lock_polling(self) -> None:
+        """Be the only process polling into this database, until close().
+
+        Two pollers on one database would fetch every feed twice and could
+        report an article twice; readers and `add` do not need this lock.
+        """
+        if self._poll_lock is not None or self._storage.path == ":memory:":
+            return
+        path = self._storage.path + ".lock"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise DatabaseLockedError(path, f"cannot create the lock file: {exc}") from exc
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DatabaseLockedError(
+                self._storage.path, "another rssmania process is updating this database"
+            ) from None
+        self._poll_lock = fd
+
+    def stop(self) -> None:
+        """Ask a running update() or watch() to stop; callable from a signal handler or thread.
+
+        The first call stops scheduling and lets work in flight finish for a
+        few seconds (what finished is stored); a second call stops at once.
+        """
+        self._stop.request()
+        if self._stop.forced and isinstance(self._executor, WorkerPool):
+            self._executor.kill()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.requested
+
+    def _check_open(self) -> None:
+        if self._state is _State.CLOSED:
+            raise AggregatorStateError("the aggregator is closed")
+
+    # -- subscriptions ---------------------------------------------------------
+
+    def add_feed(self, url: str, *, title: str | None = None, category: str | None = None) -> Feed:
+        """Subscribe to ``url``; raises InvalidFeedURLError or FeedExistsError."""
+        self._check_open()
+        return self._storage.add_feed(
+            check_feed_url(url), title=title, category=category, now=self._now()
+        )
+
+    def remove_feed(self, url: str) -> None:
+        """Unsubscribe and delete the feed's entries; raises FeedNotFoundError."""
+        self._check_open()
+        self._storage.remove_feed(url.strip())
+
+    def get_feed(self, url: str) -> Feed:
+        self._check_open()
+        return self._storage.get_feed(url.strip())
+
+    def get_feeds(self) -> list[Feed]:
+        self._check_open()
+        return self._storage.get_feeds()
+
+    def import_opml(self, data: bytes, *, source: str = "<opml>") -> tuple[list[str], list[str]]:
+        """Subscribe to every feed of an OPML document, in one transaction.
+
+        Returns (added URLs, skipped messages). Raises InvalidOPMLError, and
+        then nothing is changed.
+        """
+        self._check_open()
+        outlines = parse_opml(data, source=source)
+        rows: list[tuple[str, str | None, str | None]] = []
+        skipped: list[str] = []
+        for outline in outlines:
+            try:
+                rows.append((check_feed_url(outline.url), outline.title, outline.category))
+            except InvalidFeedURLError as exc:
+                skipped.append(str(exc))
+        added = self._storage.add_feeds(rows, now=self._now())
+        skipped.extend(f"already subscribed: {url}" for url, *_ in rows if url not in added)
+        return added, skipped
+
+    def export_opml(self, *, title: str = "rssmania subscriptions") -> bytes:
+        self._check_open()
+        outlines = [
+            OpmlOutline(url=f.url, title=f.display_title, category=f.category, site_url=f.link)
+            for f in self._storage.get_feeds()
+        ]
+        return write_opml(outlines, title=title, now=self._now())
+
+    # -- entries ---------------------------------------------------------------
+
+    def get_entries(self, *, feed_url: str | None = None, limit: int | None = None) -> list[Entry]:
+        """Stored entries, newest first."""
+        self._check_open()
+        return self._storage.get_entries(feed_url=feed_url, limit=limit)
+
+    def pending_changes(self) -> list[EntryChange]:
+        """Changes recorded in the outbox and not yet acknowledged, oldest first."""
+        self._check_open()
+        return self._storage.pending_changes()
+
+    def ack_changes(self, up_to_seq: int) -> None:
+        """Drop outbox changes up to ``up_to_seq``: they have been shown."""
+        self._check_open()
+        self._storage.ack_changes(up_to_seq)
+
+    # -- polling -----------------------------------------------------------------
+
+    def update(self, *, all_feeds: bool = False) -> Iterator[FeedResult]:
+        """Poll the feeds that are due (every feed with ``all_feeds=True``), once.
+
+        Yields one FeedResult per feed, as soon as its result is committed.
+        Stops early (without error) after stop(); feeds not polled stay due.
+        """
+        self._check_open()
+        self._lock_polling()
+        self._stop = StopFlag()
+        states = self._storage.feed_states(due_at=None if all_feeds else self._now())
+        return self._poll_states(states)
+
+    def watch(self, *, idle: float = 1.0) -> Iterator[FeedResult]:
+        """Poll forever: whatever is due, as soon as it is due, until stop().
+
+        ``idle`` bounds how long it sleeps between looks at the database, so
+        that feeds added by another process are picked up.
+        """
+        self._check_open()
+        self._lock_polling()
+        self._stop = StopFlag()
+        while not self._stop.requested:
+            now = self._now()
+            states = self._storage.feed_states(due_at=now)
+            if states:
+                yield from self._poll_states(states)
+                continue
+            next_due = self._storage.next_due()
+            wait = idle if next_due is None else (next_due - now).total_seconds()
+            self._sleep(min(max(wait, 0.05), idle))
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self._stop.requested and time.monotonic() < deadline:
+            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
+
+    def _poll_states(self, states: Iterable[FeedState]) -> Iterator[FeedResult]:
+        by_url = {s.url: s for s in states}
+        jobs = [PollJob(s.url, s.etag, s.last_modified) for s in by_url.values()]
+        outcomes = run_jobs(
+            self._executor,
+            self._poll,
+            self.settings,
+            jobs,
+            workers=self.workers,
+            stop=self._stop,
+            grace=self.stop_grace,
+        )
+        for outcome in outcomes:
+            state = by_url.get(outcome.url)
+            if state is None:  # a poll function that invented a URL: a bug
+                log.error("outcome for a URL that was not asked for: %s", outcome.url)
+                continue
+            yield self._store(state, outcome)
+
+    def _store(self, state: FeedState, outcome: PollOutcome) -> FeedResult:
+        now = self._now()
+        stored = self._storage.entry_hashes(state.id) if outcome.feed else {}
+        write = decide(state, outcome, stored, now=now, default_interval=self.default_interval)
+        changes = self._storage.apply(write, outbox=self.outbox)
+        if outcome.error is not None:
+            log.info("%s: %s", state.url, outcome.error.message)
+        return FeedResult(
+            feed=self._storage.get_feed(state.url),
+            changes=tuple(changes),
+            error=outcome.error,
+            not_modified=outcome.not_modified,
+            seconds=outcome.seconds,
+        )

@@ -1,0 +1,90 @@
+"""Every error rssmania raises, in one tree.
+
+    RssmaniaError
+    ├── InvalidFeedURLError      a URL that is not http(s) with a host
+    ├── FeedExistsError          adding a URL that is already subscribed
+    ├── FeedNotFoundError        naming a URL that is not subscribed
+    ├── InvalidOPMLError         an OPML file that cannot be read
+    ├── StorageError             the database cannot be opened or written
+    │   └── DatabaseLockedError  another rssmania is updating the same database
+    └── AggregatorStateError     using an aggregator the wrong way (closed, re-entered)
+
+A feed that fails to poll (HTTP error, timeout, malformed XML...) is *not* an
+exception: it is a value, :class:`rssmania.FeedError`, attached to that feed's
+result and health, so that one feed never stops a round.
+
+Every class pickles (its state lives in ``args``), because some of them cross
+process boundaries; a test round-trips them all.
+"""
+
+from __future__ import annotations
+
+
+class RssmaniaError(Exception):
+    """Base class of every error rssmania raises."""
+
+
+class InvalidFeedURLError(RssmaniaError, ValueError):
+    """The URL is not an http:// or https:// URL with a host."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(url, reason)
+        self.url = url
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"invalid feed URL {self.url!r}: {self.reason}"
+
+
+class FeedExistsError(RssmaniaError):
+    """The feed is already subscribed."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+    def __str__(self) -> str:
+        return f"already subscribed: {self.url}"
+
+
+class FeedNotFoundError(RssmaniaError, LookupError):
+    """No subscribed feed has this URL."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self.url = url
+
+    def __str__(self) -> str:
+        return f"not subscribed: {self.url}"
+
+
+class InvalidOPMLError(RssmaniaError, ValueError):
+    """The OPML document cannot be read."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(source, reason)
+        self.source = source
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"cannot read OPML {self.source}: {self.reason}"
+
+
+class StorageError(RssmaniaError):
+    """The database cannot be opened, read or written."""
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(path, reason)
+        self.path = path
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"database {self.path}: {self.reason}"
+
+
+class DatabaseLockedError(StorageError):
+    """Another rssmania process is updating this database."""
+
+
+class AggregatorStateError(RssmaniaError, RuntimeError):
+    """The aggregator is used in a state that does not allow it (e.g. after close())."""

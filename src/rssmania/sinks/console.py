@@ -1,0 +1,99 @@
+"""Human output on a rich Console: new articles, the feed list, the summary line.
+
+Every function takes the console (and ``now`` where time shows), so tests
+render into a string at a fixed width.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from rssmania.types import Entry, EntryStatus, Feed, RoundSummary
+
+
+def print_changes(console: Console, entries: Sequence[Entry]) -> None:
+    """Entries grouped by feed and status, in the seed's words."""
+    groups: dict[tuple[str, EntryStatus], list[Entry]] = {}
+    for entry in entries:
+        groups.setdefault((entry.feed_url, entry.status), []).append(entry)
+    for (_, status), group in groups.items():
+        feed_title = group[0].feed_title or group[0].feed_url
+        word = "New" if status is EntryStatus.NEW else "Updated"
+        console.print(f"[bold]{word} articles from {escape(feed_title)}:[/bold]")
+        for entry in group:
+            title = escape(entry.title or "(untitled)")
+            link = escape(entry.link or "")
+            console.print(f"- {title} [blue]{link}[/blue]".rstrip(), soft_wrap=True)
+
+
+def summary_line(summary: RoundSummary) -> str:
+    parts = [
+        f"{summary.feeds} feed{'s' if summary.feeds != 1 else ''} polled",
+        f"{summary.new} new",
+        f"{summary.updated} updated",
+        f"{summary.errors} error{'s' if summary.errors != 1 else ''}",
+    ]
+    if summary.not_modified:
+        parts.append(f"{summary.not_modified} not modified")
+    text = ", ".join(parts) + f" in {summary.seconds:.1f} s"
+    return text + (" (interrupted)" if summary.interrupted else "")
+
+
+def relative(moment: datetime | None, now: datetime) -> str:
+    """'5 min ago', 'in 2 h', 'now', or '-' for never."""
+    if moment is None:
+        return "-"
+    delta = (moment - now).total_seconds()
+    size = abs(delta)
+    if size < 30:
+        return "now" if delta >= 0 else "just now"
+    for unit, seconds in (("d", 86400), ("h", 3600), ("min", 60)):
+        if size >= seconds or unit == "min":
+            amount = f"{size / seconds:.0f} {unit}"
+            break
+    return f"in {amount}" if delta > 0 else f"{amount} ago"
+
+
+def health(feed: Feed) -> str:
+    if feed.last_checked is None:
+        return "not checked yet"
+    if feed.error_count == 0:
+        return "ok"
+    streak = f"{feed.error_count} error{'s' if feed.error_count != 1 else ''}"
+    return f"{streak}: {feed.last_error}" if feed.last_error else streak
+
+
+def feeds_table(feeds: Iterable[Feed], now: datetime) -> Table:
+    table = Table(show_edge=False, pad_edge=False, expand=False)
+    table.add_column("Title", overflow="fold", max_width=32)
+    table.add_column("URL", overflow="fold")
+    table.add_column("Last checked", no_wrap=True)
+    table.add_column("Next check", no_wrap=True)
+    table.add_column("Health", overflow="fold")
+    for feed in feeds:
+        style = "" if feed.healthy else "red"
+        table.add_row(
+            escape(feed.display_title),
+            escape(feed.url),
+            relative(feed.last_checked, now),
+            relative(feed.next_check, now),
+            f"[{style}]{escape(health(feed))}[/{style}]" if style else escape(health(feed)),
+        )
+    return table
+
+
+def print_entries(console: Console, entries: Iterable[Entry]) -> None:
+    for entry in entries:
+        date = entry.published or entry.first_seen
+        console.print(
+            f"[dim]{date:%Y-%m-%d %H:%M}[/dim]  [bold]{escape(entry.title or '(untitled)')}[/bold]"
+            f"  [dim]({escape(entry.feed_title or entry.feed_url)})[/dim]",
+            soft_wrap=True,
+        )
+        if entry.link:
+            console.print(f"    [blue]{escape(entry.link)}[/blue]", soft_wrap=True)

@@ -1,0 +1,139 @@
+"""The public data types: plain frozen dataclasses, safe to keep, compare and pickle."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Enclosure:
+    """A file attached to an entry (podcast audio, image...)."""
+
+    href: str
+    type: str | None = None
+    length: int | None = None
+
+
+class EntryStatus(enum.StrEnum):
+    """Why an entry is reported: it was never seen, or its content changed."""
+
+    NEW = "new"
+    UPDATED = "updated"
+
+
+@dataclass(frozen=True)
+class Entry:
+    """An article as stored.
+
+    ``id`` is the entry's identity within its feed: the feed's guid/id, else its
+    link, else a hash of its title and content. Dates are timezone-aware UTC;
+    ``published`` falls back to ``updated`` and vice versa, and both are None
+    only when the feed gave no date at all.
+    """
+
+    feed_url: str
+    feed_title: str | None
+    id: str
+    title: str | None
+    link: str | None
+    author: str | None
+    summary: str | None
+    content: str | None
+    enclosures: tuple[Enclosure, ...]
+    published: datetime | None
+    updated: datetime | None
+    first_seen: datetime
+    last_changed: datetime
+    status: EntryStatus
+    read: bool = False
+    starred: bool = False
+
+
+@dataclass(frozen=True)
+class FeedError:
+    """Why a feed could not be polled: a value, never raised.
+
+    ``kind`` is a short machine-readable word (``http``, ``timeout``, ``network``,
+    ``too_large``, ``not_a_feed``, ``malformed``, ``empty``, ``worker_died``,
+    ``internal``); ``message`` is for people.
+    """
+
+    kind: str
+    message: str
+    http_status: int | None = None
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class Feed:
+    """A subscription and its health."""
+
+    url: str
+    title: str | None
+    link: str | None
+    user_title: str | None
+    category: str | None
+    added: datetime
+    last_checked: datetime | None
+    next_check: datetime | None
+    last_status: int | None
+    error_count: int
+    last_error: str | None
+    interval: int | None
+    """Per-feed polling interval in seconds; None means the aggregator's default."""
+
+    @property
+    def display_title(self) -> str:
+        return self.user_title or self.title or self.url
+
+    @property
+    def healthy(self) -> bool:
+        return self.error_count == 0
+
+
+@dataclass(frozen=True)
+class EntryChange:
+    """A new or updated entry, as committed; ``seq`` orders changes in the outbox."""
+
+    seq: int
+    entry: Entry
+
+    @property
+    def status(self) -> EntryStatus:
+        return self.entry.status
+
+
+@dataclass(frozen=True)
+class FeedResult:
+    """What one poll of one feed did, once its transaction is committed."""
+
+    feed: Feed
+    changes: tuple[EntryChange, ...]
+    error: FeedError | None
+    not_modified: bool
+    seconds: float
+
+    @property
+    def new(self) -> tuple[Entry, ...]:
+        return tuple(c.entry for c in self.changes if c.status is EntryStatus.NEW)
+
+    @property
+    def updated(self) -> tuple[Entry, ...]:
+        return tuple(c.entry for c in self.changes if c.status is EntryStatus.UPDATED)
+
+
+@dataclass(frozen=True)
+class RoundSummary:
+    """Totals of one round (an ``update``)."""
+
+    feeds: int
+    new: int
+    updated: int
+    errors: int
+    not_modified: int
+    seconds: float
+    interrupted: bool

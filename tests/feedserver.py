@@ -1,0 +1,158 @@
+"""A real HTTP server on 127.0.0.1 whose answers the tests control, and that counts requests."""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from xml.sax.saxutils import escape
+
+
+@dataclass
+class Route:
+    body: bytes = b""
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/rss+xml; charset=utf-8"
+    delay: float = 0.0
+    validators: bool = True
+    """Send an ETag and honour If-None-Match with a 304."""
+
+
+@dataclass(frozen=True)
+class Seen:
+    path: str
+    headers: dict[str, str]
+    at: float
+
+
+class FeedServer:
+    def __init__(self) -> None:
+        self.routes: dict[str, Route] = {}
+        self.seen: list[Seen] = []
+        self._lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                server._handle(self)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd.daemon_threads = True
+        self.port = self._httpd.server_address[1]
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> FeedServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def set(self, path: str, body: bytes | str = b"", **kwargs: object) -> str:
+        if isinstance(body, str):
+            body = body.encode()
+        with self._lock:
+            self.routes[path] = Route(body=body, **kwargs)  # type: ignore[arg-type]
+        return self.url(path)
+
+    def count(self, path: str) -> int:
+        with self._lock:
+            return sum(1 for s in self.seen if s.path == path)
+
+    def requests_to(self, path: str) -> list[Seen]:
+        with self._lock:
+            return [s for s in self.seen if s.path == path]
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        path = handler.path
+        with self._lock:
+            self.seen.append(Seen(path, dict(handler.headers.items()), time.monotonic()))
+            route = self.routes.get(path)
+        if route is None:
+            route = Route(body=b"not found", status=404, content_type="text/plain")
+        if route.delay:
+            time.sleep(route.delay)
+        headers = {"Content-Type": route.content_type, **route.headers}
+        body = route.body
+        status = route.status
+        if route.validators and status == 200:
+            etag = '"' + hashlib.sha1(body).hexdigest()[:16] + '"'
+            headers["ETag"] = etag
+            if handler.headers.get("If-None-Match") == etag:
+                status, body = 304, b""
+        handler.send_response(status)
+        for name, value in headers.items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        handler.wfile.write(body)
+
+
+@dataclass(frozen=True)
+class Item:
+    guid: str | None
+    title: str
+    link: str | None = None
+    description: str = ""
+    date: float | None = None  # a Unix time
+
+
+def rss(title: str, items: Sequence[Item], *, link: str = "https://example.org/") -> str:
+    parts = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        '<rss version="2.0"><channel>',
+        f"<title>{escape(title)}</title><link>{escape(link)}</link>",
+        "<description>test feed</description>",
+    ]
+    for item in items:
+        parts.append("<item>")
+        if item.guid is not None:
+            parts.append(f'<guid isPermaLink="false">{escape(item.guid)}</guid>')
+        parts.append(f"<title>{escape(item.title)}</title>")
+        if item.link:
+            parts.append(f"<link>{escape(item.link)}</link>")
+        if item.description:
+            parts.append(f"<description>{escape(item.description)}</description>")
+        if item.date is not None:
+            parts.append(f"<pubDate>{email.utils.formatdate(item.date, usegmt=True)}</pubDate>")
+        parts.append("</item>")
+    parts.append("</channel></rss>")
+    return "\n".join(parts)
+
+
+def items(prefix: str, n: int, *, start: int = 0, dated: bool = True) -> list[Item]:
+    base = 1_700_000_000.0
+    return [
+        Item(
+            guid=f"{prefix}-{i}",
+            title=f"{prefix} article {i}",
+            link=f"https://example.org/{prefix}/{i}",
+            description=f"<p>Body of {prefix} {i}</p>",
+            date=base + i * 3600 if dated else None,
+        )
+        for i in range(start, start + n)
+    ]
+
+
+def wait_for(predicate: Callable[[], object], *, timeout: float = 10.0, what: str = "") -> None:
+    """Wait until ``predicate()`` is true; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.02)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what or predicate}")

@@ -1,0 +1,226 @@
+"""The command line, run as a real child process."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import IO
+
+import pytest
+
+from tests.conftest import cli_env, rssmania
+from tests.feedserver import FeedServer, items, rss, wait_for
+from tests.procs import alive, descendants
+
+JSON_KEYS = {"feed_url", "feed_title", "id", "title", "link", "published", "updated", "status"}
+
+
+def test_add_checks_every_url_before_changing_anything(server: FeedServer, db: Path) -> None:
+    good = server.set("/a.xml", rss("A", items("a", 1)))
+    for bad, message in [
+        ("ftp://example.org/feed", "only http and https"),
+        ("file:///etc/passwd", "only http and https"),
+        ("/etc/passwd", "not a URL"),
+        ("https://", "no host"),
+    ]:
+        result = rssmania(db, "add", good, bad)
+        assert result.returncode == 2, result
+        assert message in result.stderr
+        assert "Traceback" not in result.stderr
+    assert rssmania(db, "list", "--json").stdout == ""
+    assert rssmania(db, "add", good).returncode == 0
+    duplicate = rssmania(db, "add", good)
+    assert duplicate.returncode == 2
+    assert "already subscribed" in duplicate.stderr
+    assert len(rssmania(db, "list", "--json").stdout.splitlines()) == 1
+
+
+def test_update_json_is_only_json_lines(server: FeedServer, db: Path) -> None:
+    urls = [server.set(f"/j{i}.xml", rss(f"J {i}", items(f"j{i}", 3))) for i in range(3)]
+    assert rssmania(db, "add", *urls).returncode == 0
+    first = rssmania(db, "update", "--json")
+    assert first.returncode == 0, first.stderr
+    lines = [json.loads(line) for line in first.stdout.splitlines()]
+    assert len(lines) == 9
+    assert all(JSON_KEYS <= set(obj) and obj["status"] == "new" for obj in lines)
+    assert {obj["feed_title"] for obj in lines} == {"J 0", "J 1", "J 2"}
+    assert "3 feeds polled, 9 new" in first.stderr
+    second = rssmania(db, "update", "--all", "--json")
+    assert second.returncode == 0
+    assert second.stdout == ""
+    stored = [json.loads(line) for line in rssmania(db, "entries", "--json").stdout.splitlines()]
+    assert len(stored) == 9
+    assert all(JSON_KEYS <= set(obj) for obj in stored)
+    # Newest first.
+    dates = [obj["published"] for obj in stored]
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_update_prints_new_articles_like_the_seed(server: FeedServer, db: Path) -> None:
+    url = server.set("/h.xml", rss("Hello Feed", items("h", 2)))
+    bad = server.set("/missing.xml", "nope", status=404, content_type="text/plain")
+    rssmania(db, "add", url, bad)
+    result = rssmania(db, "update", "--workers", "2")
+    assert result.returncode == 0, result.stderr
+    assert "New articles from Hello Feed:" in result.stdout
+    assert "- h article 0 https://example.org/h/0" in result.stdout
+    assert "2 feeds polled, 2 new, 0 updated, 1 error" in result.stdout
+    assert "HTTP 404" in result.stderr
+    listed = rssmania(db, "list").stdout
+    assert "Hello Feed" in listed
+    assert "1 error: HTTP 404" in listed
+
+
+def test_import_export_round_trip(server: FeedServer, db: Path, tmp_path: Path) -> None:
+    opml = tmp_path / "subs.opml"
+    a, b = server.url("/a.xml"), server.url("/b.xml")
+    opml.write_text(
+        f"""<?xml version="1.0"?><opml version="2.0"><head><title>s</title></head><body>
+        <outline text="Tech"><outline text="A" xmlUrl="{a}"/></outline>
+        <outline text="B" xmlUrl="{b}"/><outline text="Bad" xmlUrl="gopher://x/"/>
+        </body></opml>"""
+    )
+    result = rssmania(db, "import", str(opml))
+    assert result.returncode == 0, result.stderr
+    assert "Imported 2 feeds" in result.stdout
+    assert "gopher" in result.stderr
+    exported = rssmania(db, "export").stdout
+    assert f'xmlUrl="{a}"' in exported
+    assert '<outline text="Tech"' in exported
+    broken = tmp_path / "broken.opml"
+    broken.write_text("<opml><body><outline")
+    result = rssmania(db, "import", str(broken))
+    assert result.returncode == 2
+    assert "cannot read OPML" in result.stderr
+    assert len(rssmania(db, "list", "--json").stdout.splitlines()) == 2
+
+
+def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
+    db = tmp_path / "junk.sqlite"
+    db.write_bytes(b"this is not sqlite" * 100)
+    result = rssmania(db, "list")
+    assert result.returncode == 1
+    assert "not an rssmania database" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert db.read_bytes() == b"this is not sqlite" * 100
+
+
+class Daemon:
+    """`rssmania run` in a child process, its stdout read line by line."""
+
+    def __init__(self, db: Path, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "rssmania", *args],
+            env=cli_env(db),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        self.lines: list[str] = []
+        self.errors: list[str] = []
+        assert self.proc.stdout is not None and self.proc.stderr is not None
+        self._readers = [
+            threading.Thread(target=self._read, args=(self.proc.stdout, self.lines), daemon=True),
+            threading.Thread(target=self._read, args=(self.proc.stderr, self.errors), daemon=True),
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    @staticmethod
+    def _read(stream: IO[str], into: list[str]) -> None:
+        for line in stream:
+            into.append(line)
+
+    def wait(self, timeout: float) -> int:
+        code = self.proc.wait(timeout=timeout)
+        for reader in self._readers:
+            reader.join(timeout=5)
+        return code
+
+
+def test_killed_and_restarted_daemon_reports_each_article_once(
+    server: FeedServer, db: Path
+) -> None:
+    n_feeds = 4
+    paths = [f"/k{i}.xml" for i in range(n_feeds)]
+    for i, path in enumerate(paths):
+        server.set(path, rss(f"K {i}", items(f"k{i}", 3)), delay=0.3)
+    rssmania(db, "add", *[server.url(p) for p in paths])
+    seen: list[str] = []
+    expected = {f"k{i}-{n}" for i in range(n_feeds) for n in range(3)}
+    for cycle in range(3):
+        daemon = Daemon(db, "run", "--interval", "1", "--json", "--workers", "2")
+        requests_before = len(server.seen)
+        if cycle > 0:
+            # New articles appear; kill the daemon while it is fetching them.
+            for i, path in enumerate(paths):
+                server.set(path, rss(f"K {i}", items(f"k{i}", 3 + cycle)), delay=0.3)
+                expected.add(f"k{i}-{2 + cycle}")
+            wait_for(lambda: len(server.seen) > requests_before, what="the daemon to poll")
+        else:
+            wait_for(lambda: len(daemon.lines) >= 12, what="the first articles")
+        daemon.proc.kill()
+        daemon.wait(timeout=10)
+        seen += [json.loads(line)["id"] for line in daemon.lines]
+    # A last, undisturbed run picks up whatever the kills interrupted.
+    daemon = Daemon(db, "run", "--interval", "1", "--json")
+    wait_for(lambda: len(seen) + len(daemon.lines) >= len(expected), what="every article")
+    daemon.proc.send_signal(signal.SIGINT)
+    assert daemon.wait(timeout=10) == 0
+    seen += [json.loads(line)["id"] for line in daemon.lines]
+    assert sorted(seen) == sorted(expected), "each article exactly once"
+
+
+def _slow_feeds(server: FeedServer, db: Path, n: int, delay: float) -> None:
+    paths = [f"/slow{i}.xml" for i in range(n)]
+    for i, path in enumerate(paths):
+        server.set(path, rss(f"Slow {i}", items(f"s{i}", 2)), delay=delay)
+    assert rssmania(db, "add", *[server.url(p) for p in paths]).returncode == 0
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("command", ["update", "run"])
+def test_a_signal_stops_within_5_s_and_leaves_no_child(
+    server: FeedServer, db: Path, sig: signal.Signals, command: str
+) -> None:
+    # Feed i answers after i*0.25 s: some finish within the grace period, others never do.
+    paths = [f"/slow{i}.xml" for i in range(16)]
+    for i, path in enumerate(paths):
+        server.set(path, rss(f"Slow {i}", items(f"s{i}", 1)), delay=0.5 + i * 0.6)
+    rssmania(db, "add", *[server.url(p) for p in paths])
+    daemon = Daemon(db, command, "--workers", "2", "--json")
+    wait_for(lambda: len(server.seen) >= 2, what="polling to start")
+    children = descendants(daemon.proc.pid)
+    assert len(children) >= 2, children
+    started = time.monotonic()
+    daemon.proc.send_signal(sig)
+    assert daemon.wait(timeout=10) == 0
+    assert time.monotonic() - started < 5
+    wait_for(lambda: not alive(children), timeout=5, what="worker processes to exit")
+    # What finished before the stop is stored and was reported; nothing else is.
+    stored = rssmania(db, "entries", "--json").stdout.splitlines()
+    assert 0 < len(stored) < 16
+    assert len(daemon.lines) == len(stored)
+
+
+def test_a_second_signal_stops_at_once(server: FeedServer, db: Path) -> None:
+    paths = [f"/hang{i}.xml" for i in range(4)]
+    for path in paths:
+        server.set(path, rss("Hang", items("h", 1)), delay=30)
+    rssmania(db, "add", *[server.url(p) for p in paths])
+    daemon = Daemon(db, "update", "--workers", "2")
+    wait_for(lambda: len(server.seen) >= 2, what="polling to start")
+    children = descendants(daemon.proc.pid)
+    started = time.monotonic()
+    daemon.proc.send_signal(signal.SIGINT)
+    # Two distinct signals, as a person pressing Ctrl+C twice.
+    wait_for(lambda: any("Stopping" in line for line in daemon.errors), what="the first stop")
+    daemon.proc.send_signal(signal.SIGINT)
+    assert daemon.wait(timeout=10) == 130
+    assert time.monotonic() - started < 2
+    wait_for(lambda: not alive(children), timeout=5, what="worker processes to exit")

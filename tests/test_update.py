@@ -1,0 +1,231 @@
+"""A round, end to end through the public API: real server, real SQLite, real workers."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from rssmania import Aggregator, EntryStatus, FeedResult, InvalidFeedURLError
+from tests.feedserver import FeedServer, Item, items, rss
+from tests.fixtures import poll_batch_dying_on_crash
+
+
+def reported(results: list[FeedResult]) -> list[tuple[str, str, str]]:
+    return sorted(
+        (c.entry.feed_url, c.entry.id, c.status.value) for r in results for c in r.changes
+    )
+
+
+def test_each_entry_is_reported_once_then_only_what_is_new(
+    server: FeedServer, db: Path, workers: int
+) -> None:
+    urls = [server.set(f"/f{i}.xml", rss(f"Feed {i}", items(f"f{i}", 5))) for i in range(6)]
+    with Aggregator(db, workers=workers) as agg:
+        for url in urls:
+            agg.add_feed(url)
+
+        first = list(agg.update(all_feeds=True))
+        assert len(first) == 6
+        assert all(r.error is None for r in first)
+        assert reported(first) == sorted(
+            (url, f"f{i}-{n}", "new") for i, url in enumerate(urls) for n in range(5)
+        )
+
+        second = list(agg.update(all_feeds=True))
+        assert reported(second) == []
+        assert all(r.not_modified for r in second), "validators must be sent back"
+
+        # f0 gains a dated entry, f1 one without a date, f2 one dated years before the rest.
+        server.set("/f0.xml", rss("Feed 0", items("f0", 6)))
+        undated = Item(guid="f1-undated", title="no date")
+        server.set("/f1.xml", rss("Feed 1", [undated, *items("f1", 5)]))
+        old = Item(guid="f2-old", title="old news", date=1_000_000_000.0)
+        server.set("/f2.xml", rss("Feed 2", [*items("f2", 5), old]))
+
+        third = list(agg.update(all_feeds=True))
+        assert reported(third) == [
+            (urls[0], "f0-5", "new"),
+            (urls[1], "f1-undated", "new"),
+            (urls[2], "f2-old", "new"),
+        ]
+        assert reported(list(agg.update(all_feeds=True))) == []
+
+
+def test_an_edited_entry_is_updated_not_new(server: FeedServer, db: Path, workers: int) -> None:
+    entries = items("e", 3)
+    url = server.set("/e.xml", rss("Edits", entries))
+    with Aggregator(db, workers=workers) as agg:
+        agg.add_feed(url)
+        list(agg.update(all_feeds=True))
+        edited = Item(
+            guid="e-1", title="e article 1 (corrected)", link=entries[1].link, date=entries[1].date
+        )
+        server.set("/e.xml", rss("Edits", [entries[0], edited, entries[2]]))
+        (result,) = agg.update(all_feeds=True)
+        assert [(e.id, e.status) for e in result.updated] == [("e-1", EntryStatus.UPDATED)]
+        assert result.new == ()
+        stored = {e.id: e for e in agg.get_entries()}
+        assert stored["e-1"].title == "e article 1 (corrected)"
+        assert stored["e-1"].status is EntryStatus.UPDATED
+        assert len(stored) == 3
+
+
+def test_identity_falls_back_from_guid_to_link_to_content(server: FeedServer, db: Path) -> None:
+    doc = rss(
+        "Ids",
+        [
+            Item(guid="g1", title="has guid", link="https://example.org/a"),
+            Item(guid=None, title="has link", link="https://example.org/b"),
+            Item(guid=None, title="has nothing", description="just words"),
+        ],
+    )
+    url = server.set("/ids.xml", doc)
+    with Aggregator(db, workers=1) as agg:
+        agg.add_feed(url)
+        (result,) = agg.update(all_feeds=True)
+        ids = sorted(e.id for e in result.new)
+        assert ids[:2] == ["g1", "https://example.org/b"]
+        assert ids[2].startswith("sha256:")
+        # A server that drops its validators: the same document must not look new.
+        server.set("/ids.xml", doc, validators=False)
+        (again,) = agg.update(all_feeds=True)
+        assert again.changes == ()
+
+
+def test_dates_are_utc_aware_and_fall_back(server: FeedServer, db: Path) -> None:
+    atom = """<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>Dates</title><id>urn:d</id>
+<updated>2024-05-01T12:00:00+02:00</updated>
+<entry><id>urn:1</id><title>only updated</title><updated>2024-05-01T12:00:00+02:00</updated></entry>
+<entry><id>urn:2</id><title>both</title><published>2024-01-01T00:00:00Z</published>
+<updated>2024-03-01T00:00:00Z</updated></entry>
+</feed>"""
+    url = server.set("/d.xml", atom, content_type="application/atom+xml")
+    with Aggregator(db, workers=1) as agg:
+        agg.add_feed(url)
+        list(agg.update(all_feeds=True))
+        by_id = {e.id: e for e in agg.get_entries()}
+    only_updated = by_id["urn:1"]
+    assert only_updated.updated == datetime(2024, 5, 1, 10, 0, tzinfo=UTC)
+    assert only_updated.published == only_updated.updated
+    both = by_id["urn:2"]
+    assert both.published == datetime(2024, 1, 1, tzinfo=UTC)
+    assert both.updated == datetime(2024, 3, 1, tzinfo=UTC)
+    assert both.published.tzinfo is not None
+
+
+BAD = {
+    "/404.xml": {"body": "gone", "status": 404, "content_type": "text/plain"},
+    "/500.xml": {"body": "oops", "status": 500, "content_type": "text/plain"},
+    "/malformed.xml": {"body": "<rss><channel><title>x</tit", "content_type": "text/xml"},
+    "/empty.xml": {"body": ""},
+    "/html.xml": {
+        "body": "<!DOCTYPE html><html><head><title>Home</title></head><body>hi</body></html>",
+        "content_type": "text/html",
+    },
+}
+EXPECTED_ERRORS = {
+    "/404.xml": "HTTP 404",
+    "/500.xml": "HTTP 500",
+    "/malformed.xml": "malformed",
+    "/empty.xml": "empty body",
+    "/html.xml": "HTML page",
+}
+
+
+def test_bad_feeds_get_an_error_and_the_rest_succeed(
+    server: FeedServer, db: Path, workers: int
+) -> None:
+    good = [server.set(f"/good{i}.xml", rss(f"Good {i}", items(f"g{i}", 3))) for i in range(3)]
+    bad = {path: server.set(path, **spec) for path, spec in BAD.items()}  # type: ignore[arg-type]
+    with Aggregator(db, workers=workers) as agg:
+        for url in [*good, *bad.values()]:
+            agg.add_feed(url)
+        results = {r.feed.url: r for r in agg.update(all_feeds=True)}
+        assert len(results) == 8
+        for url in good:
+            assert results[url].error is None
+            assert len(results[url].new) == 3
+        for path, url in bad.items():
+            error = results[url].error
+            assert error is not None, path
+            assert EXPECTED_ERRORS[path] in error.message, (path, error)
+        feeds = {f.url: f for f in agg.get_feeds()}
+        for url in bad.values():
+            assert feeds[url].error_count == 1
+            assert feeds[url].last_error
+            assert feeds[url].next_check is not None
+        # A second failure grows the streak; the retry comes later each time.
+        list(agg.update(all_feeds=True))
+        again = {f.url: f for f in agg.get_feeds()}
+        url404 = bad["/404.xml"]
+        assert again[url404].error_count == 2
+        assert again[url404].next_check > feeds[url404].next_check  # type: ignore[operator]
+        # A feed that heals is healthy again.
+        server.set("/404.xml", rss("Back", items("back", 2)))
+        healed = {r.feed.url: r for r in agg.update(all_feeds=True)}
+        assert healed[url404].error is None
+        assert agg.get_feed(url404).error_count == 0
+
+
+def test_a_worker_that_dies_does_not_stop_the_round(server: FeedServer, db: Path) -> None:
+    urls = [server.set(f"/ok{i}.xml", rss(f"OK {i}", items(f"ok{i}", 2))) for i in range(20)]
+    crash = server.set("/crash.xml", rss("Crash", items("crash", 2)))
+    with Aggregator(db, workers=2, _poll_batch=poll_batch_dying_on_crash) as agg:
+        for url in [*urls[:10], crash, *urls[10:]]:
+            agg.add_feed(url)
+        results = {r.feed.url: r for r in agg.update(all_feeds=True)}
+        assert set(results) == {*urls, crash}
+        assert all(results[u].error is None and len(results[u].new) == 2 for u in urls)
+        error = results[crash].error
+        assert error is not None
+        assert error.kind == "worker_died"
+        assert agg.get_feed(crash).error_count == 1
+        # The pool was rebuilt: the next round runs normally.
+        assert {r.feed.url for r in agg.update(all_feeds=True)} == {*urls, crash}
+
+
+def test_database_is_wal_and_consistent(server: FeedServer, db: Path) -> None:
+    url = server.set("/a.xml", rss("A", items("a", 4)))
+    with Aggregator(db, workers=1) as agg:
+        agg.add_feed(url)
+        list(agg.update(all_feeds=True))
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert con.execute("SELECT count(*) FROM entries").fetchone()[0] == 4
+
+
+def test_due_feeds_only_unless_all(server: FeedServer, db: Path) -> None:
+    url = server.set("/due.xml", rss("Due", items("due", 1)))
+    with Aggregator(db, workers=1, default_interval=3600) as agg:
+        agg.add_feed(url)
+        assert len(list(agg.update())) == 1  # never checked: due
+        assert list(agg.update()) == []  # checked a moment ago: not due for an hour
+        assert len(list(agg.update(all_feeds=True))) == 1
+    assert server.count("/due.xml") == 2
+
+
+def test_the_parser_never_gets_a_path(server: FeedServer, db: Path, tmp_path: Path) -> None:
+    secret = tmp_path / "secret.xml"
+    secret.write_text(rss("Secret", items("secret", 1)))
+    # A body that is a path: feedparser would open that file if given bytes.
+    url = server.set("/path.xml", str(secret), content_type="text/plain")
+    with Aggregator(db, workers=1) as agg:
+        agg.add_feed(url)
+        (result,) = agg.update(all_feeds=True)
+    assert result.changes == ()
+    assert result.error is not None
+
+
+@pytest.mark.parametrize(
+    "bad", ["ftp://example.org/f", "file:///etc/passwd", "/etc/passwd", "http://"]
+)
+def test_add_refuses_non_http_urls(db: Path, bad: str) -> None:
+    with Aggregator(db, workers=1) as agg:
+        with pytest.raises(InvalidFeedURLError):
+            agg.add_feed(bad)
+        assert agg.get_feeds() == []
