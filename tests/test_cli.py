@@ -47,7 +47,7 @@ def test_update_json_is_only_json_lines(server: FeedServer, db: Path) -> None:
     assert first.returncode == 0, first.stderr
     lines = [json.loads(line) for line in first.stdout.splitlines()]
     assert len(lines) == 9
-    assert all(JSON_KEYS <= set(obj) and obj["status"] == "new" for obj in lines)
+    assert all(set(obj) >= JSON_KEYS and obj["status"] == "new" for obj in lines)
     assert {obj["feed_title"] for obj in lines} == {"J 0", "J 1", "J 2"}
     assert "3 feeds polled, 9 new" in first.stderr
     second = rssmania(db, "update", "--all", "--json")
@@ -55,7 +55,7 @@ def test_update_json_is_only_json_lines(server: FeedServer, db: Path) -> None:
     assert second.stdout == ""
     stored = [json.loads(line) for line in rssmania(db, "entries", "--json").stdout.splitlines()]
     assert len(stored) == 9
-    assert all(JSON_KEYS <= set(obj) for obj in stored)
+    assert all(set(obj) >= JSON_KEYS for obj in stored)
     # Newest first.
     dates = [obj["published"] for obj in stored]
     assert dates == sorted(dates, reverse=True)
@@ -123,7 +123,8 @@ class Daemon:
         )
         self.lines: list[str] = []
         self.errors: list[str] = []
-        assert self.proc.stdout is not None and self.proc.stderr is not None
+        assert self.proc.stdout is not None
+        assert self.proc.stderr is not None
         self._readers = [
             threading.Thread(target=self._read, args=(self.proc.stdout, self.lines), daemon=True),
             threading.Thread(target=self._read, args=(self.proc.stderr, self.errors), daemon=True),
@@ -161,9 +162,12 @@ def test_killed_and_restarted_daemon_reports_each_article_once(
             for i, path in enumerate(paths):
                 server.set(path, rss(f"K {i}", items(f"k{i}", 3 + cycle)), delay=0.3)
                 expected.add(f"k{i}-{2 + cycle}")
-            wait_for(lambda: len(server.seen) > requests_before, what="the daemon to poll")
+            wait_for(
+                lambda before=requests_before: len(server.seen) > before,  # type: ignore[misc]
+                what="the daemon to poll",
+            )
         else:
-            wait_for(lambda: len(daemon.lines) >= 12, what="the first articles")
+            wait_for(lambda d=daemon: len(d.lines) >= 12, what="the first articles")  # type: ignore[misc]
         daemon.proc.kill()
         daemon.wait(timeout=10)
         seen += [json.loads(line)["id"] for line in daemon.lines]

@@ -1,0 +1,88 @@
+"""The public surface: what `import rssmania` offers, and that every error pickles."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+import rssmania
+from rssmania import exceptions
+from tests.feedserver import FeedServer, items, rss
+
+
+def test_all_is_sorted_and_complete() -> None:
+    assert rssmania.__all__ == sorted(rssmania.__all__)
+    public = {name for name in vars(rssmania) if not name.startswith("_")}
+    public -= {"annotations", "core", "exceptions", "types", "sinks", "cli"}
+    assert public <= set(rssmania.__all__)
+    for name in rssmania.__all__:
+        assert hasattr(rssmania, name)
+
+
+ERRORS = [
+    exceptions.InvalidFeedURLError("ftp://x", "bad scheme"),
+    exceptions.FeedExistsError("http://x/"),
+    exceptions.FeedNotFoundError("http://x/"),
+    exceptions.InvalidOPMLError("f.opml", "not XML"),
+    exceptions.StorageError("db", "locked"),
+    exceptions.DatabaseLockedError("db", "locked"),
+    exceptions.AggregatorStateError("closed"),
+]
+
+
+@pytest.mark.parametrize("error", ERRORS, ids=lambda e: type(e).__name__)
+def test_every_error_pickles(error: Exception) -> None:
+    copy = pickle.loads(pickle.dumps(error))
+    assert type(copy) is type(error)
+    assert str(copy) == str(error)
+    assert isinstance(copy, rssmania.RssmaniaError)
+
+
+def test_every_error_class_is_covered() -> None:
+    classes = {
+        c
+        for c in vars(exceptions).values()
+        if isinstance(c, type) and issubclass(c, rssmania.RssmaniaError)
+    }
+    assert classes - {rssmania.RssmaniaError} == {type(e) for e in ERRORS}
+
+
+def test_closed_aggregator_refuses_work(tmp_path: Path) -> None:
+    agg = rssmania.Aggregator(tmp_path / "a.sqlite", workers=1)
+    agg.close()
+    agg.close()  # twice is fine
+    with pytest.raises(rssmania.AggregatorStateError):
+        agg.get_feeds()
+    with pytest.raises(rssmania.AggregatorStateError), agg:
+        pass
+
+
+def test_only_one_poller_per_database(server: FeedServer, tmp_path: Path) -> None:
+    url = server.set("/a.xml", rss("A", items("a", 1)))
+    db = tmp_path / "a.sqlite"
+    with rssmania.Aggregator(db, workers=1) as first, rssmania.Aggregator(db, workers=1) as second:
+        first.add_feed(url)
+        list(first.update())
+        with pytest.raises(rssmania.DatabaseLockedError):
+            second.update()
+        assert [f.url for f in second.get_feeds()] == [url]  # reading is fine
+
+
+def test_outbox_keeps_changes_until_acknowledged(server: FeedServer, tmp_path: Path) -> None:
+    """A crash between commit and print loses nothing: the next run shows the change."""
+    url = server.set("/o.xml", rss("O", items("o", 3)))
+    db = tmp_path / "o.sqlite"
+    with rssmania.Aggregator(db, workers=1, outbox=True) as agg:
+        agg.add_feed(url)
+        (result,) = agg.update()
+        seqs = [c.seq for c in result.changes]
+        assert len(seqs) == 3
+        assert seqs == sorted(seqs)
+        agg.ack_changes(seqs[0])
+    with rssmania.Aggregator(db, workers=1, outbox=True) as agg:
+        pending = agg.pending_changes()
+        assert [c.entry.id for c in pending] == [c.entry.id for c in result.changes[1:]]
+        agg.ack_changes(pending[-1].seq)
+        assert agg.pending_changes() == []
