@@ -40,6 +40,8 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed
     if not parsed.get("version") and not entries:
         if _HTML_START.match(body[:4096]) or (content_type or "").startswith("text/html"):
             return FeedError("not_a_feed", "the URL serves an HTML page, not a feed")
+        if body.lstrip()[:1] == b"{":
+            return FeedError("not_a_feed", "JSON documents (JSON Feed) are not supported yet")
         reason = f": {_one_line(bozo)}" if bozo else ""
         return FeedError("malformed", f"not a feed that can be read{reason}")
     if bozo is not None and not entries and not isinstance(bozo, _HARMLESS_BOZO):

@@ -1,0 +1,186 @@
+"""Table-driven tests of the pure parts: schedule, decide, console rendering."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from rich.console import Console
+
+from rssmania import Entry, EntryStatus, Feed, FeedError, RoundSummary
+from rssmania._decide import FeedState, decide, sort_date
+from rssmania._poll import ParsedEntry, ParsedFeed, PollOutcome
+from rssmania._schedule import MAX_BACKOFF, retry_delay
+from rssmania.sinks import console as human
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("interval", "errors", "expected"),
+    [
+        (1800, 0, 1800),
+        (1800, 1, 1800),
+        (1800, 2, 3600),
+        (1800, 3, 7200),
+        (1800, 30, MAX_BACKOFF),  # capped, never abandoned
+        (2 * MAX_BACKOFF, 5, 2 * MAX_BACKOFF),  # a long interval is not shortened
+    ],
+)
+def test_retry_delay(interval: int, errors: int, expected: int) -> None:
+    assert retry_delay(interval, errors) == expected
+
+
+def entry(key: str, content_hash: str = "h", date: datetime | None = None) -> ParsedEntry:
+    return ParsedEntry(
+        key=key,
+        content_hash=content_hash,
+        title=key,
+        link=None,
+        author=None,
+        summary=None,
+        content=None,
+        enclosures=(),
+        published=date,
+        updated=date,
+    )
+
+
+STATE = FeedState(
+    id=1, url="http://x/", etag=None, last_modified=None, error_count=2, interval=None
+)
+
+
+@pytest.mark.parametrize(
+    ("stored", "parsed", "expected"),
+    [
+        ({}, [entry("a"), entry("b")], [("a", "new"), ("b", "new")]),
+        ({"a": "h"}, [entry("a"), entry("b")], [("b", "new")]),
+        ({"a": "old"}, [entry("a")], [("a", "updated")]),
+        ({"a": "h", "b": "h"}, [entry("a")], []),  # gone from the feed: kept, not reported
+    ],
+)
+def test_decide_entries(
+    stored: dict[str, str], parsed: list[ParsedEntry], expected: list[tuple[str, str]]
+) -> None:
+    outcome = PollOutcome(
+        url="http://x/", http_status=200, feed=ParsedFeed("T", None, tuple(parsed))
+    )
+    write = decide(STATE, outcome, stored, now=NOW, default_interval=600)
+    assert [(w.entry.key, w.status.value) for w in write.entries] == expected
+    assert write.error_count == 0  # success heals the streak
+    assert write.next_check == NOW + timedelta(seconds=600)
+
+
+def test_decide_error_keeps_validators_and_backs_off() -> None:
+    outcome = PollOutcome.failed("http://x/", "http", "HTTP 500", http_status=500)
+    write = decide(STATE, outcome, {}, now=NOW, default_interval=600)
+    assert write.validators is None
+    assert write.error_count == 3
+    assert write.next_check == NOW + timedelta(seconds=2400)
+    assert write.entries == ()
+
+
+@pytest.mark.parametrize(
+    ("date", "expected"),
+    [
+        (None, NOW),
+        (NOW - timedelta(days=3), NOW - timedelta(days=3)),
+        (NOW + timedelta(days=3), NOW),  # a future date is listed when first seen
+    ],
+)
+def test_sort_date(date: datetime | None, expected: datetime) -> None:
+    assert sort_date(entry("a", date=date), NOW) == expected
+
+
+def render(width: int = 80) -> tuple[Console, io.StringIO]:
+    buffer = io.StringIO()
+    return Console(file=buffer, width=width, color_system=None, soft_wrap=True), buffer
+
+
+def stored_entry(title: str, status: EntryStatus = EntryStatus.NEW) -> Entry:
+    return Entry(
+        feed_url="http://x/feed",
+        feed_title="Feed X",
+        id=title,
+        title=title,
+        link=f"https://example.org/{title}",
+        author=None,
+        summary=None,
+        content=None,
+        enclosures=(),
+        published=NOW,
+        updated=NOW,
+        first_seen=NOW,
+        last_changed=NOW,
+        status=status,
+    )
+
+
+def test_print_changes_groups_by_feed_like_the_seed() -> None:
+    console, buffer = render()
+    human.print_changes(
+        console,
+        [stored_entry("one"), stored_entry("two"), stored_entry("three", EntryStatus.UPDATED)],
+    )
+    assert buffer.getvalue() == (
+        "New articles from Feed X:\n"
+        "- one https://example.org/one\n"
+        "- two https://example.org/two\n"
+        "Updated articles from Feed X:\n"
+        "- three https://example.org/three\n"
+    )
+
+
+def test_markup_in_titles_is_printed_verbatim() -> None:
+    console, buffer = render()
+    human.print_changes(console, [stored_entry("[bold]x[/bold] & <b>")])
+    assert "- [bold]x[/bold] & <b> " in buffer.getvalue()
+
+
+def test_summary_line() -> None:
+    summary = RoundSummary(
+        feeds=3, new=5, updated=1, errors=1, not_modified=2, seconds=1.234, interrupted=True
+    )
+    assert human.summary_line(summary) == (
+        "3 feeds polled, 5 new, 1 updated, 1 error, 2 not modified in 1.2 s (interrupted)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("delta", "expected"),
+    [(None, "-"), (0, "now"), (-10, "just now"), (-300, "5 min ago"), (7200, "in 2 h")],
+)
+def test_relative(delta: int | None, expected: str) -> None:
+    moment = None if delta is None else NOW + timedelta(seconds=delta)
+    assert human.relative(moment, NOW) == expected
+
+
+def test_feeds_table_shows_health() -> None:
+    feed = Feed(
+        url="http://x/feed",
+        title="Feed X",
+        link=None,
+        user_title=None,
+        category=None,
+        added=NOW,
+        last_checked=NOW - timedelta(minutes=5),
+        next_check=NOW + timedelta(minutes=25),
+        last_status=404,
+        error_count=2,
+        last_error="HTTP 404 Not Found",
+        interval=None,
+    )
+    console, buffer = render(width=160)
+    console.print(human.feeds_table([feed, replace(feed, url="http://y/", error_count=0)], NOW))
+    text = buffer.getvalue()
+    assert "5 min ago" in text
+    assert "in 25 min" in text
+    assert "2 errors: HTTP 404 Not Found" in text
+    assert " ok" in text
+
+
+def test_feed_error_is_plain_data() -> None:
+    assert str(FeedError("http", "HTTP 500")) == "HTTP 500"
