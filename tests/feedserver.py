@@ -12,6 +12,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from xml.sax.saxutils import escape
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops connections in a burst (a 1 s SYN retransmit each).
+    request_queue_size = 1024
+    daemon_threads = True
+
+
 @dataclass
 class Route:
     body: bytes = b""
@@ -46,8 +52,7 @@ class FeedServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._httpd.daemon_threads = True
+        self._httpd = _Server(("127.0.0.1", 0), Handler)
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 

@@ -13,6 +13,7 @@ from typing import IO
 
 import pytest
 
+from rssmania._demo import SAMPLE_FEEDS
 from tests.conftest import cli_env, rssmania
 from tests.feedserver import FeedServer, items, rss, wait_for
 from tests.procs import alive, descendants
@@ -168,8 +169,11 @@ def test_killed_and_restarted_daemon_reports_each_article_once(
             )
         else:
             wait_for(lambda d=daemon: len(d.lines) >= 12, what="the first articles")  # type: ignore[misc]
+        children = descendants(daemon.proc.pid)
         daemon.proc.kill()
         daemon.wait(timeout=10)
+        # Workers notice that their coordinator is gone and exit too.
+        wait_for(lambda c=children: not alive(c), timeout=5, what="orphaned workers to exit")  # type: ignore[misc]
         seen += [json.loads(line)["id"] for line in daemon.lines]
     # A last, undisturbed run picks up whatever the kills interrupted.
     daemon = Daemon(db, "run", "--interval", "1", "--json")
@@ -228,3 +232,16 @@ def test_a_second_signal_stops_at_once(server: FeedServer, db: Path) -> None:
     assert daemon.wait(timeout=10) == 130
     assert time.monotonic() - started < 2
     wait_for(lambda: not alive(children), timeout=5, what="worker processes to exit")
+
+
+def test_demo_runs_offline_and_shows_articles_arriving(tmp_path: Path) -> None:
+    result = rssmania(
+        tmp_path / "unused.sqlite", "demo", "--publish-every", "1", "--duration", "4", "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len({obj["feed_url"] for obj in lines}) == 5
+    # More than the feeds' first items: some were published while it ran.
+    assert len(lines) > sum(feed.initial for feed in SAMPLE_FEEDS)
+    assert len({(obj["feed_url"], obj["id"]) for obj in lines}) == len(lines)
+    assert not (tmp_path / "unused.sqlite").exists()

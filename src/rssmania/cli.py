@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -112,10 +113,16 @@ def stop_on_signals(agg: Aggregator, err: Console) -> Iterator[None]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Database file (default: $RSSMANIA_DB, else the XDG data folder).",
 )
+@click.option("-v", "--verbose", count=True, help="More log messages on stderr (-vv: debug).")
 @click.version_option(package_name="rssmania")
 @click.pass_context
-def cli(ctx: click.Context, db: Path | None) -> None:
+def cli(ctx: click.Context, db: Path | None, verbose: int) -> None:
     """rssmania: poll feeds with every core, report each new article once."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="rssmania: %(name)s: %(message)s", stream=sys.stderr)
+    if verbose < 2:
+        # httpx logs every request at INFO: too much for -v.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
     ctx.obj = Options(db=db)
 
 
@@ -301,8 +308,11 @@ def update(options: Options, all_feeds: bool, workers: int | None, as_json: bool
         reporter = Reporter(agg, as_json=as_json, out=sys.stdout, console=out)
         reporter.report_leftovers()
         started = time.perf_counter()
+        now = datetime.now(UTC)
+        total = sum(
+            1 for f in agg.get_feeds() if all_feeds or f.next_check is None or f.next_check <= now
+        )
         results = agg.update(all_feeds=all_feeds)
-        total = len(agg.get_feeds()) if all_feeds else None
         counts = {"feeds": 0, "new": 0, "updated": 0, "errors": 0, "not_modified": 0}
         with _progress(err, total, enabled=err.is_terminal) as advance:
             for result in results:
