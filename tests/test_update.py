@@ -229,3 +229,15 @@ def test_add_refuses_non_http_urls(db: Path, bad: str) -> None:
         with pytest.raises(InvalidFeedURLError):
             agg.add_feed(bad)
         assert agg.get_feeds() == []
+
+
+def test_a_round_left_half_way_leaves_the_rest_due(server: FeedServer, db: Path) -> None:
+    urls = [server.set(f"/h{i}.xml", rss(f"H {i}", items(f"h{i}", 2))) for i in range(12)]
+    with Aggregator(db, workers=2) as agg:
+        for url in urls:
+            agg.add_feed(url)
+        first = next(iter(agg.update()))
+        rest = list(agg.update())  # the first round is abandoned, its work in flight dropped
+        assert {first.feed.url} | {r.feed.url for r in rest} == set(urls)
+        assert first.feed.url not in {r.feed.url for r in rest}
+        assert len(agg.get_entries()) == 24

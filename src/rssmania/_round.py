@@ -107,6 +107,11 @@ def run_jobs(
                     outcomes = future.result()
                 except BrokenProcessPool:
                     broken = True
+                    log.warning(
+                        "a worker process died with %d feed(s) in flight: %s",
+                        len(batch),
+                        ", ".join(job.url for job in batch),
+                    )
                     if alone:
                         yield _worker_died(batch[0])
                     elif len(batch) == 1:

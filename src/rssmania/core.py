@@ -16,7 +16,7 @@ import fcntl
 import logging
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
@@ -124,6 +124,7 @@ class Aggregator:
         )
         self._stop = StopFlag()
         self._poll_lock: int | None = None
+        self._round: Generator[FeedResult, None, None] | None = None
         self._state = _State.OPEN
 
     # -- lifecycle -----------------------------------------------------------
@@ -145,6 +146,7 @@ class Aggregator:
         if self._state is _State.CLOSED:
             return
         self._state = _State.CLOSED
+        self._end_round()
         if isinstance(self._executor, WorkerPool):
             if self._stop.requested:
                 self._executor.kill()
@@ -190,6 +192,14 @@ class Aggregator:
     @property
     def stopping(self) -> bool:
         return self._stop.requested
+
+    def _end_round(self) -> None:
+        # A round the caller stopped iterating still has batches in flight:
+        # closing its generator kills them now, not whenever it is collected
+        # (which could be in the middle of the next round).
+        if self._round is not None:
+            self._round.close()
+            self._round = None
 
     def _check_open(self) -> None:
         if self._state is _State.CLOSED:
@@ -272,8 +282,10 @@ class Aggregator:
         self._check_open()
         self._lock_polling()
         self._stop = StopFlag()
+        self._end_round()
         states = self._storage.feed_states(due_at=None if all_feeds else self._now())
-        return self._poll_states(states)
+        self._round = self._poll_states(states)
+        return self._round
 
     def watch(self, *, idle: float = 1.0) -> Iterator[FeedResult]:
         """Poll forever: whatever is due, as soon as it is due, until stop().
@@ -284,6 +296,11 @@ class Aggregator:
         self._check_open()
         self._lock_polling()
         self._stop = StopFlag()
+        self._end_round()
+        self._round = self._watch(idle)
+        return self._round
+
+    def _watch(self, idle: float) -> Generator[FeedResult, None, None]:
         while not self._stop.requested:
             now = self._now()
             states = self._storage.feed_states(due_at=now)
@@ -299,7 +316,7 @@ class Aggregator:
         while not self._stop.requested and time.monotonic() < deadline:
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
 
-    def _poll_states(self, states: Iterable[FeedState]) -> Iterator[FeedResult]:
+    def _poll_states(self, states: Iterable[FeedState]) -> Generator[FeedResult, None, None]:
         by_url = {s.url: s for s in states}
         jobs = [PollJob(s.url, s.etag, s.last_modified) for s in by_url.values()]
         outcomes = run_jobs(
