@@ -55,7 +55,10 @@ class WorkerPool:
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=self._context, initializer=worker_init
+                max_workers=self.workers,
+                mp_context=self._context,
+                initializer=worker_init,
+                initargs=(os.getpid(),),
             )
         return self._pool.submit(fn, *args)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import select
 import signal
 import threading
 import time
@@ -79,19 +80,36 @@ async def _poll_one(client: httpx.AsyncClient, settings: PollSettings, job: Poll
         )
 
 
-def worker_init() -> None:
-    """Run once in each worker process."""
+def worker_init(coordinator: int) -> None:
+    """Run once in each worker process; ``coordinator`` is the PID of the process that polls."""
     # Ctrl+C reaches the whole process group; only the coordinator decides
     # what to do with it (finish, then stop), so workers ignore it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    parent = os.getppid()
-    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+    threading.Thread(target=_exit_with, args=(coordinator,), daemon=True).start()
 
 
-def _exit_with_parent(parent: int) -> None:
-    # If the coordinator is SIGKILLed nobody tells its workers; without this
-    # they would live on as orphans until their current batch ends.
-    while os.getppid() == parent:
-        time.sleep(1.0)
+def _exit_with(coordinator: int) -> None:
+    # If the coordinator is SIGKILLed nobody tells its workers. Their parent
+    # is the forkserver, which itself waits for every worker to go, so
+    # watching our parent would wait forever: watch the coordinator.
+    try:
+        handle = os.pidfd_open(coordinator)
+    except ProcessLookupError:
+        os._exit(1)
+    except OSError:  # no pidfd (Linux < 5.3): poll, at the risk of a reused PID
+        while _exists(coordinator):
+            time.sleep(1.0)
+        os._exit(1)
+    select.select([handle], [], [])  # readable once the process has exited
     os._exit(1)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
