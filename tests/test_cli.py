@@ -39,6 +39,28 @@ def test_add_checks_every_url_before_changing_anything(server: FeedServer, db: P
     assert duplicate.returncode == 2
     assert "already subscribed" in duplicate.stderr
     assert len(rssmania(db, "list", "--json").stdout.splitlines()) == 1
+    other = server.url("/b.xml")
+    mixed = rssmania(db, "add", other, good)
+    assert mixed.returncode == 2
+    assert "already subscribed" in mixed.stderr
+    assert len(rssmania(db, "list", "--json").stdout.splitlines()) == 1, "all or nothing"
+
+
+def test_processes_creating_one_database_at_once(tmp_path: Path) -> None:
+    db = tmp_path / "new.sqlite"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "rssmania", "list"],
+            env=cli_env(db),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for proc in procs:
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
 
 
 def test_update_json_is_only_json_lines(server: FeedServer, db: Path) -> None:

@@ -171,21 +171,55 @@ def test_bad_feeds_get_an_error_and_the_rest_succeed(
         assert agg.get_feed(url404).error_count == 0
 
 
-def test_a_worker_that_dies_does_not_stop_the_round(server: FeedServer, db: Path) -> None:
-    urls = [server.set(f"/ok{i}.xml", rss(f"OK {i}", items(f"ok{i}", 2))) for i in range(20)]
-    crash = server.set("/crash.xml", rss("Crash", items("crash", 2)))
+@pytest.mark.parametrize(("n_feeds", "crashers"), [(21, [10]), (40, [7, 8, 31])])
+def test_a_worker_that_dies_does_not_stop_the_round(
+    server: FeedServer, db: Path, n_feeds: int, crashers: list[int]
+) -> None:
+    paths = [f"/crash{i}.xml" if i in crashers else f"/ok{i}.xml" for i in range(n_feeds)]
+    urls = [server.set(path, rss(path, items(path[1:-4], 2))) for path in paths]
+    crash = {urls[i] for i in crashers}
     with Aggregator(db, workers=2, _poll_batch=poll_batch_dying_on_crash) as agg:
-        for url in [*urls[:10], crash, *urls[10:]]:
+        for url in urls:
             agg.add_feed(url)
         results = {r.feed.url: r for r in agg.update(all_feeds=True)}
-        assert set(results) == {*urls, crash}
-        assert all(results[u].error is None and len(results[u].new) == 2 for u in urls)
-        error = results[crash].error
-        assert error is not None
-        assert error.kind == "worker_died"
-        assert agg.get_feed(crash).error_count == 1
+        assert set(results) == set(urls)
+        for url in urls:
+            error = results[url].error
+            if url in crash:
+                assert error is not None
+                assert error.kind == "worker_died"
+                assert agg.get_feed(url).error_count == 1
+            else:  # only the feeds that kill a worker are blamed
+                assert error is None, (url, error)
+                assert len(results[url].new) == 2
         # The pool was rebuilt: the next round runs normally.
-        assert {r.feed.url for r in agg.update(all_feeds=True)} == {*urls, crash}
+        assert {r.feed.url for r in agg.update(all_feeds=True)} == set(urls)
+
+
+def test_a_feed_removed_while_polled_is_dropped(server: FeedServer, db: Path) -> None:
+    urls = [server.set(f"/r{i}.xml", rss(f"R {i}", items(f"r{i}", 1))) for i in range(6)]
+    slow = server.set("/slow.xml", rss("Slow", items("slow", 1)), delay=1.0)
+    with Aggregator(db, workers=2) as agg, Aggregator(db, workers=1) as other:
+        for url in [slow, *urls]:
+            agg.add_feed(url)
+        results = agg.update(all_feeds=True)
+        first = next(results)
+        other.remove_feed(slow)  # from another connection, as `rssmania remove` would
+        rest = [first, *results]
+        assert {r.feed.url for r in rest} == set(urls)
+        assert {f.url for f in agg.get_feeds()} == set(urls)
+
+
+def test_a_stop_before_the_round_ends_it_and_is_not_carried_over(
+    server: FeedServer, db: Path
+) -> None:
+    url = server.set("/s.xml", rss("S", items("s", 1)))
+    with Aggregator(db, workers=2) as agg:
+        agg.add_feed(url)
+        agg.stop()
+        assert list(agg.update()) == []
+        assert agg.get_feed(url).last_checked is None  # still due
+        assert [r.feed.url for r in agg.update()] == [url]
 
 
 def test_database_is_wal_and_consistent(server: FeedServer, db: Path) -> None:

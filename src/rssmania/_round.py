@@ -21,7 +21,7 @@ import logging
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -69,26 +69,20 @@ def run_jobs(
     workers: int,
     stop: StopFlag,
     grace: float,
-) -> Iterator[PollOutcome]:
+) -> Generator[PollOutcome, None, None]:
     queue: deque[list[PollJob]] = deque(make_batches(jobs, workers))
     suspects: deque[PollJob] = deque()  # jobs to run alone, one at a time
     pending: dict[Future[list[PollOutcome]], tuple[list[PollJob], bool]] = {}
     broken = False
-    max_in_flight = workers * 2
+    # A serial executor runs a batch inside submit(): one at a time, so that a stop is seen.
+    max_in_flight = workers * 2 if isinstance(executor, WorkerPool) else 1
     try:
         while queue or suspects or pending:
             if stop.forced or (stop.requested and time.monotonic() - stop.requested_at > grace):
                 break
             if not broken and not stop.requested:
                 try:
-                    if suspects and not pending:
-                        job = suspects[0]
-                        pending[executor.submit(poll, settings, [job])] = ([job], True)
-                        suspects.popleft()
-                    while queue and len(pending) < max_in_flight and not suspects:
-                        batch = queue[0]
-                        pending[executor.submit(poll, settings, batch)] = (batch, False)
-                        queue.popleft()
+                    _submit(executor, poll, settings, queue, suspects, pending, max_in_flight)
                 except BrokenProcessPool:
                     # A worker died before its futures told us: the job stays queued.
                     broken = True
@@ -103,10 +97,16 @@ def run_jobs(
             done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
             for future in done:
                 batch, alone = pending.pop(future)
+                if future.cancelled():
+                    continue  # never ran: its feeds stay due
                 try:
                     outcomes = future.result()
                 except BrokenProcessPool:
                     broken = True
+                    if stop.requested:
+                        # Workers killed by the stop itself (a SIGTERM sent to
+                        # the whole process group): nobody's fault, try later.
+                        continue
                     log.warning(
                         "a worker process died with %d feed(s) in flight: %s",
                         len(batch),
@@ -135,6 +135,28 @@ def run_jobs(
             executor.kill()
         elif broken and isinstance(executor, WorkerPool):
             executor.rebuild()
+
+
+def _submit(
+    executor: WorkerPool | SerialExecutor,
+    poll: PollBatch,
+    settings: PollSettings,
+    queue: deque[list[PollJob]],
+    suspects: deque[PollJob],
+    pending: dict[Future[list[PollOutcome]], tuple[list[PollJob], bool]],
+    max_in_flight: int,
+) -> None:
+    """Start what may start now; a job is dequeued only once it is submitted."""
+    if any(alone for _, alone in pending.values()):
+        return  # a suspect runs alone, so that a death is its own
+    if suspects:
+        if not pending:
+            pending[executor.submit(poll, settings, [suspects[0]])] = ([suspects[0]], True)
+            suspects.popleft()
+        return
+    while queue and len(pending) < max_in_flight:
+        pending[executor.submit(poll, settings, queue[0])] = (queue[0], False)
+        queue.popleft()
 
 
 def _worker_died(job: PollJob) -> PollOutcome:

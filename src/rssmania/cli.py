@@ -87,21 +87,31 @@ def open_aggregator(options: Options, **kwargs: object) -> Iterator[Aggregator]:
             raise RuntimeFailure(str(exc)) from exc
 
 
+@dataclass
+class Signals:
+    received: int = 0
+
+
 @contextlib.contextmanager
-def stop_on_signals(agg: Aggregator, err: Console) -> Iterator[None]:
+def stop_on_signals(agg: Aggregator, err: Console) -> Iterator[Signals]:
     """First SIGINT/SIGTERM: finish what is in flight and stop. Second: stop now."""
+    signals = Signals()
 
     def handle(signum: int, frame: FrameType | None) -> None:
-        first = not agg.stopping
+        signals.received += 1
         agg.stop()
-        if first:
-            err.print("[yellow]Stopping: finishing the feeds in flight (again to force)…[/yellow]")
-        else:
+        if signals.received > 1:
             raise KeyboardInterrupt
+        err.print("[yellow]Stopping: finishing the feeds in flight (again to force)…[/yellow]")
+        # The grace period bounds a pool's round; work running in this very
+        # process (--workers 1) can only be cut short by the second signal.
+        timer = threading.Timer(agg.stop_grace + 1.0, os.kill, (os.getpid(), signum))
+        timer.daemon = True
+        timer.start()
 
     previous = {sig: signal.signal(sig, handle) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        yield
+        yield signals
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -138,23 +148,18 @@ def add(options: Options, urls: tuple[str, ...], title: str | None, category: st
     """Subscribe to feed URLs (http or https)."""
     if title and len(urls) > 1:
         raise BadInput("--title applies to one URL at a time")
-    # Check every URL before changing anything: all are added, or none.
-    checked = []
-    for url in urls:
+    for url in urls:  # say which URL is bad before touching the database
         try:
-            checked.append(check_feed_url(url))
+            check_feed_url(url)
         except InvalidFeedURLError as exc:
             raise BadInput(str(exc)) from exc
-    if len(set(checked)) != len(checked):
-        raise BadInput("the same URL is given twice")
     with open_aggregator(options, workers=1) as agg:
-        known = {f.url for f in agg.get_feeds()}
-        for url in checked:
-            if url in known:
-                raise BadInput(f"already subscribed: {url}")
-        for url in checked:
-            agg.add_feed(url, title=title, category=category)
-            click.echo(f"Added {url}")
+        if title:
+            added = [agg.add_feed(urls[0], title=title, category=category)]
+        else:
+            added = agg.add_feeds(urls, category=category)
+    for feed in added:
+        click.echo(f"Added {feed.url}")
 
 
 @cli.command()
@@ -304,15 +309,18 @@ def update(options: Options, all_feeds: bool, workers: int | None, as_json: bool
     """Poll the feeds that are due once, and show what is new."""
     err = Console(stderr=True)
     out = Console(soft_wrap=True)
-    with open_aggregator(options, workers=workers, outbox=True) as agg, stop_on_signals(agg, err):
-        reporter = Reporter(agg, as_json=as_json, out=sys.stdout, console=out)
-        reporter.report_leftovers()
+    with (
+        open_aggregator(options, workers=workers, outbox=True) as agg,
+        stop_on_signals(agg, err) as signals,
+    ):
         started = time.perf_counter()
         now = datetime.now(UTC)
         total = sum(
             1 for f in agg.get_feeds() if all_feeds or f.next_check is None or f.next_check <= now
         )
-        results = agg.update(all_feeds=all_feeds)
+        results = agg.update(all_feeds=all_feeds)  # takes the poll lock first
+        reporter = Reporter(agg, as_json=as_json, out=sys.stdout, console=out)
+        reporter.report_leftovers()
         counts = {"feeds": 0, "new": 0, "updated": 0, "errors": 0, "not_modified": 0}
         with _progress(err, total, enabled=err.is_terminal) as advance:
             for result in results:
@@ -327,7 +335,7 @@ def update(options: Options, all_feeds: bool, workers: int | None, as_json: bool
                 reporter.report(result.changes)
                 advance()
         summary = RoundSummary(
-            **counts, seconds=time.perf_counter() - started, interrupted=agg.stopping
+            **counts, seconds=time.perf_counter() - started, interrupted=signals.received > 0
         )
     line = human.summary_line(summary)
     if as_json:
@@ -357,9 +365,10 @@ def _progress(
 
 def _watch(agg: Aggregator, *, as_json: bool, err: Console) -> None:
     out = Console(soft_wrap=True)
+    results = agg.watch()  # takes the poll lock first
     reporter = Reporter(agg, as_json=as_json, out=sys.stdout, console=out)
     reporter.report_leftovers()
-    for result in agg.watch():
+    for result in results:
         if result.error is not None and not as_json:
             _error_line(err, result)
         reporter.report(result.changes)

@@ -185,9 +185,10 @@ class Aggregator:
         The first call stops scheduling and lets work in flight finish for a
         few seconds (what finished is stored); a second call stops at once.
         """
+        # Only flags: this may run in a signal handler that interrupted the
+        # pool's own code, whose locks are not reentrant. The round loop sees
+        # the flags within 0.1 s and kills the workers itself.
         self._stop.request()
-        if self._stop.forced and isinstance(self._executor, WorkerPool):
-            self._executor.kill()
 
     @property
     def stopping(self) -> bool:
@@ -213,6 +214,14 @@ class Aggregator:
         return self._storage.add_feed(
             check_feed_url(url), title=title, category=category, now=self._now()
         )
+
+    def add_feeds(self, urls: Iterable[str], *, category: str | None = None) -> list[Feed]:
+        """Subscribe to several URLs at once: all of them, or (on any error) none."""
+        self._check_open()
+        checked = [check_feed_url(url) for url in urls]
+        rows = [(url, None, category) for url in dict.fromkeys(checked)]
+        self._storage.add_feeds(rows, now=self._now(), skip_existing=False)
+        return [self._storage.get_feed(url) for url, _, _ in rows]
 
     def remove_feed(self, url: str) -> None:
         """Unsubscribe and delete the feed's entries; raises FeedNotFoundError."""
@@ -242,7 +251,7 @@ class Aggregator:
                 rows.append((check_feed_url(outline.url), outline.title, outline.category))
             except InvalidFeedURLError as exc:
                 skipped.append(str(exc))
-        added = self._storage.add_feeds(rows, now=self._now())
+        added = self._storage.add_feeds(rows, now=self._now(), skip_existing=True)
         skipped.extend(f"already subscribed: {url}" for url, *_ in rows if url not in added)
         return added, skipped
 
@@ -262,13 +271,18 @@ class Aggregator:
         return self._storage.get_entries(feed_url=feed_url, limit=limit)
 
     def pending_changes(self) -> list[EntryChange]:
-        """Changes recorded in the outbox and not yet acknowledged, oldest first."""
+        """Changes recorded in the outbox and not yet acknowledged, oldest first.
+
+        Takes the database's poll lock, as update() does: the outbox has one reader.
+        """
         self._check_open()
+        self._lock_polling()
         return self._storage.pending_changes()
 
     def ack_changes(self, up_to_seq: int) -> None:
         """Drop outbox changes up to ``up_to_seq``: they have been shown."""
         self._check_open()
+        self._lock_polling()
         self._storage.ack_changes(up_to_seq)
 
     # -- polling -----------------------------------------------------------------
@@ -281,10 +295,9 @@ class Aggregator:
         """
         self._check_open()
         self._lock_polling()
-        self._stop = StopFlag()
         self._end_round()
         states = self._storage.feed_states(due_at=None if all_feeds else self._now())
-        self._round = self._poll_states(states)
+        self._round = self._as_round(self._poll_states(states))
         return self._round
 
     def watch(self, *, idle: float = 1.0) -> Iterator[FeedResult]:
@@ -295,10 +308,19 @@ class Aggregator:
         """
         self._check_open()
         self._lock_polling()
-        self._stop = StopFlag()
         self._end_round()
-        self._round = self._watch(idle)
+        self._round = self._as_round(self._watch(idle))
         return self._round
+
+    def _as_round(
+        self, results: Generator[FeedResult, None, None]
+    ) -> Generator[FeedResult, None, None]:
+        try:
+            yield from results
+        finally:
+            results.close()
+            # A stop ends one round; it is not carried into the next.
+            self._stop = StopFlag()
 
     def _watch(self, idle: float) -> Generator[FeedResult, None, None]:
         while not self._stop.requested:
@@ -328,18 +350,28 @@ class Aggregator:
             stop=self._stop,
             grace=self.stop_grace,
         )
-        for outcome in outcomes:
-            state = by_url.get(outcome.url)
-            if state is None:  # a poll function that invented a URL: a bug
-                log.error("outcome for a URL that was not asked for: %s", outcome.url)
-                continue
-            yield self._store(state, outcome)
+        try:
+            for outcome in outcomes:
+                state = by_url.get(outcome.url)
+                if state is None:  # a poll function that invented a URL: a bug
+                    log.error("outcome for a URL that was not asked for: %s", outcome.url)
+                    continue
+                result = self._store(state, outcome)
+                if result is not None:
+                    yield result
+        finally:
+            # Also when storing fails: kill the batches in flight now, rather
+            # than when the traceback that holds this frame is collected.
+            outcomes.close()
 
-    def _store(self, state: FeedState, outcome: PollOutcome) -> FeedResult:
+    def _store(self, state: FeedState, outcome: PollOutcome) -> FeedResult | None:
         now = self._now()
         stored = self._storage.entry_hashes(state.id) if outcome.feed else {}
         write = decide(state, outcome, stored, now=now, default_interval=self.default_interval)
         changes = self._storage.apply(write, outbox=self.outbox)
+        if changes is None:
+            log.info("%s was removed while it was polled; result dropped", state.url)
+            return None
         if outcome.error is not None:
             log.info("%s: %s", state.url, outcome.error.message)
         return FeedResult(

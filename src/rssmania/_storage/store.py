@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -62,6 +62,11 @@ class Storage:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=10.0)
         except sqlite3.Error as exc:
             raise StorageError(self.path, f"cannot open: {exc}") from exc
+        if sqlite3.sqlite_version_info < (3, 35):  # for RETURNING
+            self._db.close()
+            raise StorageError(
+                self.path, f"SQLite {sqlite3.sqlite_version} is too old (3.35 or newer is needed)"
+            )
         try:
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA journal_mode = WAL")
@@ -78,18 +83,22 @@ class Storage:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; every sqlite3 error leaves as a StorageError."""
         try:
             self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StorageError(self.path, _explain(exc)) from exc
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        try:
+            try:
+                yield self._db
+            except BaseException:
+                # SQLite may have rolled back already (disk full, I/O error).
+                if self._db.in_transaction:
+                    with suppress(sqlite3.Error):
+                        self._db.execute("ROLLBACK")
+                raise
             self._db.execute("COMMIT")
         except sqlite3.Error as exc:
+            if self._db.in_transaction:
+                with suppress(sqlite3.Error):
+                    self._db.execute("ROLLBACK")
             raise StorageError(self.path, _explain(exc)) from exc
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
@@ -101,11 +110,16 @@ class Storage:
     # -- feeds ---------------------------------------------------------------
 
     def add_feeds(
-        self, feeds: Iterable[tuple[str, str | None, str | None]], *, now: datetime
+        self,
+        feeds: Iterable[tuple[str, str | None, str | None]],
+        *,
+        now: datetime,
+        skip_existing: bool,
     ) -> list[str]:
         """Add (url, user_title, category) rows in one transaction; return the URLs added.
 
-        URLs already subscribed are skipped.
+        A URL already subscribed is skipped, or with ``skip_existing=False``
+        raises FeedExistsError and nothing is added.
         """
         added = []
         with self._transaction() as db:
@@ -117,11 +131,12 @@ class Storage:
                 )
                 if cursor.rowcount:
                     added.append(url)
+                elif not skip_existing:
+                    raise FeedExistsError(url)
         return added
 
     def add_feed(self, url: str, *, title: str | None, category: str | None, now: datetime) -> Feed:
-        if not self.add_feeds([(url, title, category)], now=now):
-            raise FeedExistsError(url)
+        self.add_feeds([(url, title, category)], now=now, skip_existing=False)
         return self.get_feed(url)
 
     def remove_feed(self, url: str) -> None:
@@ -165,12 +180,17 @@ class Storage:
         rows = self._query("SELECT key, content_hash FROM entries WHERE feed_id = ?", (feed_id,))
         return dict(rows)
 
-    def apply(self, write: FeedWrite, *, outbox: bool) -> list[EntryChange]:
-        """Store one feed's poll result in one transaction; return the changes committed."""
+    def apply(self, write: FeedWrite, *, outbox: bool) -> list[EntryChange] | None:
+        """Store one feed's poll result in one transaction; return the changes committed.
+
+        None when the feed no longer exists.
+        """
         checked = to_text(write.checked)
         row_ids: list[int] = []
         stored: list[tuple[str, int, int]] = []
         with self._transaction() as db:
+            if not db.execute("SELECT 1 FROM feeds WHERE id = ?", (write.feed_id,)).fetchone():
+                return None  # removed by another process while it was polled
             for item in write.entries:
                 e = item.entry
                 enclosures = json.dumps([[x.href, x.type, x.length] for x in e.enclosures])
@@ -206,6 +226,9 @@ class Storage:
                     write.feed_id,
                 ),
             )
+            feed_url, feed_title = db.execute(
+                "SELECT url, coalesce(user_title, title) FROM feeds WHERE id = ?", (write.feed_id,)
+            ).fetchone()
             seqs = []
             if outbox:
                 for row_id in row_ids:
@@ -215,9 +238,6 @@ class Storage:
                     seqs.append(cursor.fetchone()[0])
             else:
                 seqs = [0] * len(row_ids)
-            feed_url, feed_title = db.execute(
-                "SELECT url, coalesce(user_title, title) FROM feeds WHERE id = ?", (write.feed_id,)
-            ).fetchone()
         return [
             EntryChange(seq, _written_entry(feed_url, feed_title, item, *row, checked))
             for seq, item, row in zip(seqs, write.entries, stored, strict=True)
