@@ -34,10 +34,16 @@ class Seen:
     path: str
     headers: dict[str, str]
     at: float
+    server: object = None
 
 
 class FeedServer:
-    def __init__(self) -> None:
+    """One set of routes served on ``hosts`` loopback addresses (127.0.0.1, .2, ...).
+
+    Each address is a different host to the poller's per-host limits.
+    """
+
+    def __init__(self, hosts: int = 1) -> None:
         self.routes: dict[str, Route] = {}
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
@@ -52,27 +58,29 @@ class FeedServer:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self._httpd = _Server(("127.0.0.1", 0), Handler)
-        self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+        self._servers = [_Server((f"127.0.0.{i + 1}", 0), Handler) for i in range(hosts)]
+        self.port = self._servers[0].server_address[1]
 
     def __enter__(self) -> FeedServer:
-        self._thread.start()
+        for httpd in self._servers:
+            threading.Thread(target=httpd.serve_forever, daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
+        for httpd in self._servers:
+            httpd.shutdown()
+            httpd.server_close()
 
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+    def url(self, path: str, host: int = 0) -> str:
+        address, port = self._servers[host].server_address[:2]
+        return f"http://{address}:{port}{path}"
 
-    def set(self, path: str, body: bytes | str = b"", **kwargs: object) -> str:
+    def set(self, path: str, body: bytes | str = b"", host: int = 0, **kwargs: object) -> str:
         if isinstance(body, str):
             body = body.encode()
         with self._lock:
             self.routes[path] = Route(body=body, **kwargs)  # type: ignore[arg-type]
-        return self.url(path)
+        return self.url(path, host)
 
     def count(self, path: str) -> int:
         with self._lock:
@@ -85,7 +93,9 @@ class FeedServer:
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         path = handler.path
         with self._lock:
-            self.seen.append(Seen(path, dict(handler.headers.items()), time.monotonic()))
+            self.seen.append(
+                Seen(path, dict(handler.headers.items()), time.monotonic(), handler.server)
+            )
             route = self.routes.get(path)
         if route is None:
             route = Route(body=b"not found", status=404, content_type="text/plain")

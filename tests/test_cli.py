@@ -206,23 +206,26 @@ def test_killed_and_restarted_daemon_reports_each_article_once(
     assert sorted(seen) == sorted(expected), "each article exactly once"
 
 
-def _slow_feeds(server: FeedServer, db: Path, n: int, delay: float) -> None:
-    paths = [f"/slow{i}.xml" for i in range(n)]
-    for i, path in enumerate(paths):
-        server.set(path, rss(f"Slow {i}", items(f"s{i}", 2)), delay=delay)
-    assert rssmania(db, "add", *[server.url(p) for p in paths]).returncode == 0
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("command", ["update", "run"])
 def test_a_signal_stops_within_5_s_and_leaves_no_child(
-    server: FeedServer, db: Path, sig: signal.Signals, command: str
+    db: Path, sig: signal.Signals, command: str
 ) -> None:
-    # Feed i answers after i*0.25 s: some finish within the grace period, others never do.
-    paths = [f"/slow{i}.xml" for i in range(16)]
-    for i, path in enumerate(paths):
-        server.set(path, rss(f"Slow {i}", items(f"s{i}", 1)), delay=0.5 + i * 0.6)
-    rssmania(db, "add", *[server.url(p) for p in paths])
+    # Feed i answers after 0.5 + i*0.6 s: some finish within the grace period, others never do.
+    with FeedServer(hosts=8) as server:
+        urls = [
+            server.set(
+                f"/slow{i}.xml", rss(f"Slow {i}", items(f"s{i}", 1)), i % 8, delay=0.5 + i * 0.6
+            )
+            for i in range(16)
+        ]
+        _stop_and_check(server, db, sig, command, urls)
+
+
+def _stop_and_check(
+    server: FeedServer, db: Path, sig: signal.Signals, command: str, urls: list[str]
+) -> None:
+    rssmania(db, "add", *urls)
     daemon = Daemon(db, command, "--workers", "2", "--json")
     wait_for(lambda: len(server.seen) >= 2, what="polling to start")
     children = descendants(daemon.proc.pid)

@@ -196,9 +196,14 @@ def test_a_worker_that_dies_does_not_stop_the_round(
         assert {r.feed.url for r in agg.update(all_feeds=True)} == set(urls)
 
 
-def test_a_feed_removed_while_polled_is_dropped(server: FeedServer, db: Path) -> None:
-    urls = [server.set(f"/r{i}.xml", rss(f"R {i}", items(f"r{i}", 1))) for i in range(6)]
-    slow = server.set("/slow.xml", rss("Slow", items("slow", 1)), delay=1.0)
+def test_a_feed_removed_while_polled_is_dropped(db: Path) -> None:
+    with FeedServer(hosts=2) as server:
+        urls = [server.set(f"/r{i}.xml", rss(f"R {i}", items(f"r{i}", 1))) for i in range(6)]
+        slow = server.set("/slow.xml", rss("Slow", items("slow", 1)), host=1, delay=1.0)
+        _remove_while_polled(db, urls, slow)
+
+
+def _remove_while_polled(db: Path, urls: list[str], slow: str) -> None:
     with Aggregator(db, workers=2) as agg, Aggregator(db, workers=1) as other:
         for url in [slow, *urls]:
             agg.add_feed(url)

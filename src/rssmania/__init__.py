@@ -6,8 +6,9 @@ may change.
 
 from __future__ import annotations
 
+from rssmania._urls import check_feed_url
 from rssmania._version import __version__
-from rssmania.core import Aggregator, check_feed_url
+from rssmania.core import Aggregator
 from rssmania.exceptions import (
     AggregatorStateError,
     DatabaseLockedError,

@@ -1,20 +1,40 @@
 """Deciding what a poll outcome means: pure, data in, intents out.
 
     FeedState (stored) + PollOutcome (from a worker) + stored entry hashes
-        -> FeedWrite: new and updated entries, validators, health, next check
+        -> FeedWrite: new and updated entries, validators, health, next check and why
 
 Nothing here touches the database or the clock; storage applies a FeedWrite in
 one transaction.
+
+The rules, in the order they are tried:
+
+    outcome                       error streak   next check
+    ---------------------------   ------------   -------------------------------------
+    410 Gone                      +1             never: polling stops, the reason is kept
+    429/503 with Retry-After      unchanged      max(Retry-After, interval)
+    offline (every feed failed)   unchanged      min(interval, 5 min)
+    any other error               +1             interval * 2^(streak-1), capped at a day
+    200 / 304                     reset to 0     interval, raised by the publisher's hints
+    (every delay is stretched by up to 10%, so feeds polled together drift apart)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 from rssmania._poll.jobs import ParsedEntry, PollOutcome
-from rssmania._schedule import next_check
+from rssmania._schedule import (
+    MAX_INTERVAL,
+    MAX_RETRY_AFTER,
+    MOVE_AFTER,
+    OFFLINE_RETRY,
+    after,
+    effective_interval,
+    retry_delay,
+)
+from rssmania._urls import host_of
 from rssmania.types import EntryStatus, FeedError
 
 
@@ -28,6 +48,10 @@ class FeedState:
     last_modified: str | None
     error_count: int
     interval: int | None
+    body_hash: str | None = None
+    interval_hint: int | None = None
+    redirect_url: str | None = None
+    redirect_streak: int = 0
 
 
 @dataclass(frozen=True)
@@ -42,14 +66,22 @@ class FeedWrite:
     feed_id: int
     checked: datetime
     next_check: datetime
+    next_check_reason: str
     http_status: int | None
     error_count: int
     error: FeedError | None
     validators: tuple[str | None, str | None] | None
     """(etag, last_modified) to store, or None to keep the stored ones."""
+    body_hash: str | None
+    interval_hint: int | None
     title: str | None
     link: str | None
     entries: tuple[EntryWrite, ...]
+    not_modified: bool = False
+    redirect: tuple[str | None, int] = (None, 0)
+    """(permanent redirect target seen, polls in a row it was seen)."""
+    move_to: str | None = None
+    disabled_reason: str | None = None
 
 
 def decide(
@@ -59,23 +91,16 @@ def decide(
     *,
     now: datetime,
     default_interval: int,
+    spread: float = 0.0,
+    max_interval: int = MAX_INTERVAL,
 ) -> FeedWrite:
-    """``stored`` maps each stored entry key of the feed to its content hash."""
-    interval = state.interval or default_interval
+    """``stored`` maps each stored entry key of the feed to its content hash.
+
+    ``spread`` in [0, 1) picks where in the jitter range the next check falls.
+    """
+    base = state.interval or default_interval
     if outcome.error is not None:
-        errors = state.error_count + 1
-        return FeedWrite(
-            feed_id=state.id,
-            checked=now,
-            next_check=next_check(now, interval=interval, error_count=errors),
-            http_status=outcome.http_status,
-            error_count=errors,
-            error=outcome.error,
-            validators=None,
-            title=None,
-            link=None,
-            entries=(),
-        )
+        return _failed(state, outcome, outcome.error, now=now, base=base, spread=spread)
     writes: list[EntryWrite] = []
     if outcome.feed is not None:
         for entry in outcome.feed.entries:
@@ -84,18 +109,87 @@ def decide(
                 continue
             status = EntryStatus.NEW if known is None else EntryStatus.UPDATED
             writes.append(EntryWrite(entry, status, sort_date(entry, now)))
+    hint = outcome.interval_hint
+    if hint is None and outcome.not_modified:
+        hint = state.interval_hint  # a 304 carries no <ttl>: the last one still holds
+    interval = effective_interval(base, hint, max_interval=max_interval)
+    redirect, move_to = _redirect(state, outcome)
     return FeedWrite(
         feed_id=state.id,
         checked=now,
-        next_check=next_check(now, interval=interval, error_count=0),
+        next_check=after(now, interval, spread),
+        next_check_reason="interval" if interval == base else "publisher's hint",
         http_status=outcome.http_status,
         error_count=0,
         error=None,
         validators=(outcome.etag, outcome.last_modified),
+        body_hash=outcome.body_hash,
+        interval_hint=hint,
         title=outcome.feed.title if outcome.feed else None,
         link=outcome.feed.link if outcome.feed else None,
         entries=tuple(writes),
+        not_modified=outcome.not_modified,
+        redirect=redirect,
+        move_to=move_to,
     )
+
+
+def _failed(
+    state: FeedState,
+    outcome: PollOutcome,
+    error: FeedError,
+    *,
+    now: datetime,
+    base: int,
+    spread: float,
+) -> FeedWrite:
+    errors = state.error_count + 1
+    disabled = None
+    if error.kind == "gone":
+        delay, reason, disabled = float(MAX_RETRY_AFTER), "stopped: gone", error.message
+    elif error.kind == "throttled" and outcome.retry_after is not None:
+        # The server's own schedule: not a fault of the feed.
+        errors = state.error_count
+        delay = min(max(outcome.retry_after, base), MAX_RETRY_AFTER)
+        reason = "Retry-After"
+    elif error.kind == "offline":
+        errors = state.error_count
+        delay, reason = min(base, OFFLINE_RETRY), "offline"
+    else:
+        delay, reason = retry_delay(base, errors), "backoff"
+    return FeedWrite(
+        feed_id=state.id,
+        checked=now,
+        next_check=after(now, delay, spread),
+        next_check_reason=reason,
+        http_status=outcome.http_status,
+        error_count=errors,
+        error=error,
+        validators=None,
+        body_hash=None,
+        interval_hint=None,
+        title=None,
+        link=None,
+        entries=(),
+        redirect=(state.redirect_url, state.redirect_streak),
+        disabled_reason=disabled,
+    )
+
+
+def _redirect(state: FeedState, outcome: PollOutcome) -> tuple[tuple[str | None, int], str | None]:
+    """Count polls in a row that saw the same permanent redirect; move the feed after a few.
+
+    A single 301 can be a mistake on the server, fixed the next hour; one
+    that holds over several polls is the publisher's decision (newsboat #881,
+    NetNewsWire #953 never store it). 302/307 never count.
+    """
+    target = outcome.permanent_url
+    if target is None or target == state.url:
+        return (None, 0), None
+    streak = state.redirect_streak + 1 if target == state.redirect_url else 1
+    if streak >= MOVE_AFTER:
+        return (None, 0), target
+    return (target, streak), None
 
 
 def sort_date(entry: ParsedEntry, first_seen: datetime) -> datetime:
@@ -109,3 +203,43 @@ def sort_date(entry: ParsedEntry, first_seen: datetime) -> datetime:
     if own is None or own > first_seen:
         return first_seen
     return own
+
+
+# -- decisions about a whole round -------------------------------------------
+
+OFFLINE = FeedError(
+    "offline", "network unreachable: no feed could be reached (not counted against this feed)"
+)
+DEFAULT_HOST_WAIT = 300.0
+"""How long a host that throttles without saying for how long is left alone."""
+
+
+def is_offline(answered: Sequence[PollOutcome], unreached: Sequence[PollOutcome]) -> bool:
+    """True when nothing answered and connections failed on two hosts or more.
+
+    One dead server is that server's problem; every host at once is ours.
+    """
+    hosts = {host_of(o.url) for o in unreached}
+    return not answered and len(hosts) >= 2
+
+
+def throttled_hosts(
+    outcomes: Iterable[PollOutcome], *, threshold: int
+) -> dict[str, tuple[float, str]]:
+    """Hosts where ``threshold`` feeds or more answered 429/503: (seconds to wait, why).
+
+    One throttled feed delays only itself; several mean the host is busy
+    (FreshRSS #7870 blocks a whole domain on the first one).
+    """
+    waits: dict[str, list[float]] = {}
+    reasons: dict[str, str] = {}
+    for outcome in outcomes:
+        if outcome.error is not None and outcome.error.kind == "throttled":
+            host = host_of(outcome.url)
+            waits.setdefault(host, []).append(outcome.retry_after or DEFAULT_HOST_WAIT)
+            reasons[host] = outcome.error.message
+    return {
+        host: (min(max(found), MAX_RETRY_AFTER), reasons[host])
+        for host, found in waits.items()
+        if len(found) >= threshold
+    }

@@ -51,6 +51,8 @@ class WorkerPool:
         # bar, a web UI) and forking a threaded process can deadlock a child.
         self._context = multiprocessing.get_context("forkserver")
         self._context.set_forkserver_preload(["rssmania._poll"])
+        # Shared with every worker (also those of a rebuilt pool) at start-up.
+        self.stop_event = self._context.Event()
 
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
         if self._pool is None:
@@ -58,7 +60,7 @@ class WorkerPool:
                 max_workers=self.workers,
                 mp_context=self._context,
                 initializer=worker_init,
-                initargs=(os.getpid(),),
+                initargs=(os.getpid(), self.stop_event),
             )
         return self._pool.submit(fn, *args)
 

@@ -9,10 +9,15 @@ a single job that fails again is run alone, and only a job that breaks the
 pool while it runs alone is blamed: it becomes a ``worker_died`` outcome and
 the rest of the round goes on.
 
+Politeness: all the feeds of one host go in one batch, or in batches that
+never run at the same time, so that the per-host limits a worker applies
+within its batch hold for the whole round.
+
 Stopping: once ``stop.requested`` is set no batch is submitted; batches in
-flight get ``grace`` seconds to finish (their outcomes are still yielded, so
-they get stored), then the workers are killed. Jobs that never finished
-yield nothing: their feeds stay due for the next round.
+flight get ``grace`` seconds to finish. Then a shared event tells them to
+return what they finished (those outcomes are stored), and a second later
+the workers are killed. Jobs that never finished are stored as nothing:
+their feeds stay due for the next round.
 """
 
 from __future__ import annotations
@@ -27,7 +32,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from rssmania._executors import SerialExecutor, WorkerPool
-from rssmania._poll import PollJob, PollOutcome, PollSettings
+from rssmania._poll import PollJob, PollOutcome, PollSettings, use_stop_event
+from rssmania._urls import host_of
 
 log = logging.getLogger("rssmania.round")
 
@@ -38,26 +44,63 @@ MAX_BATCH = 16
 
 @dataclass
 class StopFlag:
-    """Set from a signal handler or another thread; read by the round loop."""
+    """Set from a signal handler or another thread; read by the round loop.
 
+    After a request, work in flight has ``grace`` seconds to finish; then
+    batches return what they finished, and a second later the workers are
+    killed. A second request skips all that.
+    """
+
+    grace: float = 3.0
     requested: bool = False
     forced: bool = False
-    requested_at: float = field(default=0.0)
+    deadline: float = field(default=0.0)
+
+    def is_set(self) -> bool:
+        """Read by a batch polled in this process (workers=1): true once the grace is over."""
+        return self.forced or (self.requested and time.monotonic() >= self.deadline)
 
     def request(self) -> None:
         if self.requested:
             self.forced = True
         else:
             self.requested = True
-            self.requested_at = time.monotonic()
+            self.deadline = time.monotonic() + self.grace
+
+
+InFlight = dict[int, tuple[tuple[str, ...], float]]
+"""Batches in flight: id -> (feed URLs, monotonic start time). Read by progress displays."""
 
 
 def make_batches(jobs: Sequence[PollJob], workers: int) -> list[list[PollJob]]:
-    """Batches big enough to amortise a process hop, small enough to keep every worker busy."""
+    """Batches big enough to amortise a process hop, small enough to keep every worker busy.
+
+    A host's feeds stay together: small hosts share a batch, a big host gets
+    batches of its own (which ``run_jobs`` never runs side by side).
+    """
     if not jobs:
         return []
     size = max(1, min(MAX_BATCH, math.ceil(len(jobs) / (workers * 4))))
-    return [list(jobs[i : i + size]) for i in range(0, len(jobs), size)]
+    by_host: dict[str, list[PollJob]] = {}
+    for job in jobs:
+        by_host.setdefault(host_of(job.url), []).append(job)
+    batches: list[list[PollJob]] = []
+    shared: list[PollJob] = []
+    for host_jobs in by_host.values():
+        if len(host_jobs) >= size:
+            batches += [host_jobs[i : i + MAX_BATCH] for i in range(0, len(host_jobs), MAX_BATCH)]
+            continue
+        if len(shared) + len(host_jobs) > size:
+            batches.append(shared)
+            shared = []
+        shared += host_jobs
+    if shared:
+        batches.append(shared)
+    return batches
+
+
+def _hosts(batch: Sequence[PollJob]) -> set[str]:
+    return {host_of(job.url) for job in batch}
 
 
 def run_jobs(
@@ -68,8 +111,17 @@ def run_jobs(
     *,
     workers: int,
     stop: StopFlag,
-    grace: float,
+    in_flight: InFlight | None = None,
 ) -> Generator[PollOutcome, None, None]:
+    in_flight = {} if in_flight is None else in_flight
+    # Batches learn of a stop through an event: a process-shared one for the
+    # pool (set only from this loop, never from a signal handler, since its
+    # lock is not reentrant), the flag itself for batches run in this process.
+    told_workers = False
+    if isinstance(executor, WorkerPool):
+        executor.stop_event.clear()
+    else:
+        use_stop_event(stop)
     queue: deque[list[PollJob]] = deque(make_batches(jobs, workers))
     suspects: deque[PollJob] = deque()  # jobs to run alone, one at a time
     pending: dict[Future[list[PollOutcome]], tuple[list[PollJob], bool]] = {}
@@ -78,11 +130,23 @@ def run_jobs(
     max_in_flight = workers * 2 if isinstance(executor, WorkerPool) else 1
     try:
         while queue or suspects or pending:
-            if stop.forced or (stop.requested and time.monotonic() - stop.requested_at > grace):
+            if stop.is_set() and not told_workers and isinstance(executor, WorkerPool):
+                executor.stop_event.set()  # batches in flight return what they finished
+                told_workers = True
+            if stop.forced or (stop.requested and time.monotonic() > stop.deadline + 1.0):
                 break
             if not broken and not stop.requested:
                 try:
-                    _submit(executor, poll, settings, queue, suspects, pending, max_in_flight)
+                    _submit(
+                        executor,
+                        poll,
+                        settings,
+                        queue,
+                        suspects,
+                        pending,
+                        max_in_flight,
+                        in_flight,
+                    )
                 except BrokenProcessPool:
                     # A worker died before its futures told us: the job stays queued.
                     broken = True
@@ -97,6 +161,7 @@ def run_jobs(
             done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
             for future in done:
                 batch, alone = pending.pop(future)
+                in_flight.pop(id(future), None)
                 if future.cancelled():
                     continue  # never ran: its feeds stay due
                 try:
@@ -130,6 +195,7 @@ def run_jobs(
                     ]
                 yield from outcomes
     finally:
+        in_flight.clear()
         if pending and isinstance(executor, WorkerPool):
             # Leaving with work in flight: a stop, or the consumer went away.
             executor.kill()
@@ -145,18 +211,32 @@ def _submit(
     suspects: deque[PollJob],
     pending: dict[Future[list[PollOutcome]], tuple[list[PollJob], bool]],
     max_in_flight: int,
+    in_flight: InFlight,
 ) -> None:
     """Start what may start now; a job is dequeued only once it is submitted."""
+
+    def start(batch: list[PollJob], alone: bool) -> None:
+        future = executor.submit(poll, settings, batch)
+        pending[future] = (batch, alone)
+        in_flight[id(future)] = (tuple(job.url for job in batch), time.monotonic())
+
     if any(alone for _, alone in pending.values()):
         return  # a suspect runs alone, so that a death is its own
     if suspects:
         if not pending:
-            pending[executor.submit(poll, settings, [suspects[0]])] = ([suspects[0]], True)
+            start([suspects[0]], True)
             suspects.popleft()
         return
-    while queue and len(pending) < max_in_flight:
-        pending[executor.submit(poll, settings, queue[0])] = (queue[0], False)
-        queue.popleft()
+    busy = set().union(*(_hosts(batch) for batch, _ in pending.values()))
+    for batch in list(queue):
+        if len(pending) >= max_in_flight:
+            break
+        hosts = _hosts(batch)
+        if hosts & busy:
+            continue  # that host is being polled: its next batch waits its turn
+        start(batch, False)
+        queue.remove(batch)
+        busy |= hosts
 
 
 def _worker_died(job: PollJob) -> PollOutcome:

@@ -105,7 +105,7 @@ def stop_on_signals(agg: Aggregator, err: Console) -> Iterator[Signals]:
         err.print("[yellow]Stopping: finishing the feeds in flight (again to force)…[/yellow]")
         # The grace period bounds a pool's round; work running in this very
         # process (--workers 1) can only be cut short by the second signal.
-        timer = threading.Timer(agg.stop_grace + 1.0, os.kill, (os.getpid(), signum))
+        timer = threading.Timer(agg.stop_grace + 1.5, os.kill, (os.getpid(), signum))
         timer.daemon = True
         timer.start()
 

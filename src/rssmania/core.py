@@ -17,22 +17,24 @@ import logging
 import os
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Self
-from urllib.parse import urlsplit
 
-from rssmania._decide import FeedState, decide
+from rssmania._decide import OFFLINE, FeedState, decide, is_offline, throttled_hosts
 from rssmania._executors import SerialExecutor, WorkerPool
 from rssmania._opml import OpmlOutline, parse_opml, write_opml
 from rssmania._poll import PollJob, PollOutcome, PollSettings, poll_batch
-from rssmania._round import PollBatch, StopFlag, run_jobs
-from rssmania._schedule import DEFAULT_INTERVAL
+from rssmania._round import InFlight, PollBatch, StopFlag, run_jobs
+from rssmania._schedule import DEFAULT_INTERVAL, MAX_INTERVAL, jitter
 from rssmania._storage import Storage
+from rssmania._storage.store import UNSET, Unset
+from rssmania._urls import check_feed_url
 from rssmania._version import __version__
 from rssmania.exceptions import AggregatorStateError, DatabaseLockedError, InvalidFeedURLError
-from rssmania.types import Entry, EntryChange, Feed, FeedResult
+from rssmania.types import Entry, EntryChange, Feed, FeedError, FeedResult
 
 log = logging.getLogger("rssmania.core")
 
@@ -42,31 +44,6 @@ USER_AGENT = f"rssmania/{__version__} (+https://github.com/rssmania/rssmania)"
 class _State(enum.Enum):
     OPEN = "open"
     CLOSED = "closed"
-
-
-def check_feed_url(url: str) -> str:
-    """Return ``url`` stripped, or raise InvalidFeedURLError saying what is wrong with it."""
-    url = url.strip()
-    try:
-        parts = urlsplit(url)
-    except ValueError as exc:
-        raise InvalidFeedURLError(url, str(exc)) from exc
-    if parts.scheme.lower() not in ("http", "https"):
-        reason = (
-            f"scheme {parts.scheme!r} is not supported (only http and https)"
-            if parts.scheme
-            else "not a URL (expected http:// or https://)"
-        )
-        raise InvalidFeedURLError(url, reason)
-    if not parts.hostname:
-        raise InvalidFeedURLError(url, "no host name")
-    try:
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError as exc:
-        raise InvalidFeedURLError(url, str(exc)) from exc
-    if any(c.isspace() for c in url):
-        raise InvalidFeedURLError(url, "contains whitespace")
-    return url
 
 
 class Aggregator:
@@ -98,6 +75,11 @@ class Aggregator:
         max_bytes: int = 16 * 1024 * 1024,
         outbox: bool = False,
         stop_grace: float = 3.0,
+        per_host_limit: int = 2,
+        per_host_spacing: float = 0.1,
+        max_interval: int = MAX_INTERVAL,
+        refuse_private_addresses: bool = False,
+        allowed_networks: Iterable[str] = (),
         now: Callable[[], datetime] | None = None,
         _poll_batch: PollBatch = poll_batch,
     ) -> None:
@@ -113,7 +95,12 @@ class Aggregator:
             read_timeout=min(30.0, timeout),
             connect_timeout=min(10.0, timeout),
             max_bytes=max_bytes,
+            host_concurrency=per_host_limit,
+            host_spacing=per_host_spacing,
+            refuse_private=refuse_private_addresses,
+            allowed_networks=tuple(allowed_networks),
         )
+        self.max_interval = max_interval
         self.outbox = outbox
         self.stop_grace = stop_grace
         self._now = now or (lambda: datetime.now(UTC))
@@ -122,9 +109,10 @@ class Aggregator:
         self._executor: WorkerPool | SerialExecutor = (
             SerialExecutor() if self.workers == 1 else WorkerPool(self.workers)
         )
-        self._stop = StopFlag()
+        self._stop = StopFlag(grace=stop_grace)
         self._poll_lock: int | None = None
         self._round: Generator[FeedResult, None, None] | None = None
+        self._in_flight: InFlight = {}
         self._state = _State.OPEN
 
     # -- lifecycle -----------------------------------------------------------
@@ -223,6 +211,40 @@ class Aggregator:
         self._storage.add_feeds(rows, now=self._now(), skip_existing=False)
         return [self._storage.get_feed(url) for url, _, _ in rows]
 
+    def set_feed(
+        self,
+        url: str,
+        *,
+        interval: int | Unset | None = UNSET,
+        title: str | Unset | None = UNSET,
+        category: str | Unset | None = UNSET,
+        enabled: bool | Unset = UNSET,
+    ) -> Feed:
+        """Change a feed's settings; ``None`` clears one (interval: back to the default).
+
+        ``enabled=True`` resumes a feed that was stopped (410 Gone, paused)
+        and polls it at the next round; ``enabled=False`` pauses it.
+        """
+        self._check_open()
+        if isinstance(interval, int) and interval < 1:
+            raise ValueError("interval must be at least 1 second")
+        return self._storage.set_feed(
+            url.strip(),
+            interval=interval,
+            title=title,
+            category=category,
+            enabled=enabled,
+            now=self._now(),
+        )
+
+    def in_flight(self) -> list[tuple[str, float]]:
+        """Feeds being polled now and for how long (seconds), longest first. Thread-safe."""
+        now = time.monotonic()
+        feeds = [
+            (url, now - since) for urls, since in list(self._in_flight.values()) for url in urls
+        ]
+        return sorted(feeds, key=lambda item: -item[1])
+
     def remove_feed(self, url: str) -> None:
         """Unsubscribe and delete the feed's entries; raises FeedNotFoundError."""
         self._check_open()
@@ -296,7 +318,7 @@ class Aggregator:
         self._check_open()
         self._lock_polling()
         self._end_round()
-        states = self._storage.feed_states(due_at=None if all_feeds else self._now())
+        states = self._storage.feed_states(now=self._now(), due_only=not all_feeds)
         self._round = self._as_round(self._poll_states(states))
         return self._round
 
@@ -320,12 +342,12 @@ class Aggregator:
         finally:
             results.close()
             # A stop ends one round; it is not carried into the next.
-            self._stop = StopFlag()
+            self._stop = StopFlag(grace=self.stop_grace)
 
     def _watch(self, idle: float) -> Generator[FeedResult, None, None]:
         while not self._stop.requested:
             now = self._now()
-            states = self._storage.feed_states(due_at=now)
+            states = self._storage.feed_states(now=now, due_only=True)
             if states:
                 yield from self._poll_states(states)
                 continue
@@ -340,7 +362,7 @@ class Aggregator:
 
     def _poll_states(self, states: Iterable[FeedState]) -> Generator[FeedResult, None, None]:
         by_url = {s.url: s for s in states}
-        jobs = [PollJob(s.url, s.etag, s.last_modified) for s in by_url.values()]
+        jobs = [PollJob(s.url, s.etag, s.last_modified, s.body_hash) for s in by_url.values()]
         outcomes = run_jobs(
             self._executor,
             self._poll,
@@ -348,14 +370,28 @@ class Aggregator:
             jobs,
             workers=self.workers,
             stop=self._stop,
-            grace=self.stop_grace,
+            in_flight=self._in_flight,
         )
+        # Connection failures wait for the end of the round: if nothing at
+        # all could be reached, the machine is offline and no feed is blamed
+        # (Miniflux #2150 marks every feed broken instead).
+        unreached: list[tuple[FeedState, PollOutcome]] = []
+        answered: list[PollOutcome] = []
         try:
             for outcome in outcomes:
                 state = by_url.get(outcome.url)
                 if state is None:  # a poll function that invented a URL: a bug
                     log.error("outcome for a URL that was not asked for: %s", outcome.url)
                     continue
+                if outcome.cancelled:
+                    continue  # stopped before it finished: stays due
+                if outcome.host_throttled:
+                    yield self._not_polled(state)
+                    continue
+                if outcome.error is not None and outcome.error.kind == "connect":
+                    unreached.append((state, outcome))
+                    continue
+                answered.append(outcome)
                 result = self._store(state, outcome)
                 if result is not None:
                     yield result
@@ -363,11 +399,41 @@ class Aggregator:
             # Also when storing fails: kill the batches in flight now, rather
             # than when the traceback that holds this frame is collected.
             outcomes.close()
+        now = self._now()
+        for host, (wait, reason) in throttled_hosts(
+            answered, threshold=self.settings.throttled_host_after
+        ).items():
+            log.warning("host %s is throttling us: %s; waiting %.0f s", host, reason, wait)
+            self._storage.throttle_host(host, until=now + timedelta(seconds=wait), reason=reason)
+        offline = is_offline(answered, [outcome for _, outcome in unreached])
+        if offline:
+            log.warning("network unreachable: none of %d feeds could be reached", len(unreached))
+        for state, failed in unreached:
+            result = self._store(state, replace(failed, error=OFFLINE) if offline else failed)
+            if result is not None:
+                yield result
+
+    def _not_polled(self, state: FeedState) -> FeedResult:
+        return FeedResult(
+            feed=self._storage.get_feed(state.url),
+            changes=(),
+            error=FeedError("throttled", "not requested: its host asked us to slow down"),
+            not_modified=False,
+            seconds=0.0,
+        )
 
     def _store(self, state: FeedState, outcome: PollOutcome) -> FeedResult | None:
         now = self._now()
         stored = self._storage.entry_hashes(state.id) if outcome.feed else {}
-        write = decide(state, outcome, stored, now=now, default_interval=self.default_interval)
+        write = decide(
+            state,
+            outcome,
+            stored,
+            now=now,
+            default_interval=self.default_interval,
+            spread=jitter(state.url, now),
+            max_interval=self.max_interval,
+        )
         changes = self._storage.apply(write, outbox=self.outbox)
         if changes is None:
             log.info("%s was removed while it was polled; result dropped", state.url)

@@ -85,6 +85,15 @@ class Feed:
     last_error: str | None
     interval: int | None
     """Per-feed polling interval in seconds; None means the aggregator's default."""
+    next_check_reason: str | None = None
+    """Why the next check is when it is: interval, publisher's hint, backoff, Retry-After..."""
+    polls: int = 0
+    not_modified_count: int = 0
+    """Polls answered 304 (or with the very same bytes): what conditional GET saved."""
+    moved_from: str | None = None
+    """The URL this feed had before a permanent redirect moved it."""
+    disabled_reason: str | None = None
+    """Why polling stopped (410 Gone, paused); None while the feed is polled."""
 
     @property
     def display_title(self) -> str:
@@ -92,7 +101,11 @@ class Feed:
 
     @property
     def healthy(self) -> bool:
-        return self.error_count == 0
+        return self.error_count == 0 and self.disabled_reason is None
+
+    @property
+    def not_modified_ratio(self) -> float | None:
+        return self.not_modified_count / self.polls if self.polls else None
 
 
 @dataclass(frozen=True)

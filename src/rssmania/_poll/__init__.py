@@ -13,7 +13,7 @@ crossing a process boundary is paid once per batch, not once per feed.
 
 from __future__ import annotations
 
-from rssmania._poll.batch import poll_batch, worker_init
+from rssmania._poll.batch import poll_batch, use_stop_event, worker_init
 from rssmania._poll.jobs import ParsedEntry, ParsedFeed, PollJob, PollOutcome, PollSettings
 
 __all__ = [
@@ -23,5 +23,6 @@ __all__ = [
     "PollOutcome",
     "PollSettings",
     "poll_batch",
+    "use_stop_event",
     "worker_init",
 ]

@@ -1,8 +1,16 @@
-"""``poll_batch``: the function every worker runs, and the worker's start-up."""
+"""``poll_batch``: the function every worker runs, and the worker's start-up.
+
+Politeness lives here, per host: at most ``host_concurrency`` requests in
+flight, starts spaced by ``host_spacing``, and once ``throttled_host_after``
+feeds of a host answered 429/503 the rest of that host is not asked at all.
+The coordinator sends all the feeds of a host in one batch (or in batches
+that never run at the same time), so these limits hold for the whole round.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import select
@@ -10,12 +18,15 @@ import signal
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Protocol
 
 import httpx
 
 from rssmania._poll.fetch import Fetched, fetch, make_client
-from rssmania._poll.jobs import ParsedFeed, PollJob, PollOutcome, PollSettings
+from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
 from rssmania._poll.parse import parse_feed
+from rssmania._urls import host_of
 from rssmania.types import FeedError
 
 log = logging.getLogger("rssmania.poll")
@@ -23,6 +34,35 @@ log = logging.getLogger("rssmania.poll")
 # Connections one batch may hold open at once: enough to overlap the slow
 # servers of a batch without opening a socket per feed.
 _MAX_CONNECTIONS = 16
+_THROTTLING = (429, 503)
+
+
+class HostGate:
+    """Concurrency, spacing and throttling state of one host within a batch."""
+
+    def __init__(self, settings: PollSettings) -> None:
+        self._slots = asyncio.Semaphore(max(1, settings.host_concurrency))
+        self._spacing = settings.host_spacing
+        self._turn = asyncio.Lock()
+        self._next_start = 0.0
+        self.throttled = 0
+        self.limit = settings.throttled_host_after
+
+    @property
+    def closed(self) -> bool:
+        return self.throttled >= self.limit
+
+    async def __aenter__(self) -> None:
+        await self._slots.acquire()
+        async with self._turn:
+            loop = asyncio.get_running_loop()
+            wait = self._next_start - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            self._next_start = loop.time() + self._spacing
+
+    async def __aexit__(self, *exc: object) -> None:
+        self._slots.release()
 
 
 def poll_batch(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
@@ -30,45 +70,65 @@ def poll_batch(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutc
     return asyncio.run(_poll_all(settings, jobs))
 
 
+class EventLike(Protocol):
+    def is_set(self) -> bool: ...
+
+
+_stop_event: EventLike | None = None
+"""Set by the coordinator to stop: a batch then returns what it finished, at once."""
+
+
+def use_stop_event(event: EventLike | None) -> None:
+    global _stop_event  # noqa: PLW0603 - one per process, installed by worker_init
+    _stop_event = event
+
+
 async def _poll_all(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
+    gates: dict[str, HostGate] = {}
+    for job in jobs:
+        gates.setdefault(host_of(job.url), HostGate(settings))
     async with make_client(settings, max_connections=_MAX_CONNECTIONS) as client:
-        return list(await asyncio.gather(*(_poll_one(client, settings, job) for job in jobs)))
+        tasks = [
+            asyncio.create_task(_poll_one(client, settings, job, gates[host_of(job.url)]))
+            for job in jobs
+        ]
+        await _until_done_or_stopped(tasks)
+    return [
+        task.result()
+        if task.done() and not task.cancelled()
+        else PollOutcome(job.url, cancelled=True)
+        for job, task in zip(jobs, tasks, strict=True)
+    ]
 
 
-async def _poll_one(client: httpx.AsyncClient, settings: PollSettings, job: PollJob) -> PollOutcome:
+async def _until_done_or_stopped(tasks: list[asyncio.Task[PollOutcome]]) -> None:
+    pending: set[asyncio.Task[PollOutcome]] = set(tasks)
+    while pending:
+        _, pending = await asyncio.wait(pending, timeout=0.05)
+        if pending and _stop_event is not None and _stop_event.is_set():
+            # Stopping: keep what finished, drop the rest (those feeds stay due).
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+            return
+
+
+async def _poll_one(
+    client: httpx.AsyncClient, settings: PollSettings, job: PollJob, gate: HostGate
+) -> PollOutcome:
     started = time.perf_counter()
     try:
-        fetched = await fetch(client, job, settings)
-        if not isinstance(fetched, Fetched):
-            return PollOutcome(
-                url=job.url,
-                http_status=fetched.http_status,
-                error=fetched,
-                seconds=time.perf_counter() - started,
-            )
-        feed: ParsedFeed | None = None
-        error: FeedError | None = None
-        if not fetched.not_modified:
-            parsed = parse_feed(
-                fetched.body, url=fetched.final_url, content_type=fetched.content_type
-            )
-            if isinstance(parsed, FeedError):
-                error = parsed
-            else:
-                feed = parsed
-        return PollOutcome(
-            url=job.url,
-            http_status=fetched.status,
-            # A 304 may omit the validators; keep the ones that earned it.
-            etag=fetched.etag or (job.etag if fetched.not_modified else None),
-            last_modified=fetched.last_modified
-            or (job.last_modified if fetched.not_modified else None),
-            final_url=fetched.final_url,
-            not_modified=fetched.not_modified,
-            feed=feed,
-            error=error,
-            seconds=time.perf_counter() - started,
-        )
+        if gate.closed:
+            return PollOutcome(url=job.url, host_throttled=True)
+        async with gate:
+            if gate.closed:  # throttled while this one waited its turn
+                return PollOutcome(url=job.url, host_throttled=True)
+            fetched = await fetch(client, job, settings)
+        if isinstance(fetched, FeedError):
+            return PollOutcome(url=job.url, error=fetched, seconds=time.perf_counter() - started)
+        if fetched.status in _THROTTLING:
+            gate.throttled += 1
+        return replace(_outcome(job, fetched), seconds=time.perf_counter() - started)
     except Exception as exc:
         # A bug in fetching or parsing one feed must not cost the batch.
         log.exception("unexpected error polling %s", job.url)
@@ -80,8 +140,65 @@ async def _poll_one(client: httpx.AsyncClient, settings: PollSettings, job: Poll
         )
 
 
-def worker_init(coordinator: int) -> None:
+def _outcome(job: PollJob, fetched: Fetched) -> PollOutcome:
+    """Turn an HTTP answer into an outcome: parse a 200 unless its bytes are the last ones."""
+    base = PollOutcome(
+        url=job.url,
+        http_status=fetched.status,
+        final_url=fetched.final_url,
+        permanent_url=fetched.permanent_url,
+        retry_after=fetched.retry_after,
+        interval_hint=fetched.cache_lifetime,
+    )
+    if fetched.status == 304:
+        return replace(
+            base,
+            not_modified=True,
+            # A 304 may omit the validators; keep the ones that earned it.
+            etag=fetched.etag or job.etag,
+            last_modified=fetched.last_modified or job.last_modified,
+            body_hash=job.body_hash,
+        )
+    error = _status_error(fetched)
+    if error is not None:
+        return replace(base, error=error)
+    base = replace(
+        base,
+        etag=fetched.etag,
+        last_modified=fetched.last_modified,
+        body_hash=hashlib.sha256(fetched.body).hexdigest()[:32],
+    )
+    if base.body_hash == job.body_hash:
+        # The server ignored our validators but sent the same bytes: no parse.
+        return replace(base, not_modified=True)
+    parsed = parse_feed(fetched.body, url=fetched.final_url, content_type=fetched.content_type)
+    if isinstance(parsed, FeedError):
+        return replace(base, error=parsed)
+    hints = [h for h in (fetched.cache_lifetime, parsed.interval_hint) if h]
+    return replace(base, feed=parsed, interval_hint=max(hints) if hints else None)
+
+
+def _status_error(fetched: Fetched) -> FeedError | None:
+    status = fetched.status
+    if status == 200:
+        return None
+    text = f"HTTP {status} {fetched.reason}".rstrip()
+    if status == 410:
+        return FeedError("gone", f"{text}: the feed was removed for good", http_status=status)
+    if status in _THROTTLING:
+        wait = fetched.retry_after
+        later = f", asked to retry in {wait:.0f} s" if wait is not None else ""
+        return FeedError("throttled", f"{text}{later}", http_status=status)
+    if 300 <= status < 400:
+        return FeedError("http", f"{text} without a usable Location", http_status=status)
+    if status < 400:
+        return FeedError("http", f"{text}: no feed in this response", http_status=status)
+    return FeedError("http", text, http_status=status)
+
+
+def worker_init(coordinator: int, stop_event: EventLike) -> None:
     """Run once in each worker process; ``coordinator`` is the PID of the process that polls."""
+    use_stop_event(stop_event)
     # Ctrl+C reaches the whole process group; only the coordinator decides
     # what to do with it (finish, then stop), so workers ignore it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -24,6 +24,16 @@ class PollSettings:
     total_timeout: float = 60.0
     max_bytes: int = 16 * 1024 * 1024
     max_redirects: int = 5
+    host_concurrency: int = 2
+    """Requests in flight to one host at once."""
+    host_spacing: float = 0.1
+    """Seconds between the starts of two requests to one host."""
+    throttled_host_after: int = 2
+    """Feeds of one host answering 429/503 before the rest of that host is left alone."""
+    refuse_private: bool = False
+    """Refuse to connect to private, loopback and link-local addresses (checked on every hop)."""
+    allowed_networks: tuple[str, ...] = ()
+    """Networks exempted from ``refuse_private``, e.g. an intranet feed server."""
 
 
 @dataclass(frozen=True)
@@ -31,6 +41,8 @@ class PollJob:
     url: str
     etag: str | None = None
     last_modified: str | None = None
+    body_hash: str | None = None
+    """Hash of the last body parsed: a server that ignores validators costs no parse."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +66,8 @@ class ParsedFeed:
     title: str | None
     link: str | None
     entries: tuple[ParsedEntry, ...]
+    interval_hint: int | None = None
+    """Seconds from RSS <ttl> or sy:updatePeriod/sy:updateFrequency."""
     warning: str | None = None
     """Set when the document was not well-formed but entries could be recovered."""
 
@@ -66,6 +80,18 @@ class PollOutcome:
     last_modified: str | None = None
     final_url: str | None = None
     not_modified: bool = False
+    """A 304, or a 200 whose body hashes to the last one parsed."""
+    body_hash: str | None = None
+    permanent_url: str | None = None
+    """Where every redirect hop was permanent (301/308): the URL the feed moved to."""
+    retry_after: float | None = None
+    """Seconds the server asked us to wait (429/503 Retry-After)."""
+    interval_hint: int | None = None
+    """Seconds the publisher says the feed stays fresh (max-age, Expires, ttl, sy:update*)."""
+    host_throttled: bool = False
+    """Not requested: other feeds of its host were throttled in the same batch."""
+    cancelled: bool = False
+    """Not finished when the round was stopped: nothing to store, the feed stays due."""
     feed: ParsedFeed | None = None
     error: FeedError | None = None
     seconds: float = 0.0

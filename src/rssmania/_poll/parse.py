@@ -18,6 +18,7 @@ from typing import Any
 
 import feedparser
 
+from rssmania._poll.hints import publisher_interval
 from rssmania._poll.jobs import ParsedEntry, ParsedFeed
 from rssmania.types import Enclosure, FeedError
 
@@ -54,6 +55,7 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed
         title=_text(meta.get("title")),
         link=_text(meta.get("link")),
         entries=entries,
+        interval_hint=publisher_interval(meta),
         warning=warning,
     )
 

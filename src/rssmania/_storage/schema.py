@@ -26,9 +26,28 @@ MIGRATIONS: tuple[str, ...] = (
         last_status   INTEGER,
         error_count   INTEGER NOT NULL DEFAULT 0,
         last_error    TEXT,
-        interval      INTEGER
+        interval      INTEGER,
+        host          TEXT NOT NULL DEFAULT '',
+        next_check_reason TEXT,
+        body_hash     TEXT,
+        interval_hint INTEGER,
+        polls         INTEGER NOT NULL DEFAULT 0,
+        not_modified_count INTEGER NOT NULL DEFAULT 0,
+        redirect_url  TEXT,
+        redirect_streak INTEGER NOT NULL DEFAULT 0,
+        moved_from    TEXT,
+        disabled_reason TEXT
     );
     CREATE INDEX feeds_next_check ON feeds (next_check);
+    CREATE INDEX feeds_host ON feeds (host);
+
+    -- Hosts that asked several of their feeds to slow down (429/503 with
+    -- Retry-After): none of their feeds is polled before throttled_until.
+    CREATE TABLE hosts (
+        name            TEXT PRIMARY KEY,
+        throttled_until TEXT NOT NULL,
+        reason          TEXT
+    );
 
     CREATE TABLE entries (
         id            INTEGER PRIMARY KEY,

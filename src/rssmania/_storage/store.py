@@ -12,12 +12,19 @@ from typing import Any
 
 from rssmania._decide import EntryWrite, FeedState, FeedWrite
 from rssmania._storage.schema import migrate
+from rssmania._urls import host_of
 from rssmania.exceptions import FeedExistsError, FeedNotFoundError, StorageError
 from rssmania.types import Enclosure, Entry, EntryChange, EntryStatus, Feed
 
 _FEED_COLUMNS = (
     "url, title, link, user_title, category, added, last_checked, next_check, "
-    "last_status, error_count, last_error, interval"
+    "last_status, error_count, last_error, interval, next_check_reason, polls, "
+    "not_modified_count, moved_from, disabled_reason"
+)
+# Feeds that may be polled: not stopped, and not on a host that asked us to wait.
+_POLLABLE = (
+    "disabled_reason IS NULL AND NOT EXISTS (SELECT 1 FROM hosts h "
+    "WHERE h.name = feeds.host AND h.throttled_until > ?)"
 )
 _ENTRY_COLUMNS = (
     "f.url, coalesce(f.user_title, f.title), e.key, e.title, e.link, e.author, e.summary, "
@@ -41,6 +48,13 @@ _UPSERT_ENTRY = """
         status = excluded.status
     RETURNING id, first_seen, read, starred
 """
+
+
+class Unset:
+    """The value of an option that was not given (None means 'clear it')."""
+
+
+UNSET = Unset()
 
 
 def to_text(value: datetime) -> str:
@@ -125,9 +139,9 @@ class Storage:
         with self._transaction() as db:
             for url, title, category in feeds:
                 cursor = db.execute(
-                    "INSERT INTO feeds (url, user_title, category, added) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (url) DO NOTHING",
-                    (url, title, category, to_text(now)),
+                    "INSERT INTO feeds (url, user_title, category, added, host) "
+                    "VALUES (?, ?, ?, ?, ?) ON CONFLICT (url) DO NOTHING",
+                    (url, title, category, to_text(now), host_of(url)),
                 )
                 if cursor.rowcount:
                     added.append(url)
@@ -157,22 +171,82 @@ class Storage:
         )
         return [_feed(row) for row in rows]
 
-    def feed_states(self, *, due_at: datetime | None) -> list[FeedState]:
-        """Feeds due at ``due_at`` (every feed when None), longest-waiting first."""
-        sql = "SELECT id, url, etag, last_modified, error_count, interval FROM feeds"
-        params: tuple[str, ...] = ()
-        if due_at is not None:
-            sql += " WHERE next_check IS NULL OR next_check <= ?"
-            params = (to_text(due_at),)
+    def feed_states(self, *, now: datetime, due_only: bool) -> list[FeedState]:
+        """Feeds that may be polled (due at ``now`` with ``due_only``), longest-waiting first.
+
+        Stopped feeds (410 Gone) and feeds of a throttled host are never listed.
+        """
+        sql = (
+            "SELECT id, url, etag, last_modified, error_count, interval, body_hash, "
+            f"interval_hint, redirect_url, redirect_streak FROM feeds WHERE {_POLLABLE}"
+        )
+        params: tuple[str, ...] = (to_text(now),)
+        if due_only:
+            sql += " AND (next_check IS NULL OR next_check <= ?)"
+            params += (to_text(now),)
         sql += " ORDER BY coalesce(next_check, ''), id"
         return [FeedState(*row) for row in self._query(sql, params)]
 
     def next_due(self) -> datetime | None:
-        rows = self._query("SELECT min(coalesce(next_check, '')) FROM feeds")
+        """When the next feed comes due (a throttled host's feeds: when the host is free)."""
+        rows = self._query(
+            "SELECT min(max(coalesce(f.next_check, ''), coalesce(h.throttled_until, ''))) "
+            "FROM feeds f LEFT JOIN hosts h ON h.name = f.host WHERE f.disabled_reason IS NULL"
+        )
         value = rows[0][0]
         if value is None:
             return None  # no feeds at all
         return datetime.min.replace(tzinfo=UTC) if value == "" else to_datetime(value)
+
+    def throttle_host(self, host: str, *, until: datetime, reason: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO hosts (name, throttled_until, reason) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET "
+                "throttled_until = max(throttled_until, excluded.throttled_until), "
+                "reason = excluded.reason",
+                (host, to_text(until), reason),
+            )
+
+    def host_throttles(self, *, now: datetime) -> dict[str, tuple[datetime, str]]:
+        rows = self._query(
+            "SELECT name, throttled_until, reason FROM hosts WHERE throttled_until > ?",
+            (to_text(now),),
+        )
+        return {name: (datetime.fromisoformat(until), reason) for name, until, reason in rows}
+
+    def set_feed(
+        self,
+        url: str,
+        *,
+        interval: int | Unset | None,
+        title: str | Unset | None,
+        category: str | Unset | None,
+        enabled: bool | Unset,
+        now: datetime,
+    ) -> Feed:
+        with self._transaction() as db:
+            if not db.execute("SELECT 1 FROM feeds WHERE url = ?", (url,)).fetchone():
+                raise FeedNotFoundError(url)
+            for column, value in (
+                ("interval", interval),
+                ("user_title", title),
+                ("category", category),
+            ):
+                if not isinstance(value, Unset):
+                    db.execute(f"UPDATE feeds SET {column} = ? WHERE url = ?", (value, url))
+            if enabled is True:
+                # Resuming a stopped feed, or changing its interval: poll it soon.
+                db.execute(
+                    "UPDATE feeds SET disabled_reason = NULL, error_count = 0, next_check = ?, "
+                    "next_check_reason = 'resumed' WHERE url = ?",
+                    (to_text(now), url),
+                )
+            elif enabled is False:
+                db.execute(
+                    "UPDATE feeds SET disabled_reason = 'paused by you' WHERE url = ?", (url,)
+                )
+        return self.get_feed(url)
 
     # -- one poll result -----------------------------------------------------
 
@@ -208,24 +282,39 @@ class Storage:
                 stored.append((first_seen, read, starred))
             if write.validators is not None:
                 db.execute(
-                    "UPDATE feeds SET etag = ?, last_modified = ? WHERE id = ?",
-                    (*write.validators, write.feed_id),
+                    "UPDATE feeds SET etag = ?, last_modified = ?, body_hash = ?, "
+                    "interval_hint = ? WHERE id = ?",
+                    (*write.validators, write.body_hash, write.interval_hint, write.feed_id),
                 )
             db.execute(
                 "UPDATE feeds SET title = coalesce(?, title), link = coalesce(?, link), "
-                "last_checked = ?, next_check = ?, last_status = ?, error_count = ?, "
-                "last_error = ? WHERE id = ?",
+                "last_checked = ?, next_check = ?, next_check_reason = ?, last_status = ?, "
+                "error_count = ?, last_error = ?, polls = polls + 1, "
+                "not_modified_count = not_modified_count + ?, redirect_url = ?, "
+                "redirect_streak = ?, disabled_reason = coalesce(?, disabled_reason) "
+                "WHERE id = ?",
                 (
                     write.title,
                     write.link,
                     checked,
                     to_text(write.next_check),
+                    write.next_check_reason,
                     write.http_status,
                     write.error_count,
                     write.error.message if write.error else None,
+                    int(write.not_modified),
+                    *write.redirect,
+                    write.disabled_reason,
                     write.feed_id,
                 ),
             )
+            if write.move_to is not None:
+                # Unless the new URL is subscribed already: then both stay as they are.
+                db.execute(
+                    "UPDATE feeds SET moved_from = url, url = ?, host = ? WHERE id = ? "
+                    "AND NOT EXISTS (SELECT 1 FROM feeds WHERE url = ?)",
+                    (write.move_to, host_of(write.move_to), write.feed_id, write.move_to),
+                )
             feed_url, feed_title = db.execute(
                 "SELECT url, coalesce(user_title, title) FROM feeds WHERE id = ?", (write.feed_id,)
             ).fetchone()
@@ -308,7 +397,8 @@ def _written_entry(
 
 def _feed(row: tuple[Any, ...]) -> Feed:
     (url, title, link, user_title, category, added, last_checked, next_check,
-     last_status, error_count, last_error, interval) = row  # fmt: skip
+     last_status, error_count, last_error, interval, next_check_reason, polls,
+     not_modified_count, moved_from, disabled_reason) = row  # fmt: skip
     added_at = to_datetime(added)
     assert added_at is not None
     return Feed(
@@ -324,6 +414,11 @@ def _feed(row: tuple[Any, ...]) -> Feed:
         error_count=error_count,
         last_error=last_error,
         interval=interval,
+        next_check_reason=next_check_reason,
+        polls=polls,
+        not_modified_count=not_modified_count,
+        moved_from=moved_from,
+        disabled_reason=disabled_reason,
     )
 
 

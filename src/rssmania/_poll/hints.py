@@ -1,0 +1,69 @@
+"""What a server and a publisher say about when to come back. Pure functions of their inputs."""
+
+from __future__ import annotations
+
+import email.utils
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d+)", re.I)
+_NO_CACHE = re.compile(r"(?:^|,)\s*(no-cache|no-store)\b", re.I)
+# sy:updatePeriod is one of these words; sy:updateFrequency says how many times per period.
+_PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400,
+            "yearly": 365 * 86400}  # fmt: skip
+
+
+def http_date(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        parsed = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError):
+        return None
+    return parsed if parsed.tzinfo else None
+
+
+def retry_after(value: str | None, *, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    when = http_date(value)
+    if when is None:
+        return None
+    return max(0.0, (when - now).total_seconds())
+
+
+def cache_lifetime(headers: Mapping[str, str], *, now: datetime) -> int | None:
+    """Seconds the response stays fresh by Cache-Control max-age, else Expires."""
+    control = headers.get("cache-control", "")
+    if _NO_CACHE.search(control):
+        return None
+    match = _MAX_AGE.search(control)
+    if match:
+        return int(match.group(1))
+    expires = http_date(headers.get("expires"))
+    if expires is None:
+        return None
+    # Measured against the server's own clock when it sends one.
+    reference = http_date(headers.get("date")) or now
+    seconds = int((expires - reference).total_seconds())
+    return seconds if seconds > 0 else None
+
+
+def publisher_interval(feed: Mapping[str, Any]) -> int | None:
+    """Seconds between updates that the feed itself announces (RSS <ttl>, sy:update*)."""
+    hints = []
+    ttl = str(feed.get("ttl", "")).strip()
+    if ttl.isdigit():
+        hints.append(int(ttl) * 60)
+    period = _PERIODS.get(str(feed.get("sy_updateperiod", "")).strip().lower())
+    if period is not None:
+        frequency = str(feed.get("sy_updatefrequency", "1")).strip()
+        per_period = int(frequency) if frequency.isdigit() and int(frequency) > 0 else 1
+        hints.append(period // per_period)
+    return max(hints) if hints else None
