@@ -1,14 +1,8 @@
-"""The command line. It calls the public API only (``rssmania.Aggregator``).
-
-Exit codes: 0 done, 1 a runtime error (database unusable, locked...), 2 bad
-input (a bad URL, an unreadable OPML file, an unknown feed), 130 a forced stop.
-"""
+"""Commands that poll: update, run, demo; and what they share (signals, reporting)."""
 
 from __future__ import annotations
 
 import contextlib
-import json
-import logging
 import os
 import signal
 import sys
@@ -31,60 +25,12 @@ from rssmania import (
     Aggregator,
     EntryChange,
     FeedResult,
-    InvalidFeedURLError,
     RoundSummary,
-    RssmaniaError,
-    StorageError,
-    check_feed_url,
 )
 from rssmania._demo import DemoServer
-from rssmania.exceptions import FeedExistsError, FeedNotFoundError, InvalidOPMLError
+from rssmania.cli._app import Options, cli, open_aggregator, pass_options
 from rssmania.sinks import console as human
 from rssmania.sinks.jsonl import entry_line
-
-
-class BadInput(click.ClickException):
-    exit_code = 2
-
-
-class RuntimeFailure(click.ClickException):
-    exit_code = 1
-
-
-def default_db_path() -> Path:
-    if "RSSMANIA_DB" in os.environ:
-        return Path(os.environ["RSSMANIA_DB"])
-    data_home = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
-    return Path(data_home) / "rssmania" / "rssmania.sqlite"
-
-
-@dataclass
-class Options:
-    db: Path | None
-
-    @property
-    def db_path(self) -> Path:
-        return self.db or default_db_path()
-
-
-@contextlib.contextmanager
-def open_aggregator(options: Options, **kwargs: object) -> Iterator[Aggregator]:
-    path = options.db_path
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RuntimeFailure(f"cannot create the folder {path.parent}: {exc.strerror}") from exc
-    try:
-        agg = Aggregator(path, **kwargs)  # type: ignore[arg-type]
-    except StorageError as exc:
-        raise RuntimeFailure(str(exc)) from exc
-    with agg:
-        try:
-            yield agg
-        except (InvalidFeedURLError, FeedExistsError, FeedNotFoundError, InvalidOPMLError) as exc:
-            raise BadInput(str(exc)) from exc
-        except RssmaniaError as exc:
-            raise RuntimeFailure(str(exc)) from exc
 
 
 @dataclass
@@ -115,141 +61,6 @@ def stop_on_signals(agg: Aggregator, err: Console) -> Iterator[Signals]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-
-
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option(
-    "--db",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Database file (default: $RSSMANIA_DB, else the XDG data folder).",
-)
-@click.option("-v", "--verbose", count=True, help="More log messages on stderr (-vv: debug).")
-@click.version_option(package_name="rssmania")
-@click.pass_context
-def cli(ctx: click.Context, db: Path | None, verbose: int) -> None:
-    """rssmania: poll feeds with every core, report each new article once."""
-    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="rssmania: %(name)s: %(message)s", stream=sys.stderr)
-    if verbose < 2:
-        # httpx logs every request at INFO: too much for -v.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
-    ctx.obj = Options(db=db)
-
-
-pass_options = click.make_pass_decorator(Options)
-
-
-@cli.command()
-@click.argument("urls", nargs=-1, required=True)
-@click.option("--title", help="Your own title for the feed (one URL only).")
-@click.option("--category", help="Folder to file the feeds under, e.g. 'Tech/Python'.")
-@pass_options
-def add(options: Options, urls: tuple[str, ...], title: str | None, category: str | None) -> None:
-    """Subscribe to feed URLs (http or https)."""
-    if title and len(urls) > 1:
-        raise BadInput("--title applies to one URL at a time")
-    for url in urls:  # say which URL is bad before touching the database
-        try:
-            check_feed_url(url)
-        except InvalidFeedURLError as exc:
-            raise BadInput(str(exc)) from exc
-    with open_aggregator(options, workers=1) as agg:
-        if title:
-            added = [agg.add_feed(urls[0], title=title, category=category)]
-        else:
-            added = agg.add_feeds(urls, category=category)
-    for feed in added:
-        click.echo(f"Added {feed.url}")
-
-
-@cli.command()
-@click.argument("url")
-@pass_options
-def remove(options: Options, url: str) -> None:
-    """Unsubscribe from a feed and delete its entries."""
-    with open_aggregator(options, workers=1) as agg:
-        agg.remove_feed(url)
-    click.echo(f"Removed {url}")
-
-
-@cli.command(name="list")
-@click.option("--json", "as_json", is_flag=True, help="One JSON object per feed.")
-@pass_options
-def list_feeds(options: Options, as_json: bool) -> None:
-    """Show subscriptions: title, URL, last and next check, health."""
-    with open_aggregator(options, workers=1) as agg:
-        feeds = agg.get_feeds()
-    if as_json:
-        for f in feeds:
-            click.echo(
-                json.dumps(
-                    {
-                        "url": f.url,
-                        "title": f.display_title,
-                        "category": f.category,
-                        "last_checked": f.last_checked.isoformat() if f.last_checked else None,
-                        "next_check": f.next_check.isoformat() if f.next_check else None,
-                        "last_status": f.last_status,
-                        "error_count": f.error_count,
-                        "last_error": f.last_error,
-                    },
-                    ensure_ascii=False,
-                )
-            )
-        return
-    if not feeds:
-        click.echo("No feeds yet: add one with `rssmania add URL`.")
-        return
-    Console().print(human.feeds_table(feeds, datetime.now(UTC)))
-
-
-@cli.command(name="import")
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@pass_options
-def import_(options: Options, file: Path) -> None:
-    """Subscribe to the feeds of an OPML file (folders become categories)."""
-    try:
-        data = file.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"cannot read {file}: {exc.strerror}") from exc
-    with open_aggregator(options, workers=1) as agg:
-        added, skipped = agg.import_opml(data, source=str(file))
-    for message in skipped:
-        click.echo(f"skipped: {message}", err=True)
-    click.echo(f"Imported {len(added)} feed{'s' if len(added) != 1 else ''} from {file}")
-
-
-@cli.command()
-@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
-@pass_options
-def export(options: Options, file: Path | None) -> None:
-    """Write subscriptions as OPML 2.0 to FILE (default: standard output)."""
-    with open_aggregator(options, workers=1) as agg:
-        data = agg.export_opml()
-    if file is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
-        return
-    try:
-        file.write_bytes(data)
-    except OSError as exc:
-        raise RuntimeFailure(f"cannot write {file}: {exc.strerror}") from exc
-
-
-@cli.command()
-@click.option("--feed", "feed_url", help="Only this feed's entries.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="JSON Lines, as `update --json`.")
-@pass_options
-def entries(options: Options, feed_url: str | None, limit: int, as_json: bool) -> None:
-    """Stored entries, newest first."""
-    with open_aggregator(options, workers=1) as agg:
-        found = agg.get_entries(feed_url=feed_url, limit=limit)
-    if as_json:
-        for entry in found:
-            click.echo(entry_line(entry))
-    else:
-        human.print_entries(Console(), found)
 
 
 workers_option = click.option(
@@ -437,21 +248,3 @@ def _stop_after(agg: Aggregator, seconds: float) -> None:
     timer = threading.Timer(seconds, agg.stop)
     timer.daemon = True
     timer.start()
-
-
-def main() -> None:
-    try:
-        cli.main(prog_name="rssmania", standalone_mode=False)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
-        sys.exit(130)
-    except KeyboardInterrupt:
-        click.echo("Stopped at once.", err=True)
-        sys.exit(130)
-    except BrokenPipeError:
-        # The reader of our output went away (`| head`): nothing left to say.
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        sys.exit(1)

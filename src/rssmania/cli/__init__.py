@@ -1,0 +1,8 @@
+"""The command line: ``rssmania [--db PATH] COMMAND``."""
+
+from __future__ import annotations
+
+from rssmania.cli import feeds, polling
+from rssmania.cli._app import cli, main
+
+__all__ = ["cli", "feeds", "main", "polling"]

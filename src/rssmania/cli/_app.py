@@ -1,0 +1,110 @@
+"""The command line's frame: the group, its options, opening the database, exit codes.
+
+Exit codes: 0 done, 1 a runtime error (database unusable, locked...), 2 bad
+input (a bad URL, an unreadable OPML file, an unknown feed), 130 a forced stop.
+Every command calls the public API only (``rssmania.Aggregator``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import click
+
+from rssmania import (
+    Aggregator,
+    InvalidFeedURLError,
+    RssmaniaError,
+    StorageError,
+)
+from rssmania.exceptions import FeedExistsError, FeedNotFoundError, InvalidOPMLError
+
+
+class BadInput(click.ClickException):
+    exit_code = 2
+
+
+class RuntimeFailure(click.ClickException):
+    exit_code = 1
+
+
+def default_db_path() -> Path:
+    if "RSSMANIA_DB" in os.environ:
+        return Path(os.environ["RSSMANIA_DB"])
+    data_home = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+    return Path(data_home) / "rssmania" / "rssmania.sqlite"
+
+
+@dataclass
+class Options:
+    db: Path | None
+
+    @property
+    def db_path(self) -> Path:
+        return self.db or default_db_path()
+
+
+@contextlib.contextmanager
+def open_aggregator(options: Options, **kwargs: object) -> Iterator[Aggregator]:
+    path = options.db_path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RuntimeFailure(f"cannot create the folder {path.parent}: {exc.strerror}") from exc
+    try:
+        agg = Aggregator(path, **kwargs)  # type: ignore[arg-type]
+    except StorageError as exc:
+        raise RuntimeFailure(str(exc)) from exc
+    with agg:
+        try:
+            yield agg
+        except (InvalidFeedURLError, FeedExistsError, FeedNotFoundError, InvalidOPMLError) as exc:
+            raise BadInput(str(exc)) from exc
+        except RssmaniaError as exc:
+            raise RuntimeFailure(str(exc)) from exc
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Database file (default: $RSSMANIA_DB, else the XDG data folder).",
+)
+@click.option("-v", "--verbose", count=True, help="More log messages on stderr (-vv: debug).")
+@click.version_option(package_name="rssmania")
+@click.pass_context
+def cli(ctx: click.Context, db: Path | None, verbose: int) -> None:
+    """rssmania: poll feeds with every core, report each new article once."""
+    level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
+    logging.basicConfig(level=level, format="rssmania: %(name)s: %(message)s", stream=sys.stderr)
+    if verbose < 2:
+        # httpx logs every request at INFO: too much for -v.
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+    ctx.obj = Options(db=db)
+
+
+pass_options = click.make_pass_decorator(Options)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="rssmania", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except KeyboardInterrupt:
+        click.echo("Stopped at once.", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        # The reader of our output went away (`| head`): nothing left to say.
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        sys.exit(1)

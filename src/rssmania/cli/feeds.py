@@ -1,0 +1,132 @@
+"""Commands about subscriptions and stored entries."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import click
+from rich.console import Console
+
+from rssmania import (
+    InvalidFeedURLError,
+    check_feed_url,
+)
+from rssmania.cli._app import BadInput, Options, RuntimeFailure, cli, open_aggregator, pass_options
+from rssmania.sinks import console as human
+from rssmania.sinks.jsonl import entry_line
+
+
+@cli.command()
+@click.argument("urls", nargs=-1, required=True)
+@click.option("--title", help="Your own title for the feed (one URL only).")
+@click.option("--category", help="Folder to file the feeds under, e.g. 'Tech/Python'.")
+@pass_options
+def add(options: Options, urls: tuple[str, ...], title: str | None, category: str | None) -> None:
+    """Subscribe to feed URLs (http or https)."""
+    if title and len(urls) > 1:
+        raise BadInput("--title applies to one URL at a time")
+    for url in urls:  # say which URL is bad before touching the database
+        try:
+            check_feed_url(url)
+        except InvalidFeedURLError as exc:
+            raise BadInput(str(exc)) from exc
+    with open_aggregator(options, workers=1) as agg:
+        if title:
+            added = [agg.add_feed(urls[0], title=title, category=category)]
+        else:
+            added = agg.add_feeds(urls, category=category)
+    for feed in added:
+        click.echo(f"Added {feed.url}")
+
+
+@cli.command()
+@click.argument("url")
+@pass_options
+def remove(options: Options, url: str) -> None:
+    """Unsubscribe from a feed and delete its entries."""
+    with open_aggregator(options, workers=1) as agg:
+        agg.remove_feed(url)
+    click.echo(f"Removed {url}")
+
+
+@cli.command(name="list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per feed.")
+@pass_options
+def list_feeds(options: Options, as_json: bool) -> None:
+    """Show subscriptions: title, URL, last and next check, health."""
+    with open_aggregator(options, workers=1) as agg:
+        feeds = agg.get_feeds()
+    if as_json:
+        for f in feeds:
+            click.echo(
+                json.dumps(
+                    {
+                        "url": f.url,
+                        "title": f.display_title,
+                        "category": f.category,
+                        "last_checked": f.last_checked.isoformat() if f.last_checked else None,
+                        "next_check": f.next_check.isoformat() if f.next_check else None,
+                        "last_status": f.last_status,
+                        "error_count": f.error_count,
+                        "last_error": f.last_error,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+        return
+    if not feeds:
+        click.echo("No feeds yet: add one with `rssmania add URL`.")
+        return
+    Console().print(human.feeds_table(feeds, datetime.now(UTC)))
+
+
+@cli.command(name="import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_options
+def import_(options: Options, file: Path) -> None:
+    """Subscribe to the feeds of an OPML file (folders become categories)."""
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise BadInput(f"cannot read {file}: {exc.strerror}") from exc
+    with open_aggregator(options, workers=1) as agg:
+        added, skipped = agg.import_opml(data, source=str(file))
+    for message in skipped:
+        click.echo(f"skipped: {message}", err=True)
+    click.echo(f"Imported {len(added)} feed{'s' if len(added) != 1 else ''} from {file}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path), required=False)
+@pass_options
+def export(options: Options, file: Path | None) -> None:
+    """Write subscriptions as OPML 2.0 to FILE (default: standard output)."""
+    with open_aggregator(options, workers=1) as agg:
+        data = agg.export_opml()
+    if file is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    try:
+        file.write_bytes(data)
+    except OSError as exc:
+        raise RuntimeFailure(f"cannot write {file}: {exc.strerror}") from exc
+
+
+@cli.command()
+@click.option("--feed", "feed_url", help="Only this feed's entries.")
+@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines, as `update --json`.")
+@pass_options
+def entries(options: Options, feed_url: str | None, limit: int, as_json: bool) -> None:
+    """Stored entries, newest first."""
+    with open_aggregator(options, workers=1) as agg:
+        found = agg.get_entries(feed_url=feed_url, limit=limit)
+    if as_json:
+        for entry in found:
+            click.echo(entry_line(entry))
+    else:
+        human.print_entries(Console(), found)
