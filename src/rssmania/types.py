@@ -150,3 +150,5 @@ class RoundSummary:
     not_modified: int
     seconds: float
     interrupted: bool
+    offline: int = 0
+    """Feeds not reached because the network was down: not counted as errors."""

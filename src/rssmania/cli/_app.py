@@ -44,6 +44,15 @@ def default_db_path() -> Path:
 @dataclass
 class Options:
     db: Path | None
+    user_agent: str | None = None
+    refuse_private: bool = False
+
+    def poll_settings(self) -> dict[str, object]:
+        """Aggregator options of the commands that poll."""
+        settings: dict[str, object] = {"refuse_private_addresses": self.refuse_private}
+        if self.user_agent:
+            settings["user_agent"] = self.user_agent
+        return settings
 
     @property
     def db_path(self) -> Path:
@@ -76,17 +85,36 @@ def open_aggregator(options: Options, **kwargs: object) -> Iterator[Aggregator]:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Database file (default: $RSSMANIA_DB, else the XDG data folder).",
 )
+@click.option(
+    "--user-agent",
+    envvar="RSSMANIA_USER_AGENT",
+    help="User-Agent to send (default: rssmania/VERSION with the project's URL).",
+)
+@click.option(
+    "--refuse-private-addresses",
+    "refuse_private",
+    is_flag=True,
+    envvar="RSSMANIA_REFUSE_PRIVATE_ADDRESSES",
+    help="Never connect to private, loopback or link-local addresses (for a server "
+    "that polls URLs its users give it), checked on every redirect.",
+)
 @click.option("-v", "--verbose", count=True, help="More log messages on stderr (-vv: debug).")
 @click.version_option(package_name="rssmania")
 @click.pass_context
-def cli(ctx: click.Context, db: Path | None, verbose: int) -> None:
+def cli(
+    ctx: click.Context,
+    db: Path | None,
+    user_agent: str | None,
+    refuse_private: bool,
+    verbose: int,
+) -> None:
     """rssmania: poll feeds with every core, report each new article once."""
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="rssmania: %(name)s: %(message)s", stream=sys.stderr)
     if verbose < 2:
         # httpx logs every request at INFO: too much for -v.
         logging.getLogger("httpx").setLevel(logging.WARNING)
-    ctx.obj = Options(db=db)
+    ctx.obj = Options(db=db, user_agent=user_agent, refuse_private=refuse_private)
 
 
 pass_options = click.make_pass_decorator(Options)

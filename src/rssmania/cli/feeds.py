@@ -16,7 +16,7 @@ from rssmania import (
 )
 from rssmania.cli._app import BadInput, Options, RuntimeFailure, cli, open_aggregator, pass_options
 from rssmania.sinks import console as human
-from rssmania.sinks.jsonl import entry_line
+from rssmania.sinks.jsonl import entry_line, feed_object
 
 
 @cli.command()
@@ -60,27 +60,56 @@ def list_feeds(options: Options, as_json: bool) -> None:
     with open_aggregator(options, workers=1) as agg:
         feeds = agg.get_feeds()
     if as_json:
-        for f in feeds:
-            click.echo(
-                json.dumps(
-                    {
-                        "url": f.url,
-                        "title": f.display_title,
-                        "category": f.category,
-                        "last_checked": f.last_checked.isoformat() if f.last_checked else None,
-                        "next_check": f.next_check.isoformat() if f.next_check else None,
-                        "last_status": f.last_status,
-                        "error_count": f.error_count,
-                        "last_error": f.last_error,
-                    },
-                    ensure_ascii=False,
-                )
-            )
+        for feed in feeds:
+            click.echo(json.dumps(feed_object(feed), ensure_ascii=False))
         return
     if not feeds:
         click.echo("No feeds yet: add one with `rssmania add URL`.")
         return
     Console().print(human.feeds_table(feeds, datetime.now(UTC)))
+
+
+@cli.command(name="set")
+@click.argument("url")
+@click.option(
+    "--interval",
+    help="Seconds between polls of this feed, or 'default' for the global interval.",
+)
+@click.option("--title", help="Your own title ('' to use the feed's).")
+@click.option("--category", help="Folder, e.g. 'Tech/Python' ('' for none).")
+@click.option("--resume", "enabled", flag_value=True, default=None, help="Poll it again.")
+@click.option("--pause", "enabled", flag_value=False, help="Stop polling it.")
+@pass_options
+def set_(
+    options: Options,
+    url: str,
+    interval: str | None,
+    title: str | None,
+    category: str | None,
+    enabled: bool | None,
+) -> None:
+    """Change a feed's settings: its interval, title, category; pause or resume it."""
+    changes: dict[str, object] = {}
+    if interval is not None:
+        if interval == "default":
+            changes["interval"] = None
+        elif interval.isdigit() and int(interval) >= 1:
+            changes["interval"] = int(interval)
+        else:
+            raise BadInput(f"--interval must be a number of seconds or 'default', not {interval!r}")
+    if title is not None:
+        changes["title"] = title or None
+    if category is not None:
+        changes["category"] = category or None
+    if enabled is not None:
+        changes["enabled"] = enabled
+    if not changes:
+        raise BadInput(
+            "nothing to change: give --interval, --title, --category, --resume or --pause"
+        )
+    with open_aggregator(options, workers=1) as agg:
+        feed = agg.set_feed(url, **changes)  # type: ignore[arg-type]
+    click.echo(f"Updated {feed.url}")
 
 
 @cli.command(name="import")

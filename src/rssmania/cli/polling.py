@@ -19,7 +19,16 @@ from typing import TextIO
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    ProgressColumn,
+    Task,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.text import Text
 
 from rssmania import (
     Aggregator,
@@ -121,7 +130,7 @@ def update(options: Options, all_feeds: bool, workers: int | None, as_json: bool
     err = Console(stderr=True)
     out = Console(soft_wrap=True)
     with (
-        open_aggregator(options, workers=workers, outbox=True) as agg,
+        open_aggregator(options, workers=workers, outbox=True, **options.poll_settings()) as agg,
         stop_on_signals(agg, err) as signals,
     ):
         started = time.perf_counter()
@@ -132,14 +141,16 @@ def update(options: Options, all_feeds: bool, workers: int | None, as_json: bool
         results = agg.update(all_feeds=all_feeds)  # takes the poll lock first
         reporter = Reporter(agg, as_json=as_json, out=sys.stdout, console=out)
         reporter.report_leftovers()
-        counts = {"feeds": 0, "new": 0, "updated": 0, "errors": 0, "not_modified": 0}
-        with _progress(err, total, enabled=err.is_terminal) as advance:
+        counts = {"feeds": 0, "new": 0, "updated": 0, "errors": 0, "not_modified": 0, "offline": 0}
+        with _progress(err, agg, total, enabled=err.is_terminal) as advance:
             for result in results:
                 counts["feeds"] += 1
                 counts["new"] += len(result.new)
                 counts["updated"] += len(result.updated)
                 counts["not_modified"] += result.not_modified
-                if result.error is not None:
+                if result.error is not None and result.error.kind == "offline":
+                    counts["offline"] += 1  # said once, below, not once per feed
+                elif result.error is not None:
                     counts["errors"] += 1
                     if not as_json:
                         _error_line(err, result)
@@ -155,9 +166,21 @@ def update(options: Options, all_feeds: bool, workers: int | None, as_json: bool
         out.print(line, highlight=False)
 
 
+class InFlightColumn(ProgressColumn):
+    """What is being polled now, and what is slow: read from the aggregator at each refresh."""
+
+    def __init__(self, agg: Aggregator, *, slow_after: float = 5.0) -> None:
+        super().__init__()
+        self.agg = agg
+        self.slow_after = slow_after
+
+    def render(self, task: Task) -> Text:
+        return Text(human.in_flight_line(self.agg.in_flight(), slow_after=self.slow_after))
+
+
 @contextlib.contextmanager
 def _progress(
-    console: Console, total: int | None, *, enabled: bool
+    console: Console, agg: Aggregator, total: int | None, *, enabled: bool
 ) -> Iterator[Callable[[], None]]:
     if not enabled:
         yield lambda: None
@@ -167,6 +190,7 @@ def _progress(
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
+        InFlightColumn(agg),
         console=console,
         transient=True,
     ) as progress:
@@ -179,8 +203,18 @@ def _watch(agg: Aggregator, *, as_json: bool, err: Console) -> None:
     results = agg.watch()  # takes the poll lock first
     reporter = Reporter(agg, as_json=as_json, out=sys.stdout, console=out)
     reporter.report_leftovers()
+    offline = False
     for result in results:
-        if result.error is not None and not as_json:
+        # Being offline is said once when it starts and once when it ends.
+        now_offline = result.error is not None and result.error.kind == "offline"
+        if now_offline != offline:
+            err.print(
+                "[yellow]Network unreachable: no feed can be reached; retrying.[/yellow]"
+                if now_offline
+                else "Network is back."
+            )
+            offline = now_offline
+        if result.error is not None and not now_offline and not as_json:
             _error_line(err, result)
         reporter.report(result.changes)
 
@@ -200,7 +234,13 @@ def run(options: Options, interval: int, workers: int | None, as_json: bool) -> 
     """Keep polling what is due and print new articles as they arrive (Ctrl+C stops)."""
     err = Console(stderr=True)
     with (
-        open_aggregator(options, workers=workers, outbox=True, default_interval=interval) as agg,
+        open_aggregator(
+            options,
+            workers=workers,
+            outbox=True,
+            default_interval=interval,
+            **options.poll_settings(),
+        ) as agg,
         stop_on_signals(agg, err),
     ):
         count = len(agg.get_feeds())

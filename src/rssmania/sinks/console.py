@@ -40,8 +40,25 @@ def summary_line(summary: RoundSummary) -> str:
     ]
     if summary.not_modified:
         parts.append(f"{summary.not_modified} not modified")
+    if summary.offline:
+        parts.append(f"{summary.offline} not reached (network unreachable, not counted)")
     text = ", ".join(parts) + f" in {summary.seconds:.1f} s"
     return text + (" (interrupted)" if summary.interrupted else "")
+
+
+def in_flight_line(in_flight: Sequence[tuple[str, float]], *, slow_after: float) -> str:
+    """'12 in flight; slow: example.org/feed 14 s, ...' for the progress bar."""
+    if not in_flight:
+        return ""
+    slow = [(url, seconds) for url, seconds in in_flight if seconds >= slow_after][:3]
+    text = f"{len(in_flight)} in flight"
+    if slow:
+        text += "; slow: " + ", ".join(f"{_short(url)} {s:.0f} s" for url, s in slow)
+    return text
+
+
+def _short(url: str) -> str:
+    return url.split("://", 1)[-1][:40]
 
 
 def relative(moment: datetime | None, now: datetime) -> str:
@@ -60,28 +77,51 @@ def relative(moment: datetime | None, now: datetime) -> str:
 
 
 def health(feed: Feed) -> str:
+    if feed.disabled_reason is not None:
+        return f"stopped: {feed.disabled_reason}"
     if feed.last_checked is None:
         return "not checked yet"
     if feed.error_count == 0:
-        return "ok"
+        # A throttled or offline poll is not the feed's fault, but worth showing.
+        return f"ok ({feed.last_error})" if feed.last_error else "ok"
     streak = f"{feed.error_count} error{'s' if feed.error_count != 1 else ''}"
     return f"{streak}: {feed.last_error}" if feed.last_error else streak
+
+
+def next_check(feed: Feed, now: datetime) -> str:
+    if feed.disabled_reason is not None:
+        return "never"
+    when = relative(feed.next_check, now) if feed.next_check else "now"
+    return f"{when} ({feed.next_check_reason})" if feed.next_check_reason else when
+
+
+def saved(feed: Feed) -> str:
+    """How many polls conditional GET (or an unchanged body) saved a parse."""
+    ratio = feed.not_modified_ratio
+    return "-" if ratio is None else f"{ratio:.0%} of {feed.polls}"
 
 
 def feeds_table(feeds: Iterable[Feed], now: datetime) -> Table:
     table = Table(show_edge=False, pad_edge=False, expand=False)
     table.add_column("Title", overflow="fold", max_width=32)
     table.add_column("URL", overflow="fold")
+    table.add_column("Status", no_wrap=True)
     table.add_column("Last checked", no_wrap=True)
-    table.add_column("Next check", no_wrap=True)
+    table.add_column("Next check", overflow="fold")
+    table.add_column("Unchanged", no_wrap=True)
     table.add_column("Health", overflow="fold")
     for feed in feeds:
         style = "" if feed.healthy else "red"
+        url = escape(feed.url)
+        if feed.moved_from:
+            url += f"\n[dim](moved from {escape(feed.moved_from)})[/dim]"
         table.add_row(
             escape(feed.display_title),
-            escape(feed.url),
+            url,
+            str(feed.last_status or "-"),
             relative(feed.last_checked, now),
-            relative(feed.next_check, now),
+            escape(next_check(feed, now)),
+            saved(feed),
             f"[{style}]{escape(health(feed))}[/{style}]" if style else escape(health(feed)),
         )
     return table

@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 from typing import Any
 
-from rssmania.types import Entry
+from rssmania.types import Entry, Feed
 
 
 def _date(value: datetime | None) -> str | None:
@@ -32,6 +32,25 @@ def entry_object(entry: Entry) -> dict[str, Any]:
         ],
         "read": entry.read,
         "starred": entry.starred,
+    }
+
+
+def feed_object(feed: Feed) -> dict[str, Any]:
+    return {
+        "url": feed.url,
+        "title": feed.display_title,
+        "category": feed.category,
+        "last_checked": _date(feed.last_checked),
+        "next_check": _date(feed.next_check),
+        "next_check_reason": feed.next_check_reason,
+        "interval": feed.interval,
+        "last_status": feed.last_status,
+        "error_count": feed.error_count,
+        "last_error": feed.last_error,
+        "polls": feed.polls,
+        "not_modified": feed.not_modified_count,
+        "moved_from": feed.moved_from,
+        "stopped": feed.disabled_reason,
     }
 
 
