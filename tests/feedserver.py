@@ -27,6 +27,8 @@ class Route:
     delay: float = 0.0
     validators: bool = True
     """Send an ETag and honour If-None-Match with a 304."""
+    trickle: float = 0.0
+    """Send the body one byte every ``trickle`` seconds, announcing 10 MB: a server that stalls."""
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class FeedServer:
     def __init__(self, hosts: int = 1) -> None:
         self.routes: dict[str, Route] = {}
         self.seen: list[Seen] = []
+        self.active: dict[object, int] = {}
+        self.max_active: dict[object, int] = {}
         self._lock = threading.Lock()
         server = self
 
@@ -97,6 +101,23 @@ class FeedServer:
                 Seen(path, dict(handler.headers.items()), time.monotonic(), handler.server)
             )
             route = self.routes.get(path)
+            self.active[handler.server] = self.active.get(handler.server, 0) + 1
+            self.max_active[handler.server] = max(
+                self.max_active.get(handler.server, 0), self.active[handler.server]
+            )
+        try:
+            self._answer(handler, route)
+        except OSError:
+            pass  # the client hung up (a timeout, a cap): its business
+        finally:
+            with self._lock:
+                self.active[handler.server] -= 1
+
+    def max_concurrent(self, host: int = 0) -> int:
+        with self._lock:
+            return self.max_active.get(self._servers[host], 0)
+
+    def _answer(self, handler: BaseHTTPRequestHandler, route: Route | None) -> None:
         if route is None:
             route = Route(body=b"not found", status=404, content_type="text/plain")
         if route.delay:
@@ -112,7 +133,16 @@ class FeedServer:
         handler.send_response(status)
         for name, value in headers.items():
             handler.send_header(name, value)
-        handler.send_header("Content-Length", str(len(body)))
+        if route.trickle:
+            handler.send_header("Content-Length", str(10_000_000))
+            handler.end_headers()
+            for _ in range(10_000_000):
+                handler.wfile.write(b" ")
+                handler.wfile.flush()
+                time.sleep(route.trickle)
+            return
+        if "Content-Length" not in headers:
+            handler.send_header("Content-Length", str(len(body)))
         handler.end_headers()
         handler.wfile.write(body)
 

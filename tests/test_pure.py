@@ -11,8 +11,10 @@ from rich.console import Console
 
 from rssmania import Entry, EntryStatus, Feed, FeedError, RoundSummary
 from rssmania._decide import FeedState, decide, sort_date
-from rssmania._poll import ParsedEntry, ParsedFeed, PollOutcome
+from rssmania._poll import ParsedEntry, ParsedFeed, PollJob, PollOutcome
+from rssmania._round import MAX_BATCH, make_batches
 from rssmania._schedule import MAX_BACKOFF, retry_delay
+from rssmania._urls import host_of
 from rssmania.sinks import console as human
 
 NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
@@ -184,3 +186,24 @@ def test_feeds_table_shows_health() -> None:
 
 def test_feed_error_is_plain_data() -> None:
     assert str(FeedError("http", "HTTP 500")) == "HTTP 500"
+
+
+@pytest.mark.parametrize(
+    ("hosts", "per_host", "workers"),
+    [(1, 5, 2), (50, 40, 2), (300, 1, 2), (3, 600, 2), (7, 13, 1), (2000, 1, 8)],
+)
+def test_batches_keep_hosts_whole_and_cover_every_job(
+    hosts: int, per_host: int, workers: int
+) -> None:
+    jobs = [PollJob(f"http://h{h}.example/{i}") for h in range(hosts) for i in range(per_host)]
+    batches = make_batches(jobs, workers)
+    assert sorted(j.url for b in batches for j in b) == sorted(j.url for j in jobs)
+    homes: dict[str, set[int]] = {}
+    for number, batch in enumerate(batches):
+        assert len(batch) <= MAX_BATCH
+        for job in batch:
+            homes.setdefault(host_of(job.url), set()).add(number)
+    for host_batches in homes.values():
+        # One batch per host, unless the host alone overflows a batch.
+        assert len(host_batches) <= max(1, -(-per_host // MAX_BATCH))
+    assert len(batches) <= max(workers * 2, -(-per_host // MAX_BATCH) * hosts)

@@ -39,7 +39,7 @@ log = logging.getLogger("rssmania.round")
 
 PollBatch = Callable[[PollSettings, Sequence[PollJob]], list[PollOutcome]]
 
-MAX_BATCH = 16
+MAX_BATCH = 256
 
 
 @dataclass
@@ -73,29 +73,32 @@ InFlight = dict[int, tuple[tuple[str, ...], float]]
 
 
 def make_batches(jobs: Sequence[PollJob], workers: int) -> list[list[PollJob]]:
-    """Batches big enough to amortise a process hop, small enough to keep every worker busy.
+    """About two batches per worker, each holding whole hosts.
 
-    A host's feeds stay together: small hosts share a batch, a big host gets
-    batches of its own (which ``run_jobs`` never runs side by side).
+    Big batches amortise the process hop and let a worker interleave many
+    hosts while each waits out its own spacing; whole hosts keep the per-host
+    limits exact. A host with more than MAX_BATCH feeds is split, and its
+    batches never run side by side (see ``_submit``).
     """
     if not jobs:
         return []
-    size = max(1, min(MAX_BATCH, math.ceil(len(jobs) / (workers * 4))))
+    size = max(1, min(MAX_BATCH, math.ceil(len(jobs) / (workers * 2))))
     by_host: dict[str, list[PollJob]] = {}
     for job in jobs:
         by_host.setdefault(host_of(job.url), []).append(job)
+    chunks = [
+        host_jobs[i : i + MAX_BATCH]
+        for host_jobs in by_host.values()
+        for i in range(0, len(host_jobs), MAX_BATCH)
+    ]
+    # First fit, biggest first: few batches, evenly filled.
     batches: list[list[PollJob]] = []
-    shared: list[PollJob] = []
-    for host_jobs in by_host.values():
-        if len(host_jobs) >= size:
-            batches += [host_jobs[i : i + MAX_BATCH] for i in range(0, len(host_jobs), MAX_BATCH)]
-            continue
-        if len(shared) + len(host_jobs) > size:
-            batches.append(shared)
-            shared = []
-        shared += host_jobs
-    if shared:
-        batches.append(shared)
+    for chunk in sorted(chunks, key=len, reverse=True):
+        home = next((b for b in batches if len(b) + len(chunk) <= size), None)
+        if home is None:
+            batches.append(list(chunk))
+        else:
+            home.extend(chunk)
     return batches
 
 

@@ -441,7 +441,7 @@ class Aggregator:
         if outcome.error is not None:
             log.info("%s: %s", state.url, outcome.error.message)
         return FeedResult(
-            feed=self._storage.get_feed(state.url),
+            feed=self._storage.get_feed_by_id(state.id),  # its URL may have just moved
             changes=tuple(changes),
             error=outcome.error,
             not_modified=outcome.not_modified,

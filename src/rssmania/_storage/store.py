@@ -164,6 +164,12 @@ class Storage:
             raise FeedNotFoundError(url)
         return _feed(rows[0])
 
+    def get_feed_by_id(self, feed_id: int) -> Feed:
+        rows = self._query(f"SELECT {_FEED_COLUMNS} FROM feeds WHERE id = ?", (feed_id,))
+        if not rows:
+            raise FeedNotFoundError(f"#{feed_id}")
+        return _feed(rows[0])
+
     def get_feeds(self) -> list[Feed]:
         rows = self._query(
             f"SELECT {_FEED_COLUMNS} FROM feeds "
