@@ -158,10 +158,11 @@ except FileNotFoundError:
     state = {}
 entries = 0
 for url in urls:
-    d = feedparser.parse(url, etag=state.get(url))
+    etag, modified = state.get(url, (None, None))
+    d = feedparser.parse(url, etag=etag, modified=modified)
     entries += len(d.entries)
-    if d.get("etag"):
-        state[url] = d.etag
+    if d.get("status") != 304:
+        state[url] = (d.get("etag"), d.get("modified"))
 json.dump(state, open(state_path, "w"))
 print(entries, file=sys.stderr)
 """
@@ -188,7 +189,7 @@ def main() -> None:
         try:
             while not port_file.exists() or not port_file.read_text():
                 time.sleep(0.05)
-            base = f"http://127.0.0.1:{port_file.read_text()}"
+            base = "http://{}:{}".format(*port_file.read_text().split())
             urls = [f"{base}/f{i}.xml" for i in range(args.feeds)]
             results: dict[str, list[tuple[float, float]]] = {}
             for run in range(args.runs):

@@ -29,6 +29,7 @@ ERRORS = [
     exceptions.StorageError("db", "locked"),
     exceptions.DatabaseLockedError("db", "locked"),
     exceptions.AggregatorStateError("closed"),
+    exceptions.WorkerStartupError(),
 ]
 
 

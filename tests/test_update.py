@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
+import subprocess
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -280,3 +282,28 @@ def test_a_round_left_half_way_leaves_the_rest_due(server: FeedServer, db: Path)
         assert {first.feed.url} | {r.feed.url for r in rest} == set(urls)
         assert first.feed.url not in {r.feed.url for r in rest}
         assert len(agg.get_entries()) == 24
+
+
+def test_a_script_without_a_main_guard_gets_a_clear_error(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    url = server.set("/g.xml", rss("G", items("g", 1)))
+    script = tmp_path / "unguarded.py"
+    script.write_text(
+        "import sys, rssmania\n"
+        f"agg = rssmania.Aggregator({str(tmp_path / 'g.sqlite')!r}, workers=2)\n"
+        "try:\n"
+        f"    agg.add_feed({url!r})\n"
+        "except rssmania.FeedExistsError:\n"
+        "    pass\n"
+        "try:\n"
+        "    list(agg.update(all_feeds=True))\n"
+        "except rssmania.WorkerStartupError as exc:\n"
+        "    print('STARTUP', exc)\n"
+        "    sys.exit(3)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode == 3, result.stderr[-2000:]
+    assert '__name__ == "__main__"' in result.stdout

@@ -18,6 +18,7 @@ from rssmania.exceptions import (
     InvalidOPMLError,
     RssmaniaError,
     StorageError,
+    WorkerStartupError,
 )
 from rssmania.types import (
     Enclosure,
@@ -48,6 +49,7 @@ __all__ = [
     "RoundSummary",
     "RssmaniaError",
     "StorageError",
+    "WorkerStartupError",
     "__version__",
     "check_feed_url",
 ]

@@ -53,6 +53,9 @@ class WorkerPool:
         self._context.set_forkserver_preload(["rssmania._poll"])
         # Shared with every worker (also those of a rebuilt pool) at start-up.
         self.stop_event = self._context.Event()
+        # Counts workers that got as far as our initializer: none at all
+        # after a breakage means they die at start-up, not on a feed.
+        self.started = self._context.Value("i", 0)
 
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
         if self._pool is None:
@@ -60,7 +63,7 @@ class WorkerPool:
                 max_workers=self.workers,
                 mp_context=self._context,
                 initializer=worker_init,
-                initargs=(os.getpid(), self.stop_event),
+                initargs=(os.getpid(), self.stop_event, self.started),
             )
         return self._pool.submit(fn, *args)
 

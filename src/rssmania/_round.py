@@ -34,12 +34,13 @@ from dataclasses import dataclass, field
 from rssmania._executors import SerialExecutor, WorkerPool
 from rssmania._poll import PollJob, PollOutcome, PollSettings, use_stop_event
 from rssmania._urls import host_of
+from rssmania.exceptions import WorkerStartupError
 
 log = logging.getLogger("rssmania.round")
 
 PollBatch = Callable[[PollSettings, Sequence[PollJob]], list[PollOutcome]]
 
-MAX_BATCH = 256
+MAX_BATCH = 512
 
 
 @dataclass
@@ -102,8 +103,19 @@ def make_batches(jobs: Sequence[PollJob], workers: int) -> list[list[PollJob]]:
     return batches
 
 
-def _hosts(batch: Sequence[PollJob]) -> set[str]:
-    return {host_of(job.url) for job in batch}
+class _HostsOf:
+    """The hosts of each batch, computed once: the submit loop asks on every turn."""
+
+    def __init__(self) -> None:
+        # Keeps each batch alive beside its hosts, so that an id is never reused.
+        self._known: dict[int, tuple[Sequence[PollJob], frozenset[str]]] = {}
+
+    def __call__(self, batch: Sequence[PollJob]) -> frozenset[str]:
+        found = self._known.get(id(batch))
+        if found is None:
+            found = (batch, frozenset(host_of(job.url) for job in batch))
+            self._known[id(batch)] = found
+        return found[1]
 
 
 def run_jobs(
@@ -126,6 +138,7 @@ def run_jobs(
     else:
         use_stop_event(stop)
     queue: deque[list[PollJob]] = deque(make_batches(jobs, workers))
+    hosts_of = _HostsOf()
     suspects: deque[PollJob] = deque()  # jobs to run alone, one at a time
     pending: dict[Future[list[PollOutcome]], tuple[list[PollJob], bool]] = {}
     broken = False
@@ -149,6 +162,7 @@ def run_jobs(
                         pending,
                         max_in_flight,
                         in_flight,
+                        hosts_of,
                     )
                 except BrokenProcessPool:
                     # A worker died before its futures told us: the job stays queued.
@@ -158,6 +172,8 @@ def run_jobs(
                     break
                 if broken:
                     assert isinstance(executor, WorkerPool)
+                    if executor.started.value == 0:
+                        raise WorkerStartupError()
                     executor.rebuild()
                     broken = False
                 continue
@@ -215,6 +231,7 @@ def _submit(
     pending: dict[Future[list[PollOutcome]], tuple[list[PollJob], bool]],
     max_in_flight: int,
     in_flight: InFlight,
+    hosts_of: _HostsOf,
 ) -> None:
     """Start what may start now; a job is dequeued only once it is submitted."""
 
@@ -230,11 +247,11 @@ def _submit(
             start([suspects[0]], True)
             suspects.popleft()
         return
-    busy = set().union(*(_hosts(batch) for batch, _ in pending.values()))
+    busy = set().union(*(hosts_of(batch) for batch, _ in pending.values()))
     for batch in list(queue):
         if len(pending) >= max_in_flight:
             break
-        hosts = _hosts(batch)
+        hosts = hosts_of(batch)
         if hosts & busy:
             continue  # that host is being polled: its next batch waits its turn
         start(batch, False)

@@ -7,6 +7,7 @@
     ├── InvalidOPMLError         an OPML file that cannot be read
     ├── StorageError             the database cannot be opened or written
     │   └── DatabaseLockedError  another rssmania is updating the same database
+    ├── WorkerStartupError       worker processes die before they can start
     └── AggregatorStateError     using an aggregator the wrong way (closed, re-entered)
 
 A feed that fails to poll (HTTP error, timeout, malformed XML...) is *not* an
@@ -84,6 +85,22 @@ class StorageError(RssmaniaError):
 
 class DatabaseLockedError(StorageError):
     """Another rssmania process is updating this database."""
+
+
+class WorkerStartupError(RssmaniaError, RuntimeError):
+    """Worker processes die before running any code of ours.
+
+    The usual cause: a script that polls at import time. Worker processes
+    import the main module, so it must guard its work with
+    ``if __name__ == "__main__":``.
+    """
+
+    def __str__(self) -> str:
+        return (
+            "worker processes die as they start. If you call rssmania from a script, "
+            'put the calls under `if __name__ == "__main__":` (workers import the main '
+            "module), or use workers=1"
+        )
 
 
 class AggregatorStateError(RssmaniaError, RuntimeError):

@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Protocol
+from typing import Any, Protocol
 
 import httpx
 
@@ -33,7 +33,7 @@ log = logging.getLogger("rssmania.poll")
 
 # Connections one batch may hold open at once: enough to overlap the slow
 # servers of a batch without opening a socket per feed.
-_MAX_CONNECTIONS = 16
+_MAX_CONNECTIONS = 64
 _THROTTLING = (429, 503)
 
 
@@ -196,9 +196,11 @@ def _status_error(fetched: Fetched) -> FeedError | None:
     return FeedError("http", text, http_status=status)
 
 
-def worker_init(coordinator: int, stop_event: EventLike) -> None:
+def worker_init(coordinator: int, stop_event: EventLike, started: Any) -> None:
     """Run once in each worker process; ``coordinator`` is the PID of the process that polls."""
     use_stop_event(stop_event)
+    with started.get_lock():
+        started.value += 1
     # Ctrl+C reaches the whole process group; only the coordinator decides
     # what to do with it (finish, then stop), so workers ignore it.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
