@@ -10,10 +10,10 @@ import pytest
 from rich.console import Console
 
 from rssmania import Entry, EntryStatus, Feed, FeedError, RoundSummary
-from rssmania._decide import FeedState, decide, sort_date
-from rssmania._poll import ParsedEntry, ParsedFeed, PollJob, PollOutcome
+from rssmania._decide import FeedState, decide, is_offline, sort_date, throttled_hosts
+from rssmania._poll import ParsedEntry, ParsedFeed, PollJob, PollOutcome, hints
 from rssmania._round import MAX_BATCH, make_batches
-from rssmania._schedule import MAX_BACKOFF, retry_delay
+from rssmania._schedule import MAX_BACKOFF, jitter, retry_delay
 from rssmania._urls import host_of
 from rssmania.sinks import console as human
 
@@ -207,3 +207,87 @@ def test_batches_keep_hosts_whole_and_cover_every_job(
         # One batch per host, unless the host alone overflows a batch.
         assert len(host_batches) <= max(1, -(-per_host // MAX_BATCH))
     assert len(batches) <= max(workers * 2, -(-per_host // MAX_BATCH) * hosts)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("120", 120.0),
+        ("Thu, 01 Jan 2026 12:10:00 GMT", 600.0),
+        ("Thu, 01 Jan 2026 11:00:00 GMT", 0.0),  # a date in the past: now
+        ("soon", None),
+        (None, None),
+    ],
+)
+def test_retry_after(value: str | None, expected: float | None) -> None:
+    assert hints.retry_after(value, now=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"cache-control": "public, max-age=3600"}, 3600),
+        ({"cache-control": "no-cache, max-age=3600"}, None),
+        (
+            {"expires": "Thu, 01 Jan 2026 14:00:00 GMT", "date": "Thu, 01 Jan 2026 13:00:00 GMT"},
+            3600,
+        ),
+        ({"expires": "0"}, None),
+        ({}, None),
+    ],
+)
+def test_cache_lifetime(headers: dict[str, str], expected: int | None) -> None:
+    assert hints.cache_lifetime(headers, now=NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("feed", "expected"),
+    [
+        ({"ttl": "60"}, 3600),
+        ({"sy_updateperiod": "daily", "sy_updatefrequency": "4"}, 21600),
+        ({"sy_updateperiod": "hourly"}, 3600),
+        ({"ttl": "60", "sy_updateperiod": "daily"}, 86400),
+        ({"ttl": "soon"}, None),
+        ({}, None),
+    ],
+)
+def test_publisher_interval(feed: dict[str, str], expected: int | None) -> None:
+    assert hints.publisher_interval(feed) == expected
+
+
+def test_jitter_is_a_stable_fraction() -> None:
+    values = {jitter(f"http://x/{i}", NOW) for i in range(200)}
+    assert all(0 <= v < 1 for v in values)
+    assert len(values) == 200
+    assert jitter("http://x/1", NOW) == jitter("http://x/1", NOW)
+    assert max(values) - min(values) > 0.8  # spread over the range
+
+
+def test_host_throttling_needs_several_feeds() -> None:
+    def throttled(url: str, wait: float | None) -> PollOutcome:
+        return replace(
+            PollOutcome.failed(url, "throttled", "HTTP 429", http_status=429), retry_after=wait
+        )
+
+    outcomes = [
+        throttled("http://a.example/1", 60),
+        throttled("http://b.example/1", 60),
+        throttled("http://b.example/2", 600),
+        PollOutcome("http://b.example/3", http_status=200),
+    ]
+    assert throttled_hosts(outcomes, threshold=2) == {"b.example": (600, "HTTP 429")}
+
+
+def test_offline_needs_two_hosts_and_no_answer() -> None:
+    refused = [PollOutcome.failed(f"http://{h}/f", "connect", "refused") for h in "ab"]
+    assert is_offline([], refused)
+    assert not is_offline([], refused[:1])
+    assert not is_offline([PollOutcome("http://c/f", http_status=200)], refused)
+
+
+def test_in_flight_line_names_the_slow_ones() -> None:
+    line = human.in_flight_line(
+        [("https://slow.example/feed", 12.0), ("https://fast.example/feed", 0.5)], slow_after=5
+    )
+    assert line == "2 in flight; slow: slow.example/feed 12 s"
+    assert human.in_flight_line([], slow_after=5) == ""
