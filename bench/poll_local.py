@@ -1,6 +1,6 @@
 """Poll N generated feeds served on 127.0.0.1: rssmania serial vs pool, and the seed's loop.
 
-    python bench/poll_local.py --feeds 500 --runs 3
+    python bench/poll_local.py --feeds 500 --runs 3 --hosts 100
 
 Each run, interleaved: rssmania `update --all` with --workers 1 and with the
 default pool, cold (empty database) then warm (10% of the feeds changed);
@@ -175,6 +175,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--feeds", type=int, default=500)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument(
+        "--hosts", type=int, default=100, help="loopback addresses the feeds are spread over"
+    )
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -184,13 +187,22 @@ def main() -> None:
         corpus = Corpus(site, [])
         port_file = tmp / "port"
         server = subprocess.Popen(
-            [sys.executable, str(HERE / "static_server.py"), str(site), str(port_file)]
+            [
+                sys.executable,
+                str(HERE / "static_server.py"),
+                str(site),
+                str(port_file),
+                str(args.hosts),
+            ]
         )
         try:
-            while not port_file.exists() or not port_file.read_text():
+            while not port_file.exists() or port_file.read_text().count("\n") < args.hosts:
                 time.sleep(0.05)
-            base = "http://{}:{}".format(*port_file.read_text().split())
-            urls = [f"{base}/f{i}.xml" for i in range(args.feeds)]
+            addresses = [line.split() for line in port_file.read_text().splitlines()]
+            urls = [
+                "http://{}:{}/f{}.xml".format(*addresses[i % args.hosts], i)
+                for i in range(args.feeds)
+            ]
             results: dict[str, list[tuple[float, float]]] = {}
             for run in range(args.runs):
                 corpus.write(args.feeds)
