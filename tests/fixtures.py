@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 
 from rssmania._poll import PollJob, PollOutcome, PollSettings, poll_batch
@@ -12,4 +13,20 @@ def poll_batch_dying_on_crash(settings: PollSettings, jobs: Sequence[PollJob]) -
     """Like poll_batch, but the worker process dies when a job's URL contains 'crash'."""
     if any("crash" in job.url for job in jobs):
         os._exit(13)
+    return poll_batch(settings, jobs)
+
+
+def poll_batch_hanging_on_hang(
+    settings: PollSettings, jobs: Sequence[PollJob]
+) -> list[PollOutcome]:
+    """Like poll_batch, but the worker stops answering when a job's URL contains 'hang'."""
+    if any("hang" in job.url for job in jobs):
+        time.sleep(3600)
+    return poll_batch(settings, jobs)
+
+
+def poll_batch_raising_on_bug(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
+    """Like poll_batch, but raises (a bug in the worker) when a job's URL contains 'bug'."""
+    if any("bug" in job.url for job in jobs):
+        raise ValueError("a bug that only this feed triggers")
     return poll_batch(settings, jobs)

@@ -199,6 +199,7 @@ def test_killed_and_restarted_daemon_reports_each_article_once(
         seen += [json.loads(line)["id"] for line in daemon.lines]
     # A last, undisturbed run picks up whatever the kills interrupted.
     daemon = Daemon(db, "run", "--interval", "1", "--json")
+    wait_for(lambda: any("Watching" in e for e in daemon.errors), what="the daemon to start")
     wait_for(lambda: len(seen) + len(daemon.lines) >= len(expected), what="every article")
     daemon.proc.send_signal(signal.SIGINT)
     assert daemon.wait(timeout=10) == 0

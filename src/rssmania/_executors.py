@@ -43,8 +43,12 @@ class SerialExecutor(Executor):
 class WorkerPool:
     """A process pool that survives its workers' deaths."""
 
-    def __init__(self, workers: int) -> None:
+    def __init__(
+        self, workers: int, *, memory_limit: int | None = None, max_tasks_per_child: int = 100
+    ) -> None:
         self.workers = workers
+        self.memory_limit = memory_limit
+        self.max_tasks_per_child = max_tasks_per_child
         self.rebuilds = 0
         self._pool: ProcessPoolExecutor | None = None
         # forkserver, not fork: the coordinator may hold threads (a progress
@@ -63,7 +67,9 @@ class WorkerPool:
                 max_workers=self.workers,
                 mp_context=self._context,
                 initializer=worker_init,
-                initargs=(os.getpid(), self.stop_event, self.started),
+                initargs=(os.getpid(), self.stop_event, self.started, self.memory_limit),
+                # Recycled now and then: what a parser leaks goes with its process.
+                max_tasks_per_child=self.max_tasks_per_child,
             )
         return self._pool.submit(fn, *args)
 

@@ -127,7 +127,9 @@ def run_jobs(
     workers: int,
     stop: StopFlag,
     in_flight: InFlight | None = None,
+    deadline: float | None = None,
 ) -> Generator[PollOutcome, None, None]:
+    """Outcomes of ``jobs`` as batches finish; ``deadline`` overrides the hang timeout."""
     in_flight = {} if in_flight is None else in_flight
     # Batches learn of a stop through an event: a process-shared one for the
     # pool (set only from this loop, never from a signal handler, since its
@@ -177,6 +179,26 @@ def run_jobs(
                     executor.rebuild()
                     broken = False
                 continue
+            stuck = _stuck(pending, in_flight, settings, deadline)
+            if stuck is not None and isinstance(executor, WorkerPool):
+                # A worker that stopped answering (a parser looping in C, a
+                # deadlock): kill the pool. The stuck batch is bisected like a
+                # crash; the others were only interrupted and go back as they were.
+                stuck_batch, stuck_alone = pending.pop(stuck)
+                for batch, alone in pending.values():
+                    if alone:
+                        suspects.appendleft(batch[0])
+                    else:
+                        queue.appendleft(batch)
+                pending.clear()
+                in_flight.clear()
+                executor.kill()
+                blamed = _after_death(
+                    stuck_batch, stuck_alone, queue, suspects, "worker_hung", _HUNG
+                )
+                if blamed is not None:
+                    yield blamed
+                continue
             done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
             for future in done:
                 batch, alone = pending.pop(future)
@@ -191,27 +213,21 @@ def run_jobs(
                         # Workers killed by the stop itself (a SIGTERM sent to
                         # the whole process group): nobody's fault, try later.
                         continue
-                    log.warning(
-                        "a worker process died with %d feed(s) in flight: %s",
-                        len(batch),
-                        ", ".join(job.url for job in batch),
-                    )
-                    if alone:
-                        yield _worker_died(batch[0])
-                    elif len(batch) == 1:
-                        suspects.append(batch[0])
-                    else:
-                        half = len(batch) // 2
-                        queue.extendleft([batch[half:], batch[:half]])
+                    blamed = _after_death(batch, alone, queue, suspects, "worker_died", _DIED)
+                    if blamed is not None:
+                        yield blamed
                     continue
                 except Exception as exc:
-                    # Not a feed's fault (poll_batch does not raise): a bug or
-                    # an unpicklable value. Report it on each feed, go on.
-                    log.exception("a poll batch failed")
-                    outcomes = [
-                        PollOutcome.failed(j.url, "internal", f"internal error: {exc!r}")
-                        for j in batch
-                    ]
+                    # poll_batch does not raise, so this is a bug or an
+                    # unpicklable value: find the feed that triggers it, the
+                    # way a crash is found, and let the rest of the batch through.
+                    log.warning("a poll batch failed: %r", exc)
+                    blamed = _after_death(
+                        batch, alone, queue, suspects, "internal", f"internal error: {exc!r}"
+                    )
+                    if blamed is not None:
+                        yield blamed
+                    continue
                 yield from outcomes
     finally:
         in_flight.clear()
@@ -259,10 +275,60 @@ def _submit(
         busy |= hosts
 
 
-def _worker_died(job: PollJob) -> PollOutcome:
-    log.error("polling %s killed its worker process", job.url)
-    return PollOutcome.failed(
-        job.url,
-        "worker_died",
-        "the worker process died while polling this feed (crash or out of memory)",
+_DIED = "the worker process died while polling this feed (crash or out of memory)"
+_HUNG = "the worker process stopped answering while polling this feed; it was killed"
+
+
+def _after_death(
+    batch: list[PollJob],
+    alone: bool,
+    queue: deque[list[PollJob]],
+    suspects: deque[PollJob],
+    kind: str,
+    message: str,
+) -> PollOutcome | None:
+    """Bisect a batch whose worker died, hung or raised; blame a job only when it ran alone."""
+    log.warning(
+        "%s with %d feed(s) in flight: %s",
+        kind.replace("_", " "),
+        len(batch),
+        ", ".join(job.url for job in batch[:5]) + (" ..." if len(batch) > 5 else ""),
     )
+    if alone:
+        log.error("polling %s: %s", batch[0].url, message)
+        return PollOutcome.failed(batch[0].url, kind, message)
+    if len(batch) == 1:
+        suspects.append(batch[0])
+    else:
+        half = len(batch) // 2
+        queue.extendleft([batch[half:], batch[:half]])
+    return None
+
+
+def _stuck(
+    pending: dict[Future[list[PollOutcome]], tuple[list[PollJob], bool]],
+    in_flight: InFlight,
+    settings: PollSettings,
+    deadline: float | None,
+) -> Future[list[PollOutcome]] | None:
+    """A batch in flight for longer than any honest poll of it could take, if any."""
+    now = time.monotonic()
+    for future, (batch, alone) in pending.items():
+        started = in_flight.get(id(future))
+        if started is None or future.done():
+            continue
+        budget = deadline or _budget(batch, settings, queued=not alone)
+        if now - started[1] > budget:
+            return future
+    return None
+
+
+def _budget(batch: list[PollJob], settings: PollSettings, *, queued: bool) -> float:
+    # Every fetch is bounded by total_timeout and every parse by its CPU
+    # limit, so a batch that takes far longer is stuck where no limit reaches.
+    one = (
+        2 * settings.total_timeout
+        + (settings.parse_cpu_limit or 60.0)
+        + len(batch) * (settings.host_spacing + 0.5)
+    )
+    return 2 * one if queued else one  # a submitted batch may wait for another to finish

@@ -78,10 +78,14 @@ class Aggregator:
         per_host_limit: int = 2,
         per_host_spacing: float = 0.1,
         max_interval: int = MAX_INTERVAL,
+        parse_cpu_limit: float | None = 10.0,
+        worker_memory_limit: int | None = 2 * 1024**3,
+        max_tasks_per_child: int = 100,
         refuse_private_addresses: bool = False,
         allowed_networks: Iterable[str] = (),
         now: Callable[[], datetime] | None = None,
         _poll_batch: PollBatch = poll_batch,
+        _batch_deadline: float | None = None,
     ) -> None:
         if workers is not None and workers < 1:
             raise ValueError("workers must be at least 1")
@@ -97,6 +101,7 @@ class Aggregator:
             max_bytes=max_bytes,
             host_concurrency=per_host_limit,
             host_spacing=per_host_spacing,
+            parse_cpu_limit=parse_cpu_limit,
             refuse_private=refuse_private_addresses,
             allowed_networks=tuple(allowed_networks),
         )
@@ -105,9 +110,16 @@ class Aggregator:
         self.stop_grace = stop_grace
         self._now = now or (lambda: datetime.now(UTC))
         self._poll = _poll_batch
+        self._batch_deadline = _batch_deadline
         self._storage = Storage(path)
         self._executor: WorkerPool | SerialExecutor = (
-            SerialExecutor() if self.workers == 1 else WorkerPool(self.workers)
+            SerialExecutor()
+            if self.workers == 1
+            else WorkerPool(
+                self.workers,
+                memory_limit=worker_memory_limit,
+                max_tasks_per_child=max_tasks_per_child,
+            )
         )
         self._stop = StopFlag(grace=stop_grace)
         self._poll_lock: int | None = None
@@ -371,6 +383,7 @@ class Aggregator:
             workers=self.workers,
             stop=self._stop,
             in_flight=self._in_flight,
+            deadline=self._batch_deadline,
         )
         # Connection failures wait for the end of the round: if nothing at
         # all could be reached, the machine is offline and no feed is blamed

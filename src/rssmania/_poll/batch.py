@@ -24,7 +24,8 @@ from typing import Any, Protocol
 import httpx
 
 from rssmania._poll.fetch import Fetched, fetch, make_client
-from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
+from rssmania._poll.jobs import ParsedFeed, PollJob, PollOutcome, PollSettings
+from rssmania._poll.limits import ParseTooSlow, cpu_limit, limit_memory
 from rssmania._poll.parse import parse_feed
 from rssmania._urls import host_of
 from rssmania.types import FeedError
@@ -128,7 +129,7 @@ async def _poll_one(
             return PollOutcome(url=job.url, error=fetched, seconds=time.perf_counter() - started)
         if fetched.status in _THROTTLING:
             gate.throttled += 1
-        return replace(_outcome(job, fetched), seconds=time.perf_counter() - started)
+        return replace(_outcome(job, fetched, settings), seconds=time.perf_counter() - started)
     except Exception as exc:
         # A bug in fetching or parsing one feed must not cost the batch.
         log.exception("unexpected error polling %s", job.url)
@@ -140,7 +141,23 @@ async def _poll_one(
         )
 
 
-def _outcome(job: PollJob, fetched: Fetched) -> PollOutcome:
+def _parse_within_limits(fetched: Fetched, settings: PollSettings) -> ParsedFeed | FeedError:
+    try:
+        with cpu_limit(settings.parse_cpu_limit):
+            return parse_feed(
+                fetched.body, url=fetched.final_url, content_type=fetched.content_type
+            )
+    except ParseTooSlow:
+        return FeedError(
+            "too_slow", f"parsing took more than {settings.parse_cpu_limit:g} s of CPU time"
+        )
+    except MemoryError:
+        return FeedError("too_large", "parsing needs more memory than a worker may use")
+    except RecursionError:
+        return FeedError("malformed", "the document nests elements too deeply to be read")
+
+
+def _outcome(job: PollJob, fetched: Fetched, settings: PollSettings) -> PollOutcome:
     """Turn an HTTP answer into an outcome: parse a 200 unless its bytes are the last ones."""
     base = PollOutcome(
         url=job.url,
@@ -171,7 +188,7 @@ def _outcome(job: PollJob, fetched: Fetched) -> PollOutcome:
     if base.body_hash == job.body_hash:
         # The server ignored our validators but sent the same bytes: no parse.
         return replace(base, not_modified=True)
-    parsed = parse_feed(fetched.body, url=fetched.final_url, content_type=fetched.content_type)
+    parsed = _parse_within_limits(fetched, settings)
     if isinstance(parsed, FeedError):
         return replace(base, error=parsed)
     hints = [h for h in (fetched.cache_lifetime, parsed.interval_hint) if h]
@@ -196,9 +213,12 @@ def _status_error(fetched: Fetched) -> FeedError | None:
     return FeedError("http", text, http_status=status)
 
 
-def worker_init(coordinator: int, stop_event: EventLike, started: Any) -> None:
+def worker_init(
+    coordinator: int, stop_event: EventLike, started: Any, memory_limit: int | None
+) -> None:
     """Run once in each worker process; ``coordinator`` is the PID of the process that polls."""
     use_stop_event(stop_event)
+    limit_memory(memory_limit)
     with started.get_lock():
         started.value += 1
     # Ctrl+C reaches the whole process group; only the coordinator decides

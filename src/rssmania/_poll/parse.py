@@ -25,6 +25,9 @@ from rssmania.types import Enclosure, FeedError
 # Bozo exceptions that say "the document was read fine, but its declared type
 # or charset was off": not a reason to distrust an empty feed.
 _HARMLESS_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+# A DOCTYPE with an internal subset that declares entities: the way to make a
+# 1 KB document expand to gigabytes (billion laughs, quadratic blowup).
+_ENTITY_DTD = re.compile(rb"<!DOCTYPE[^\[>]*\[[^\]]*<!ENTITY.*?\]\s*>", re.I | re.S)
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", re.I | re.S)
 
 
@@ -32,6 +35,9 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed
     """Parse ``body`` fetched from ``url``; relative links resolve against ``url``."""
     if not body.strip():
         return FeedError("empty", "the server sent an empty body")
+    # Feeds have no business declaring entities; drop the declarations, so that
+    # references to them stay unexpanded text instead of exploding.
+    body = _ENTITY_DTD.sub(b"", body[:65536], count=1) + body[65536:]
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type

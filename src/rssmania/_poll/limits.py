@@ -1,0 +1,53 @@
+"""What one feed may cost a worker: CPU time per parse, memory per process.
+
+A parser fed a hostile document can loop for minutes or swallow gigabytes
+(reader #261, TT-RSS's "allowed memory size exhausted"). The CPU limit turns
+a runaway parse into that feed's error; the memory limit makes the worst
+case a MemoryError in one worker, never the machine's OOM killer.
+"""
+
+from __future__ import annotations
+
+import resource
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+
+class ParseTooSlow(Exception):
+    """Raised inside a parse that used up its CPU time."""
+
+
+def _expired(signum: int, frame: FrameType | None) -> None:
+    raise ParseTooSlow
+
+
+@contextmanager
+def cpu_limit(seconds: float | None) -> Iterator[None]:
+    """Raise ParseTooSlow in this block after ``seconds`` of CPU time.
+
+    Signals reach only the main thread, so elsewhere (an aggregator driven
+    from a GUI thread with workers=1) the block runs unlimited.
+    """
+    if not seconds or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGVTALRM, _expired)
+    signal.setitimer(signal.ITIMER_VIRTUAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_VIRTUAL, 0)
+        signal.signal(signal.SIGVTALRM, previous)
+
+
+def limit_memory(max_bytes: int | None) -> None:
+    """Cap this process's address space (a worker's, never the coordinator's)."""
+    if not max_bytes:
+        return
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        max_bytes = min(max_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (max_bytes, hard))
