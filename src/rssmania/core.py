@@ -78,7 +78,7 @@ class Aggregator:
         per_host_limit: int = 2,
         per_host_spacing: float = 0.1,
         max_interval: int = MAX_INTERVAL,
-        parse_cpu_limit: float | None = 10.0,
+        parse_cpu_limit: float | None = 30.0,
         worker_memory_limit: int | None = 2 * 1024**3,
         max_tasks_per_child: int = 100,
         refuse_private_addresses: bool = False,

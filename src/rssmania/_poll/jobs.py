@@ -30,7 +30,7 @@ class PollSettings:
     """Seconds between the starts of two requests to one host."""
     throttled_host_after: int = 2
     """Feeds of one host answering 429/503 before the rest of that host is left alone."""
-    parse_cpu_limit: float | None = 10.0
+    parse_cpu_limit: float | None = 30.0
     """CPU seconds one parse may take before it is that feed's error."""
     refuse_private: bool = False
     """Refuse to connect to private, loopback and link-local addresses (checked on every hop)."""

@@ -41,7 +41,14 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed
     headers = {"content-location": url}
     if content_type:
         headers["content-type"] = content_type
-    parsed = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=True)
+    try:
+        parsed = feedparser.parse(io.BytesIO(body), response_headers=headers, sanitize_html=True)
+    except (MemoryError, RecursionError):
+        raise  # the worker's limits speak for these
+    except Exception as exc:
+        # feedparser raises on some broken documents (a stray end tag, a bad
+        # encoding declaration, a lone surrogate): the fuzz tests list them.
+        return FeedError("malformed", f"the parser failed on it: {type(exc).__name__}: {exc}")
     entries = _entries(parsed.entries)
     bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if not parsed.get("version") and not entries:
@@ -59,7 +66,7 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed
         warning = f"not well-formed, {len(entries)} entries recovered: {_one_line(bozo)}"
     return ParsedFeed(
         title=_text(meta.get("title")),
-        link=_text(meta.get("link")),
+        link=_web_link(meta.get("link")),
         entries=entries,
         interval_hint=publisher_interval(meta),
         warning=warning,
@@ -81,7 +88,7 @@ def _entries(raw_entries: list[dict[str, Any]]) -> tuple[ParsedEntry, ...]:
 
 def _entry(raw: dict[str, Any]) -> ParsedEntry:
     title = _text(raw.get("title"))
-    link = _text(raw.get("link"))
+    link = _web_link(raw.get("link"))
     author = _text(raw.get("author"))
     summary = _text(raw.get("summary"))
     content = _content(raw.get("content"))
@@ -126,6 +133,14 @@ def _text(value: object) -> str | None:
     return value or None
 
 
+def _web_link(value: object) -> str | None:
+    """A link a reader may open: http(s) only, never javascript:, data:, file:..."""
+    text = _text(value)
+    if text is None or not text.lower().startswith(("http://", "https://")):
+        return None
+    return text
+
+
 def _content(value: object) -> str | None:
     if not isinstance(value, list) or not value:
         return None
@@ -139,7 +154,7 @@ def _enclosures(value: object) -> tuple[Enclosure, ...]:
         return ()
     out = []
     for raw in value:
-        href = _text(raw.get("href"))
+        href = _web_link(raw.get("href"))
         if href is None:
             continue
         length = str(raw.get("length", "")).strip()

@@ -65,7 +65,8 @@ def open_aggregator(options: Options, **kwargs: object) -> Iterator[Aggregator]:
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise RuntimeFailure(f"cannot create the folder {path.parent}: {exc.strerror}") from exc
+        reason = "a file is in the way" if path.parent.exists() else exc.strerror
+        raise RuntimeFailure(f"cannot create the folder {path.parent}: {reason}") from exc
     try:
         agg = Aggregator(path, **kwargs)  # type: ignore[arg-type]
     except StorageError as exc:
