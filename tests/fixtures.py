@@ -30,3 +30,12 @@ def poll_batch_raising_on_bug(settings: PollSettings, jobs: Sequence[PollJob]) -
     if any("bug" in job.url for job in jobs):
         raise ValueError("a bug that only this feed triggers")
     return poll_batch(settings, jobs)
+
+
+def poll_batch_recording_pid(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
+    """Like poll_batch, and appends this worker's PID to the file named after '#pids=' in a URL."""
+    for job in jobs:
+        if "#pids=" in job.url:
+            with open(job.url.split("#pids=", 1)[1], "a") as out:
+                out.write(f"{os.getpid()}\n")
+    return poll_batch(settings, jobs)

@@ -15,7 +15,11 @@ from rssmania import Aggregator
 from rssmania._poll.limits import ParseTooSlow, cpu_limit
 from tests.conftest import rssmania
 from tests.feedserver import FeedServer, items, rss, wait_for
-from tests.fixtures import poll_batch_hanging_on_hang, poll_batch_raising_on_bug
+from tests.fixtures import (
+    poll_batch_hanging_on_hang,
+    poll_batch_raising_on_bug,
+    poll_batch_recording_pid,
+)
 from tests.procs import alive, descendants
 from tests.test_cli import Daemon
 
@@ -133,3 +137,19 @@ def test_sigkill_at_random_moments_loses_nothing_and_repeats_nothing(db: Path) -
         seen += [(o["feed_url"], o["id"]) for o in map(json.loads, daemon.lines)]
     assert len(seen) == len(set(seen)), "an article was reported twice"
     assert set(seen) == expected, "an article was lost"
+
+
+def test_workers_are_recycled_after_some_batches(
+    server: FeedServer, db: Path, tmp_path: Path
+) -> None:
+    pids = tmp_path / "pids"
+    url = server.set("/r.xml", rss("R", items("r", 1))) + f"#pids={pids}"
+    with Aggregator(
+        db, workers=2, max_tasks_per_child=1, _poll_batch=poll_batch_recording_pid
+    ) as agg:
+        agg.add_feed(url)
+        for _ in range(4):
+            assert [r.error for r in agg.update(all_feeds=True)] == [None]
+    seen = pids.read_text().split()
+    assert len(seen) == 4
+    assert len(set(seen)) == 4, "each batch ran in a fresh worker"
