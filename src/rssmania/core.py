@@ -33,7 +33,12 @@ from rssmania._storage import Storage
 from rssmania._storage.store import UNSET, Unset
 from rssmania._urls import check_feed_url
 from rssmania._version import __version__
-from rssmania.exceptions import AggregatorStateError, DatabaseLockedError, InvalidFeedURLError
+from rssmania.exceptions import (
+    AggregatorStateError,
+    DatabaseLockedError,
+    FeedNotFoundError,
+    InvalidFeedURLError,
+)
 from rssmania.types import Entry, EntryChange, Feed, FeedError, FeedResult
 
 log = logging.getLogger("rssmania.core")
@@ -399,7 +404,9 @@ class Aggregator:
                 if outcome.cancelled:
                     continue  # stopped before it finished: stays due
                 if outcome.host_throttled:
-                    yield self._not_polled(state)
+                    skipped = self._not_polled(state)
+                    if skipped is not None:
+                        yield skipped
                     continue
                 if outcome.error is not None and outcome.error.kind == "connect":
                     unreached.append((state, outcome))
@@ -426,9 +433,13 @@ class Aggregator:
             if result is not None:
                 yield result
 
-    def _not_polled(self, state: FeedState) -> FeedResult:
+    def _not_polled(self, state: FeedState) -> FeedResult | None:
+        try:
+            feed = self._storage.get_feed_by_id(state.id)
+        except FeedNotFoundError:
+            return None  # removed while its round ran
         return FeedResult(
-            feed=self._storage.get_feed(state.url),
+            feed=feed,
             changes=(),
             error=FeedError("throttled", "not requested: its host asked us to slow down"),
             not_modified=False,
