@@ -328,3 +328,14 @@ def test_private_addresses_can_be_refused_on_every_hop(db: Path) -> None:
             assert "non-public" in error.message
         assert server.count("/hop.xml") == 1
         assert server.count("/private.xml") == 0
+
+
+def test_a_bare_503_is_an_ordinary_failure_not_throttling(server: FeedServer, db: Path) -> None:
+    urls = [server.set(f"/down{i}.xml", "down", status=503) for i in range(3)]
+    with Aggregator(db, workers=1) as agg:
+        agg.add_feeds(urls)
+        results = list(agg.update())
+        assert [r.error.kind for r in results if r.error] == ["http"] * 3
+        assert all(f.next_check_reason == "backoff" for f in agg.get_feeds())
+        assert all(f.error_count == 1 for f in agg.get_feeds())
+    assert sum(server.count(f"/down{i}.xml") for i in range(3)) == 3  # the host was not shut

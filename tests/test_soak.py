@@ -39,10 +39,13 @@ PUBLISH_EVERY = 3.0
 FAULT_EVERY = 3.0
 FAULT_SHARE = 0.02
 FAULT_SECONDS = (5.0, 20.0)
+RETRY_AFTER = (2, 10)
+"""Seconds a 503 asks to wait."""
 KILL_EVERY = (20.0, 40.0)
 # Once everything is healed a feed may still sit out an error backoff (its interval doubled per
-# error in a row) and a round over 250 feeds of one host takes 25 s at 0.1 s per request.
-DRAIN_TIMEOUT = 300.0
+# error in a row), and a round takes about 50 s at 2,000 feeds: 250 feeds per host at 0.1 s per
+# request, two hosts per batch, one batch per worker at a time. A drain took 145 s.
+DRAIN_TIMEOUT = 420.0
 STOP_TIMEOUT = 15.0
 MB = 1024 * 1024
 GROWTH_FACTOR = 1.5
@@ -60,8 +63,8 @@ class SoakFeeds:
         self.urls = [server.url(path, host=i % HOSTS) for i, path in enumerate(self.paths)]
         setup = random.Random(f"{SEED}-setup")
         self.counts = [setup.randint(2, 4) for _ in range(n)]
-        self.broken: dict[int, tuple[int, float]] = {}
-        """Feed index -> (HTTP status it answers, monotonic time it heals)."""
+        self.broken: dict[int, tuple[int, float, int]] = {}
+        """Feed index -> (HTTP status it answers, monotonic time it heals, its Retry-After)."""
         self.breaks = 0
         self.published: set[Key] = set()
         for i, count in enumerate(self.counts):
@@ -71,11 +74,17 @@ class SoakFeeds:
 
     def _serve(self, i: int) -> None:
         if i in self.broken:
+            status, _, retry_after = self.broken[i]
+            # A 503 without Retry-After leaves its whole host alone for 5 minutes once two feeds
+            # of the host answer it (DEFAULT_HOST_WAIT): with 2% of feeds failing, every host
+            # would be idle for the whole soak.
+            headers = {"Retry-After": str(retry_after)} if status == 503 else {}
             self.server.set(
                 self.paths[i],
                 "unavailable",
                 host=i % HOSTS,
-                status=self.broken[i][0],
+                status=status,
+                headers=headers,
                 content_type="text/plain",
             )
         else:
@@ -92,13 +101,17 @@ class SoakFeeds:
 
     def disturb(self, rng: random.Random, now: float) -> None:
         """Heal what is due, then break healthy feeds until about FAULT_SHARE of them fail."""
-        for i in [i for i, (_, until) in self.broken.items() if until <= now]:
+        for i in [i for i, (_, until, _) in self.broken.items() if until <= now]:
             del self.broken[i]
             self._serve(i)
         target = max(1, round(len(self.paths) * FAULT_SHARE))
         healthy = [i for i in range(len(self.paths)) if i not in self.broken]
         for i in rng.sample(healthy, max(0, target - len(self.broken))):
-            self.broken[i] = (rng.choice((500, 503)), now + rng.uniform(*FAULT_SECONDS))
+            self.broken[i] = (
+                rng.choice((500, 503)),
+                now + rng.uniform(*FAULT_SECONDS),
+                rng.randint(*RETRY_AFTER),
+            )
             self.breaks += 1
             self._serve(i)
 
@@ -192,6 +205,8 @@ class Soak:
     kills: int = 0
     publish_rounds: int = 0
     fault_rounds: int = 0
+    requests: tuple[int, int] = (0, 0)
+    """HTTP requests served when the soak started and when it ended."""
     failures: list[str] = field(default_factory=list)
 
 
@@ -202,6 +217,7 @@ def soak(daemon: Daemon, feeds: SoakFeeds, printed: Printed, seconds: float) -> 
     killing = random.Random(f"{SEED}-kills")
     result = Soak()
     start = time.monotonic()
+    first = len(feeds.server.seen)
     next_publish = start + PUBLISH_EVERY
     next_fault = start + FAULT_EVERY
     next_kill = start + killing.uniform(*KILL_EVERY)
@@ -225,6 +241,7 @@ def soak(daemon: Daemon, feeds: SoakFeeds, printed: Printed, seconds: float) -> 
             next_kill = now + killing.uniform(*KILL_EVERY)
         printed.update()
         time.sleep(SAMPLE_EVERY)  # pacing between rounds of disturbance, not a wait
+    result.requests = (first, len(feeds.server.seen))
     return result
 
 
@@ -314,8 +331,9 @@ def report_lines(
         f"published {len(published)} entries ({feeds.initial} at start, "
         f"{len(published) - feeds.initial} during the soak) in {run.publish_rounds} rounds; "
         f"{run.fault_rounds} fault rounds broke {feeds.breaks} routes (500/503)",
-        f"worker kills survived: {run.kills}; HTTP requests served: {requests}; "
-        f"samples: {len(run.samples)}",
+        f"worker kills survived: {run.kills}; HTTP requests served: {requests} "
+        f"({(run.requests[1] - run.requests[0]) / SOAK_SECONDS:.0f}/s during the soak); "
+        f"RSS samples: {len(run.samples)}",
         f"printed {sum(printed.values())} lines, {len(printed)} distinct; "
         f"{duplicates} printed more than once, {len(published - set(printed))} missing, "
         f"{len(set(printed) - published)} never published",
@@ -323,7 +341,9 @@ def report_lines(
         + ("(timed out)" if drained is None else f"{drained:.1f} s")
         + f"; stop: exit {stopped[0]} in {stopped[1]:.1f} s, {len(stopped[2])} processes left",
         f"daemon stderr: {len(stderr)} lines, "
-        f"{sum('Traceback' in line for line in stderr)} tracebacks",
+        f"{sum('Traceback' in line for line in stderr)} tracebacks, "
+        f"{sum('starting a new pool' in line for line in stderr)} pool rebuilds, "
+        f"{sum('is throttling us' in line for line in stderr)} host throttles",
         "RSS MB min-max        warm-up      second third   last third",
     ]
     for role in ("daemon", "workers", "forkserver", "other"):

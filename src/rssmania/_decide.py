@@ -210,8 +210,8 @@ def sort_date(entry: ParsedEntry, first_seen: datetime) -> datetime:
 OFFLINE = FeedError(
     "offline", "network unreachable: no feed could be reached (not counted against this feed)"
 )
-DEFAULT_HOST_WAIT = 300.0
-"""How long a host that throttles without saying for how long is left alone."""
+DEFAULT_HOST_WAIT = 120.0
+"""How long a host that sends 429s without saying for how long is left alone."""
 
 
 def is_offline(answered: Sequence[PollOutcome], unreached: Sequence[PollOutcome]) -> bool:

@@ -35,7 +35,11 @@ log = logging.getLogger("rssmania.poll")
 # Connections one batch may hold open at once: enough to overlap the slow
 # servers of a batch without opening a socket per feed.
 _MAX_CONNECTIONS = 64
-_THROTTLING = (429, 503)
+
+
+def is_throttling(fetched: Fetched) -> bool:
+    """A 429, or a 503 that says when to come back; a bare 503 is an ordinary failure."""
+    return fetched.status == 429 or (fetched.status == 503 and fetched.retry_after is not None)
 
 
 class HostGate:
@@ -127,7 +131,7 @@ async def _poll_one(
             fetched = await fetch(client, job, settings)
         if isinstance(fetched, FeedError):
             return PollOutcome(url=job.url, error=fetched, seconds=time.perf_counter() - started)
-        if fetched.status in _THROTTLING:
+        if is_throttling(fetched):
             gate.throttled += 1
         return replace(_outcome(job, fetched, settings), seconds=time.perf_counter() - started)
     except Exception as exc:
@@ -202,7 +206,7 @@ def _status_error(fetched: Fetched) -> FeedError | None:
     text = f"HTTP {status} {fetched.reason}".rstrip()
     if status == 410:
         return FeedError("gone", f"{text}: the feed was removed for good", http_status=status)
-    if status in _THROTTLING:
+    if is_throttling(fetched):
         wait = fetched.retry_after
         later = f", asked to retry in {wait:.0f} s" if wait is not None else ""
         return FeedError("throttled", f"{text}{later}", http_status=status)
