@@ -98,11 +98,3 @@ class WorkerPool:
         pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-
-
-def pid_list(pool: WorkerPool) -> list[int]:
-    """The worker PIDs alive now (for tests and diagnostics)."""
-    inner = pool._pool
-    if inner is None:
-        return []
-    return [p.pid for p in getattr(inner, "_processes", {}).values() if p.pid is not None]

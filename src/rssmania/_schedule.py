@@ -45,7 +45,3 @@ def retry_delay(interval: int, error_count: int) -> int:
 def after(now: datetime, seconds: float, spread: float) -> datetime:
     """``now`` plus ``seconds``, stretched by up to JITTER according to ``spread`` in [0, 1)."""
     return now + timedelta(seconds=seconds * (1 + JITTER * spread))
-
-
-def is_due(next_check_at: datetime | None, now: datetime) -> bool:
-    return next_check_at is None or next_check_at <= now
