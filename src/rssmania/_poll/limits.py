@@ -16,8 +16,13 @@ from contextlib import contextmanager
 from types import FrameType
 
 
-class ParseTooSlow(Exception):
-    """Raised inside a parse that used up its CPU time."""
+class ParseTooSlow(BaseException):
+    """Raised inside a parse that used up its CPU time.
+
+    A BaseException, like KeyboardInterrupt: feedparser catches Exception to
+    fall back from its strict parser to its loose one, and would otherwise
+    swallow the limit and go on parsing, unlimited.
+    """
 
 
 def _expired(signum: int, frame: FrameType | None) -> None:
