@@ -23,6 +23,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -114,6 +116,27 @@ class Corpus:
             self.counts.append(count)
 
 
+@contextmanager
+def serve(site: Path, tmp: Path, hosts: int) -> Iterator[list[list[str]]]:
+    """Run static_server.py on ``hosts`` loopback addresses; yield [address, port] pairs."""
+    port_file = tmp / "ports"
+    server = subprocess.Popen(
+        [sys.executable, str(HERE / "static_server.py"), str(site), str(port_file), str(hosts)]
+    )
+    try:
+        while not port_file.exists() or port_file.read_text().count("\n") < hosts:
+            time.sleep(0.05)
+        yield [line.split() for line in port_file.read_text().splitlines()]
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def feed_urls(addresses: list[list[str]], feeds: int) -> list[str]:
+    """Feed i on host i modulo the number of hosts."""
+    return ["http://{}:{}/f{}.xml".format(*addresses[i % len(addresses)], i) for i in range(feeds)]
+
+
 def timed(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float]:
     """Wall and CPU seconds of ``cmd`` and every process it starts (workers included)."""
     started = time.perf_counter()
@@ -185,24 +208,8 @@ def main() -> None:
         site = tmp / "site"
         site.mkdir()
         corpus = Corpus(site, [])
-        port_file = tmp / "port"
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                str(HERE / "static_server.py"),
-                str(site),
-                str(port_file),
-                str(args.hosts),
-            ]
-        )
-        try:
-            while not port_file.exists() or port_file.read_text().count("\n") < args.hosts:
-                time.sleep(0.05)
-            addresses = [line.split() for line in port_file.read_text().splitlines()]
-            urls = [
-                "http://{}:{}/f{}.xml".format(*addresses[i % args.hosts], i)
-                for i in range(args.feeds)
-            ]
+        with serve(site, tmp, args.hosts) as addresses:
+            urls = feed_urls(addresses, args.feeds)
             results: dict[str, list[tuple[float, float]]] = {}
             for run in range(args.runs):
                 corpus.write(args.feeds)
@@ -228,9 +235,6 @@ def main() -> None:
                 corpus.write(args.feeds, changed=0.1)
                 results.setdefault("seed loop warm", []).append(timed(seed))
                 corpus.write(args.feeds)
-        finally:
-            server.terminate()
-            server.wait()
 
     print(f"{args.feeds} feeds, {size / 1e6:.1f} MB, {cold_total} entries; "
           f"medians of {args.runs} interleaved runs, {os.cpu_count()} cores")  # fmt: skip

@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from poll_local import SEED_LOOP, Corpus
+from poll_local import SEED_LOOP, Corpus, feed_urls, serve
 
 HERE = Path(__file__).resolve().parent
 
@@ -51,24 +51,8 @@ def main() -> None:
         site.mkdir()
         corpus = Corpus(site, [])
         corpus.write(args.feeds)
-        port_file = tmp / "ports"
-        server = subprocess.Popen(
-            [
-                sys.executable,
-                str(HERE / "static_server.py"),
-                str(site),
-                str(port_file),
-                str(args.hosts),
-            ]
-        )
-        try:
-            while not port_file.exists() or port_file.read_text().count("\n") < args.hosts:
-                time.sleep(0.05)
-            addresses = [line.split() for line in port_file.read_text().splitlines()]
-            urls = [
-                "http://{}:{}/f{}.xml".format(*addresses[i % args.hosts], i)
-                for i in range(args.feeds)
-            ]
+        with serve(site, tmp, args.hosts) as addresses:
+            urls = feed_urls(addresses, args.feeds)
             stats_url = "http://{}:{}/__stats".format(*addresses[0])
             db = tmp / "rssmania.sqlite"
             env = {**os.environ, "RSSMANIA_DB": str(db)}
@@ -93,9 +77,6 @@ def main() -> None:
                     rows.append(
                         (f"{label} {phase}", time.perf_counter() - started, stats(stats_url))
                     )
-        finally:
-            server.terminate()
-            server.wait()
     size = sum(corpus.counts)
     print(f"{args.feeds} feeds on {args.hosts} hosts, {size} entries; 10% changed before warm")
     print(f"{'run':20} {'seconds':>8} {'requests':>9} {'200':>6} {'304':>6} {'MB sent':>8}")
