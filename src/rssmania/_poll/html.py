@@ -1,0 +1,71 @@
+"""What a reader may be shown: sanitized HTML, plain-text titles, absolute http(s) links.
+
+Sanitizing is ammonia's job (through ``nh3``): it parses HTML the way a
+browser does, keeps a list of harmless tags and attributes, drops scripts,
+event handlers and ``javascript:`` URLs, and rewrites relative URLs against
+the entry's base, so an ``<img src="a.png">`` still shows once the HTML
+leaves its feed. One ``Cleaner`` is built per base URL, that is about once
+per feed.
+"""
+
+from __future__ import annotations
+
+import html
+from functools import lru_cache
+from urllib.parse import urljoin
+
+import nh3
+
+# mailto: is harmless and common in feed content; everything else that is not
+# a web address (javascript:, data:, file:, vbscript:...) goes.
+_URL_SCHEMES = frozenset({"http", "https", "mailto"})
+
+
+@lru_cache(maxsize=64)
+def _cleaner(base: str) -> nh3.Cleaner:
+    return nh3.Cleaner(url_schemes=set(_URL_SCHEMES), url_relative=("rewrite_with_base", base))
+
+
+def sanitize(fragment: str | None, *, base: str) -> str | None:
+    """Safe HTML from a feed's HTML ``fragment``; relative URLs resolve against ``base``."""
+    if not fragment:
+        return None
+    if "<" not in fragment:
+        # No markup at all: nothing a browser could run, nothing to rewrite.
+        fragment = fragment.strip()
+        return fragment or None
+    try:
+        cleaned = _cleaner(base).clean(fragment)
+    except ValueError:
+        # A base that is not an absolute URL: relative URLs cannot be made to work.
+        cleaned = nh3.clean(fragment, url_schemes=set(_URL_SCHEMES), url_relative="deny")
+    cleaned = cleaned.strip()
+    return cleaned or None
+
+
+def text_of(value: str | None) -> str | None:
+    """Plain text of a title or name that may carry markup or entities."""
+    if not value:
+        return None
+    if "<" in value:
+        value = nh3.clean(value, tags=set())
+        value = html.unescape(value)
+    elif "&" in value:
+        value = html.unescape(value)
+    value = " ".join(value.split())
+    return value or None
+
+
+def web_link(value: str | None, *, base: str | None = None) -> str | None:
+    """An absolute http(s) link a reader may open, or None (javascript:, data:, file:...)."""
+    if not value:
+        return None
+    value = value.strip()
+    if base and not value.lower().startswith(("http://", "https://")):
+        try:
+            value = urljoin(base, value)
+        except ValueError:
+            return None
+    if not value.lower().startswith(("http://", "https://")):
+        return None
+    return value

@@ -1,0 +1,45 @@
+"""What a parser hands over before it is made safe: the common ground of both parse paths.
+
+The fast path (fastfeedparser) and the tolerant one (feedparser) each turn a
+document into a ``RawFeed``; ``rssmania._poll.parse`` then does the rest the
+same way for both (sanitizing, links, identity), so that a feed that moves
+from one path to the other keeps its entries as they were.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(slots=True)
+class RawEntry:
+    id: str | None = None
+    title: str | None = None
+    """As the feed has it: text, or HTML for Atom ``type="html"`` titles."""
+    link: str | None = None
+    """Possibly relative to ``base``."""
+    author: str | None = None
+    summary: str | None = None
+    """HTML, unsanitized."""
+    content: str | None = None
+    """HTML, unsanitized."""
+    enclosures: list[tuple[str, str | None, int | None]] = field(default_factory=list)
+    """(href, type, length)."""
+    published: datetime | None = None
+    updated: datetime | None = None
+    base: str | None = None
+    """The entry's xml:base when it has one, absolute; else the feed's base applies."""
+
+
+@dataclass(slots=True)
+class RawFeed:
+    title: str | None
+    link: str | None
+    entries: list[RawEntry]
+    base: str
+    """What relative links resolve against: the document's xml:base or the final URL."""
+    interval_hint: int | None = None
+    warning: str | None = None
+    parser: str = "fast"
+    """Which path read it: "fast", "feedparser" or "json"."""

@@ -1,0 +1,122 @@
+"""The tolerant path: feedparser, for what the fast path cannot read faithfully.
+
+feedparser reads almost anything (a loose parser behind the strict one,
+charset sniffing with fallbacks, nested xml:base) at about 1 MB/s, so it only
+sees documents the fast path gave up on. Its own sanitizer is left off:
+``rssmania._poll.html`` sanitizes both paths alike. Relative URIs are
+resolved here, because only feedparser knows each element's xml:base.
+
+feedparser, given a ``str`` or ``bytes`` that names a path, opens that local
+file, so the body is always wrapped in a file object.
+"""
+
+from __future__ import annotations
+
+import calendar
+import io
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import feedparser
+
+from rssmania._poll.hints import publisher_interval
+from rssmania._poll.raw import RawEntry, RawFeed
+from rssmania.types import FeedError
+
+# Bozo exceptions that say "the document was read fine, but its declared type
+# or charset was off": not a reason to distrust an empty feed.
+_HARMLESS_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType)
+
+
+def parse_tolerant(body: bytes, *, url: str, content_type: str | None) -> RawFeed | FeedError:
+    """Read ``body`` (entity declarations already defused) with feedparser."""
+    headers = {"content-location": url}
+    if content_type:
+        headers["content-type"] = content_type
+    try:
+        parsed = feedparser.parse(
+            io.BytesIO(body),
+            response_headers=headers,
+            sanitize_html=False,
+            resolve_relative_uris=True,
+        )
+    except (MemoryError, RecursionError):
+        raise  # the worker's limits speak for these
+    except Exception as exc:
+        # feedparser raises on some broken documents (a stray end tag, a bad
+        # encoding declaration, a lone surrogate): the fuzz tests list them.
+        return FeedError("malformed", f"the parser failed on it: {type(exc).__name__}: {exc}")
+    entries = [_entry(raw) for raw in parsed.entries]
+    bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None
+    if not parsed.get("version") and not entries:
+        reason = f": {one_line(bozo)}" if bozo else ""
+        return FeedError("malformed", f"not a feed that can be read{reason}")
+    if bozo is not None and not entries and not isinstance(bozo, _HARMLESS_BOZO):
+        return FeedError("malformed", f"malformed feed, no entry recovered: {one_line(bozo)}")
+    meta = parsed.get("feed", {})
+    warning = None
+    if bozo is not None and not isinstance(bozo, _HARMLESS_BOZO):
+        warning = f"not well-formed, {len(entries)} entries recovered: {one_line(bozo)}"
+    return RawFeed(
+        title=_str(meta.get("title")),
+        link=_str(meta.get("link")),
+        entries=entries,
+        base=url,
+        interval_hint=publisher_interval(meta),
+        warning=warning,
+        parser="feedparser",
+    )
+
+
+def _entry(raw: dict[str, Any]) -> RawEntry:
+    content = raw.get("content")
+    return RawEntry(
+        id=_str(raw.get("id")),
+        title=_str(raw.get("title")),
+        link=_str(raw.get("link")),
+        author=_str(raw.get("author")),
+        summary=_str(raw.get("summary")),
+        content=_content(content) if isinstance(content, list) else None,
+        enclosures=[
+            (href, _str(e.get("type")), _length(e.get("length")))
+            for e in raw.get("enclosures") or ()
+            if (href := _str(e.get("href")))
+        ],
+        # dict.get, not raw.get: FeedParserDict maps a missing updated_parsed to
+        # published_parsed (with a warning); the fallback is ours to decide.
+        published=_date(dict.get(raw, "published_parsed")),
+        updated=_date(dict.get(raw, "updated_parsed")),
+    )
+
+
+def _content(value: list[dict[str, Any]]) -> str | None:
+    if not value:
+        return None
+    # Prefer the HTML rendering when a feed offers several.
+    best = next((c for c in value if "html" in str(c.get("type", ""))), value[0])
+    return _str(best.get("value"))
+
+
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) and value.strip() else None
+
+
+def _length(value: object) -> int | None:
+    text = str(value or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def _date(value: object) -> datetime | None:
+    if not isinstance(value, time.struct_time):
+        return None
+    try:
+        # feedparser normalises every date to UTC before building the struct.
+        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def one_line(exc: object) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
