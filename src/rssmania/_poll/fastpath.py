@@ -10,7 +10,10 @@ falls back to feedparser (``rssmania._poll.tolerant``):
   elements (items nested illegally, a body cut short, HTML in an RSS shell);
 - it produced U+FFFD although the document holds none: the bytes were
   decoded with the wrong charset (windows-1252 served without a declaration);
+- the document declares a single-byte charset but is written in UTF-8 (its text
+  would read "BrÃ©sil" for "Brésil");
 - it lost an Atom ``type="xhtml"`` title;
+- an entry came out with neither id nor link (its identity would be a hash);
 - the document nests xml:base in a way the per-entry bases below cannot express.
 
 xml:base: the extractor does not resolve it, so a document that uses it is
@@ -58,7 +61,7 @@ def compiled_core_loaded() -> bool:
     return fastfeedparser.main._core is not None
 
 
-class Fallback(Exception):  # noqa: N818 - a reason, not an error
+class Fallback(Exception):
     """The fast path declines this document; the message says why (for logs and tests)."""
 
 
@@ -75,12 +78,21 @@ def parse_fast(body: bytes, *, url: str) -> RawFeed:
     if not is_json and len(raw_entries) < _entry_tags_at_most(body):
         tags = len(_ENTRY_TAG.findall(body))
         if len(raw_entries) < tags:
-            raise Fallback(f"{len(raw_entries)} entries read, {tags} entry elements in the document")
+            raise Fallback(
+                f"{len(raw_entries)} entries read, {tags} entry elements in the document"
+            )
     entries = [_entry(raw) for raw in raw_entries]
+    if not is_json and any(not e.id and not e.link for e in entries):
+        # Its identity would be a hash of its text: ask feedparser, which
+        # finds links the fast path misses (an Atom link under another
+        # prefix inside RSS, a <link> beside an atom:link).
+        raise Fallback("an entry has neither id nor link")
     meta: dict[str, Any] = parsed.get("feed") or {}
     title = meta.get("title") or None
     if _lost_characters(title, entries) and b"\xef\xbf\xbd" not in body:
         raise Fallback("U+FFFD in the text: the charset was guessed wrong")
+    if not is_json and _utf8_declared_otherwise(body):
+        raise Fallback("UTF-8 text under a single-byte charset declaration")
     if (
         not is_json
         and any(not e.title for e in entries)
@@ -101,15 +113,25 @@ def parse_fast(body: bytes, *, url: str) -> RawFeed:
     )
 
 
+_DECLARED = re.compile(rb"<\?xml[^>]*encoding\s*=\s*[\"']([\w.:-]+)", re.I)
+# A UTF-8 encoded Latin-1 letter (é is C3 A9): next to never two Latin-1 characters.
+_SINGLE_BYTE = (b"iso-8859", b"iso8859", b"latin", b"windows-125", b"cp125", b"us-ascii")
+_UTF8_PAIR = re.compile(rb"[\xc2\xc3][\x80-\xbf]")
+
+
+def _utf8_declared_otherwise(body: bytes) -> bool:
+    declared = _DECLARED.match(body.lstrip()[:200])
+    if declared is None or not declared.group(1).lower().startswith(_SINGLE_BYTE):
+        return False
+    return _UTF8_PAIR.search(body) is not None
+
+
 def _entry_tags_at_most(body: bytes) -> int:
     # Substring counts run at memory speed; they over-count (<items>, end
     # tags of prefixed elements), so only a shortfall against them is
     # checked with the exact expression.
     return (
-        body.count(b"<item")
-        + body.count(b"<entry")
-        + body.count(b":item")
-        + body.count(b":entry")
+        body.count(b"<item") + body.count(b"<entry") + body.count(b":item") + body.count(b":entry")
     )
 
 
@@ -151,7 +173,7 @@ def _synthesized(content: str) -> str | None:
     """The description fastfeedparser makes up from ``content`` (its own code, pinned)."""
     probe: dict[str, Any] = {"content": [{"value": content}]}
     try:
-        fastfeedparser.main._synthesize_entry_description(probe)  # type: ignore[arg-type]
+        fastfeedparser.main._synthesize_entry_description(probe)
     except Exception:
         return None
     description = probe.get("description")

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import re
+from datetime import datetime
 
 from rssmania._poll.entities import defuse_entities
 from rssmania._poll.fastpath import Fallback, parse_fast
@@ -39,9 +40,9 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed
     """Parse ``body`` fetched from ``url`` (its final URL); relative links resolve against it."""
     if not body.strip():
         return FeedError("empty", "the server sent an empty body")
-    if _HTML_START.match(body[:4096]) or (content_type or "").startswith("text/html"):
-        if not _looks_like_feed(body):
-            return FeedError("not_a_feed", "the URL serves an HTML page, not a feed")
+    html = _HTML_START.match(body[:4096]) or (content_type or "").startswith("text/html")
+    if html and not _looks_like_feed(body):
+        return FeedError("not_a_feed", "the URL serves an HTML page, not a feed")
     body = defuse_entities(body)
     raw = _read(body, url=url, content_type=content_type)
     if isinstance(raw, FeedError):
@@ -69,6 +70,8 @@ def _finish(raw: RawFeed) -> ParsedFeed:
     seen: set[str] = set()
     entries = []
     for raw_entry in raw.entries:
+        if not _has_anything(raw_entry):
+            continue  # an empty <item/>: nothing to show, nothing to identify
         entry = _entry(raw_entry, raw.base)
         # A feed that lists one id twice keeps its first (newest, by convention) copy.
         if entry.key in seen:
@@ -87,7 +90,9 @@ def _finish(raw: RawFeed) -> ParsedFeed:
 def _entry(raw: RawEntry, feed_base: str) -> ParsedEntry:
     base = raw.base or feed_base
     title = text_of(raw.title)
-    link = web_link(raw.link, base=base)
+    # No usable link but an id that is a web address (an RSS guid is a
+    # permalink unless it says otherwise): that is where the entry lives.
+    link = web_link(raw.link, base=base) or web_link(raw.id)
     author = text_of(raw.author)
     summary = sanitize(raw.summary, base=base)
     content = summary if raw.content == raw.summary else sanitize(raw.content, base=base)
@@ -104,8 +109,10 @@ def _entry(raw: RawEntry, feed_base: str) -> ParsedEntry:
         )
         if href is not None
     )
-    published = raw.published or raw.updated
-    updated = raw.updated or raw.published
+    # Whole seconds: feedparser's dates have no fraction, and an entry must
+    # read the same whichever path parsed it.
+    published = _seconds(raw.published or raw.updated)
+    updated = _seconds(raw.updated or raw.published)
     visible = "\x1f".join(
         [title or "", link or "", author or "", summary or "", content or ""]
         + [f"{e.href}\x1e{e.type or ''}\x1e{e.length or ''}" for e in enclosures]
@@ -124,6 +131,14 @@ def _entry(raw: RawEntry, feed_base: str) -> ParsedEntry:
         published=published,
         updated=updated,
     )
+
+
+def _has_anything(raw: RawEntry) -> bool:
+    return bool(raw.id or raw.link or raw.title or raw.summary or raw.content or raw.enclosures)
+
+
+def _seconds(value: datetime | None) -> datetime | None:
+    return value.replace(microsecond=0) if value is not None else None
 
 
 def _fallback_key(title: str | None, summary: str | None, content: str | None) -> str:

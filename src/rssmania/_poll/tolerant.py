@@ -4,7 +4,8 @@ feedparser reads almost anything (a loose parser behind the strict one,
 charset sniffing with fallbacks, nested xml:base) at about 1 MB/s, so it only
 sees documents the fast path gave up on. Its own sanitizer is left off:
 ``rssmania._poll.html`` sanitizes both paths alike. Relative URIs are
-resolved here, because only feedparser knows each element's xml:base.
+resolved here against xml:base, which only feedparser tracks element by
+element; what is still relative then resolves against the feed's URL.
 
 feedparser, given a ``str`` or ``bytes`` that names a path, opens that local
 file, so the body is always wrapped in a file object.
@@ -31,9 +32,10 @@ _HARMLESS_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContent
 
 def parse_tolerant(body: bytes, *, url: str, content_type: str | None) -> RawFeed | FeedError:
     """Read ``body`` (entity declarations already defused) with feedparser."""
-    headers = {"content-location": url}
-    if content_type:
-        headers["content-type"] = content_type
+    # No content-location: feedparser would resolve relative ids against it,
+    # and an entry's identity must not change with the URL its feed is read
+    # from (nor with the parse path). Links are resolved by the caller.
+    headers = {"content-type": content_type} if content_type else {}
     try:
         parsed = feedparser.parse(
             io.BytesIO(body),
