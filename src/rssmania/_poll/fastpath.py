@@ -138,6 +138,8 @@ def _entry_tags_at_most(body: bytes) -> int:
 def _entry(raw: dict[str, Any]) -> RawEntry:
     content = raw.get("content")
     value = content[0].get("value") if content else None
+    if value and content[0].get("type") in ("xhtml", "application/xhtml+xml"):
+        value = _xhtml_inside(value)
     summary = raw.get("description") or None
     if (
         value
@@ -156,14 +158,35 @@ def _entry(raw: dict[str, Any]) -> RawEntry:
         author=raw.get("author") or None,
         summary=summary,
         content=value or None,
-        enclosures=[
-            (href, e.get("type") or None, _length(e.get("length")))
-            for e in raw.get("enclosures") or ()
-            if (href := e.get("url") or e.get("href"))
-        ],
+        enclosures=_enclosures(raw),
         published=_date(raw.get("published")),
         updated=_date(raw.get("updated")),
     )
+
+
+# Atom xhtml content comes back as the serialized <content> element, and its
+# body is by definition one <div> that wraps the text (RFC 4287 3.1.1.3):
+# what the reader sees is inside it, as feedparser has it.
+_XHTML_WRAPPER = re.compile(r"\A\s*<[^>]*>\s*<div\b[^>]*>(.*)</div>\s*</[^>]*>\s*\Z", re.S)
+
+
+def _xhtml_inside(value: str) -> str:
+    match = _XHTML_WRAPPER.match(value)
+    return match.group(1) if match else value
+
+
+def _enclosures(raw: dict[str, Any]) -> list[tuple[str, str | None, int | None]]:
+    found = [
+        (href, e.get("type") or None, _length(e.get("length")))
+        for e in raw.get("enclosures") or ()
+        if (href := e.get("url") or e.get("href"))
+    ]
+    # Atom's enclosures are links.
+    return found + [
+        (href, link.get("type") or None, _length(link.get("length")))
+        for link in raw.get("links") or ()
+        if link.get("rel") == "enclosure" and (href := link.get("href"))
+    ]
 
 
 _SYNTH_LEN: int = getattr(fastfeedparser.main, "_SYNTH_DESCRIPTION_LEN", 512)
@@ -177,7 +200,8 @@ def _synthesized(content: str) -> str | None:
     except Exception:
         return None
     description = probe.get("description")
-    return description if isinstance(description, str) else None
+    # Entries get their description stripped after it is made up.
+    return description.strip() if isinstance(description, str) else None
 
 
 def _lost_characters(title: str | None, entries: list[RawEntry]) -> bool:

@@ -93,7 +93,7 @@ def _entry(raw: RawEntry, feed_base: str) -> ParsedEntry:
     # No usable link but an id that is a web address (an RSS guid is a
     # permalink unless it says otherwise): that is where the entry lives.
     link = web_link(raw.link, base=base) or web_link(raw.id)
-    author = text_of(raw.author)
+    author = _author_name(text_of(raw.author))
     summary = sanitize(raw.summary, base=base)
     content = summary if raw.content == raw.summary else sanitize(raw.content, base=base)
     # One body, one place: an RSS description alone, or an Atom entry whose
@@ -102,20 +102,16 @@ def _entry(raw: RawEntry, feed_base: str) -> ParsedEntry:
         content, summary = summary, None
     elif summary == content:
         summary = None
-    enclosures = tuple(
-        Enclosure(href=href, type=kind, length=length)
-        for href, kind, length in (
-            (web_link(href, base=base), kind, length) for href, kind, length in raw.enclosures
-        )
-        if href is not None
-    )
+    enclosures = _enclosures(raw, base)
     # Whole seconds: feedparser's dates have no fraction, and an entry must
     # read the same whichever path parsed it.
     published = _seconds(raw.published or raw.updated)
     updated = _seconds(raw.updated or raw.published)
+    # An enclosure's type and length are not shown and the two parsers do
+    # not always find them: only its address counts.
     visible = "\x1f".join(
         [title or "", link or "", author or "", summary or "", content or ""]
-        + [f"{e.href}\x1e{e.type or ''}\x1e{e.length or ''}" for e in enclosures]
+        + [e.href for e in enclosures]
     )
     content_hash = HASH_SCHEME + ":" + hashlib.sha256(visible.encode()).hexdigest()[:32]
     key = text_of(raw.id) or link or _fallback_key(title, summary, content)
@@ -131,6 +127,28 @@ def _entry(raw: RawEntry, feed_base: str) -> ParsedEntry:
         published=published,
         updated=updated,
     )
+
+
+# RSS <author> is an email address, often with the name in parentheses.
+_EMAIL_AND_NAME = re.compile(r"\A\S+@\S+\s*\((.+)\)\Z")
+_NAME_AND_EMAIL = re.compile(r"\A(.+?)\s*\(\S+@\S+\)\Z")
+
+
+def _author_name(author: str | None) -> str | None:
+    if author is None or "@" not in author:
+        return author
+    match = _EMAIL_AND_NAME.match(author) or _NAME_AND_EMAIL.match(author)
+    return match.group(1).strip() if match else author
+
+
+def _enclosures(raw: RawEntry, base: str) -> tuple[Enclosure, ...]:
+    found: dict[str, Enclosure] = {}
+    for href, kind, length in raw.enclosures:
+        url = web_link(href, base=base)
+        # Feeds repeat an enclosure (once per format, or by mistake): keep one.
+        if url is not None and url not in found:
+            found[url] = Enclosure(href=url, type=kind, length=length)
+    return tuple(found.values())
 
 
 def _has_anything(raw: RawEntry) -> bool:

@@ -3,9 +3,9 @@
 feedparser reads almost anything (a loose parser behind the strict one,
 charset sniffing with fallbacks, nested xml:base) at about 1 MB/s, so it only
 sees documents the fast path gave up on. Its own sanitizer is left off:
-``rssmania._poll.html`` sanitizes both paths alike. Relative URIs are
-resolved here against xml:base, which only feedparser tracks element by
-element; what is still relative then resolves against the feed's URL.
+``rssmania._poll.html`` sanitizes both paths alike. Each entry
+carries the xml:base in effect at its content, which feedparser tracks
+element by element.
 
 feedparser, given a ``str`` or ``bytes`` that names a path, opens that local
 file, so the body is always wrapped in a file object.
@@ -18,6 +18,7 @@ import io
 import time
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urljoin
 
 import feedparser
 
@@ -40,8 +41,10 @@ def parse_tolerant(body: bytes, *, url: str, content_type: str | None) -> RawFee
         parsed = feedparser.parse(
             io.BytesIO(body),
             response_headers=headers,
+            # Both off: the caller sanitizes and resolves for both paths alike
+            # (feedparser's resolver also rewrites the markup it touches).
             sanitize_html=False,
-            resolve_relative_uris=True,
+            resolve_relative_uris=False,
         )
     except (MemoryError, RecursionError):
         raise  # the worker's limits speak for these
@@ -49,7 +52,7 @@ def parse_tolerant(body: bytes, *, url: str, content_type: str | None) -> RawFee
         # feedparser raises on some broken documents (a stray end tag, a bad
         # encoding declaration, a lone surrogate): the fuzz tests list them.
         return FeedError("malformed", f"the parser failed on it: {type(exc).__name__}: {exc}")
-    entries = [_entry(raw) for raw in parsed.entries]
+    entries = [_entry(raw, url) for raw in parsed.entries]
     bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if not parsed.get("version") and not entries:
         reason = f": {one_line(bozo)}" if bozo else ""
@@ -71,15 +74,20 @@ def parse_tolerant(body: bytes, *, url: str, content_type: str | None) -> RawFee
     )
 
 
-def _entry(raw: dict[str, Any]) -> RawEntry:
+def _entry(raw: dict[str, Any], url: str) -> RawEntry:
     content = raw.get("content")
+    best = _content(content) if isinstance(content, list) else None
+    summary_base = (raw.get("summary_detail") or {}).get("base")
+    base = (best or {}).get("base") or summary_base
+    author = raw.get("author_detail") or {}
     return RawEntry(
         id=_str(raw.get("id")),
         title=_str(raw.get("title")),
         link=_str(raw.get("link")),
-        author=_str(raw.get("author")),
+        # The name alone: feedparser appends "(email)", the fast path does not.
+        author=_str(author.get("name")) or _str(raw.get("author")),
         summary=_str(raw.get("summary")),
-        content=_content(content) if isinstance(content, list) else None,
+        content=_str(best.get("value")) if best else None,
         enclosures=[
             (href, _str(e.get("type")), _length(e.get("length")))
             for e in raw.get("enclosures") or ()
@@ -89,15 +97,17 @@ def _entry(raw: dict[str, Any]) -> RawEntry:
         # published_parsed (with a warning); the fallback is ours to decide.
         published=_date(dict.get(raw, "published_parsed")),
         updated=_date(dict.get(raw, "updated_parsed")),
+        # The xml:base in effect where the text is (feedparser tracks it per
+        # element), made absolute against the feed's URL.
+        base=urljoin(url, base) if base else None,
     )
 
 
-def _content(value: list[dict[str, Any]]) -> str | None:
+def _content(value: list[dict[str, Any]]) -> dict[str, Any] | None:
     if not value:
         return None
     # Prefer the HTML rendering when a feed offers several.
-    best = next((c for c in value if "html" in str(c.get("type", ""))), value[0])
-    return _str(best.get("value"))
+    return next((c for c in value if "html" in str(c.get("type", ""))), value[0])
 
 
 def _str(value: object) -> str | None:
