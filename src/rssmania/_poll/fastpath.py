@@ -136,9 +136,9 @@ def _entry_tags_at_most(body: bytes) -> int:
 
 
 def _entry(raw: dict[str, Any]) -> RawEntry:
-    content = raw.get("content")
-    value = content[0].get("value") if content else None
-    if value and content[0].get("type") in ("xhtml", "application/xhtml+xml"):
+    content: dict[str, Any] = (raw.get("content") or [{}])[0]
+    value = content.get("value")
+    if value and content.get("type") in ("xhtml", "application/xhtml+xml"):
         value = _xhtml_inside(value)
     summary = raw.get("description") or None
     if (
