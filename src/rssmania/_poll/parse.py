@@ -47,7 +47,7 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed
     raw = _read(body, url=url, content_type=content_type)
     if isinstance(raw, FeedError):
         return raw
-    return _finish(raw)
+    return finish(raw)
 
 
 def _looks_like_feed(body: bytes) -> bool:
@@ -66,7 +66,7 @@ def _read(body: bytes, *, url: str, content_type: str | None) -> RawFeed | FeedE
     return parse_tolerant(body, url=url, content_type=content_type)
 
 
-def _finish(raw: RawFeed) -> ParsedFeed:
+def finish(raw: RawFeed) -> ParsedFeed:
     seen: set[str] = set()
     entries = []
     for raw_entry in raw.entries:

@@ -1,0 +1,299 @@
+"""The parse step, table by table: which path reads what, and what comes out of either.
+
+``parse_feed`` is the worker's whole parse: fast path or feedparser, then
+sanitizing, links and identity. The fast path is checked to take the common
+feeds and to hand over each kind of document it would read wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from rssmania._poll import fastpath
+from rssmania._poll.entities import defuse_entities
+from rssmania._poll.jobs import ParsedFeed
+from rssmania._poll.limits import cpu_limit
+from rssmania._poll.parse import HASH_SCHEME, finish, parse_feed
+from rssmania._poll.tolerant import parse_tolerant
+from rssmania.types import FeedError
+
+URL = "https://example.org/blog/feed.xml"
+
+
+def rss(items: str, *, head: str = '<?xml version="1.0" encoding="utf-8"?>') -> bytes:
+    return (
+        f'{head}<rss version="2.0"><channel><title>T</title><link>https://example.org/</link>'
+        f"{items}</channel></rss>"
+    ).encode()
+
+
+def item(n: int, extra: str = "") -> str:
+    return (
+        f"<item><guid>urn:{n}</guid><title>Item {n}</title>"
+        f"<link>https://example.org/{n}</link><description>Text {n}</description>"
+        f"<pubDate>Mon, 0{n % 9 + 1} Jan 2024 10:00:00 +0100</pubDate>{extra}</item>"
+    )
+
+
+ATOM = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>urn:a</id>
+<link href="https://example.org/"/><updated>2024-01-02T00:00:00Z</updated>
+<entry><id>urn:a:1</id><title type="html">One &amp;lt;b&amp;gt;</title>
+<link rel="alternate" href="https://example.org/1"/>
+<updated>2024-01-02T03:04:05.678+02:00</updated>
+<content type="html">&lt;p&gt;Body&lt;/p&gt;</content></entry>
+</feed>"""
+
+RDF = b"""<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+ xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel rdf:about="https://example.org/"><title>R</title><link>https://example.org/</link></channel>
+<item rdf:about="https://example.org/r1"><title>R1</title><link>https://example.org/r1</link>
+<dc:date>2024-01-03T00:00:00Z</dc:date></item>
+</rdf:RDF>"""
+
+
+def parsed(body: bytes, url: str = URL, content_type: str | None = None) -> ParsedFeed:
+    result = parse_feed(body, url=url, content_type=content_type)
+    assert isinstance(result, ParsedFeed), result
+    return result
+
+
+@pytest.mark.parametrize("body", [rss(item(1) + item(2)), ATOM, RDF], ids=["rss2", "atom", "rdf"])
+def test_common_feeds_take_the_fast_path(body: bytes) -> None:
+    raw = fastpath.parse_fast(body, url=URL)
+    assert raw.parser == "fast"
+    assert raw.entries
+
+
+def test_the_compiled_core_is_loaded() -> None:
+    # A platform without fastfeedparser's wheel would quietly run 3x slower.
+    assert fastpath.compiled_core_loaded()
+
+
+NESTED = rss(item(1, "<item/>") + item(2, "<item/>"))
+NO_DECLARATION_1252 = rss(item(1).replace("Item 1", "Caf\xe9 cr\xe8me"), head="").replace(
+    "Caf\xe9 cr\xe8me".encode(), "Caf\xe9 cr\xe8me".encode("cp1252")
+)
+LATIN1_DECLARED_UTF8 = rss(
+    item(1).replace("Item 1", "Br\xf8ndby"), head='<?xml version="1.0" encoding="ISO-8859-1"?>'
+)
+XHTML_TITLE = ATOM.replace(
+    b'<title type="html">One &amp;lt;b&amp;gt;</title>',
+    b'<title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">X <b>html</b></div></title>',
+)
+NO_ID_NO_LINK = rss(
+    '<item xmlns:a10="http://www.w3.org/2005/Atom"><title>x</title>'
+    '<a10:link href="https://example.org/a10"/></item>'
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "reason", "check"),
+    [
+        (b"<?xml version='1.0'?><notafeed/>", "raised", None),
+        (NESTED, "entry elements", ("keys", ["urn:1", "urn:2"])),
+        (NO_DECLARATION_1252, r"U\+FFFD", ("title", "Caf\xe9 cr\xe8me")),
+        (LATIN1_DECLARED_UTF8, "single-byte", ("title", "Br\xf8ndby")),
+        (XHTML_TITLE, "XHTML title", ("title", "X html")),
+        (NO_ID_NO_LINK, "neither id nor link", ("link", "https://example.org/a10")),
+    ],
+    ids=["raises", "fewer-entries", "wrong-charset", "utf8-under-latin1", "xhtml-title", "no-id"],
+)
+def test_the_fast_path_hands_over_what_it_would_read_wrong(
+    body: bytes, reason: str, check: tuple[str, object] | None
+) -> None:
+    with pytest.raises(fastpath.Fallback, match=reason):
+        fastpath.parse_fast(body, url=URL)
+    result = parse_feed(body, url=URL, content_type=None)
+    if check is None:
+        assert isinstance(result, FeedError)
+        return
+    assert isinstance(result, ParsedFeed), result
+    what, expected = check
+    first = result.entries[0]
+    if what == "keys":
+        assert [e.key for e in result.entries] == expected
+    else:
+        assert getattr(first, what) == expected
+
+
+XML_BASE = b"""<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://base.example.net/root/">
+<title>B</title><id>urn:b</id><link href="home/"/>
+<entry><id>urn:b:1</id><title>One</title><link href="one.html"/>
+<content type="html">&lt;a href="a.html"&gt;a&lt;/a&gt; &lt;img src="/i.png"&gt;</content></entry>
+<entry xml:base="sub/"><id>urn:b:2</id><title>Two</title><link href="two.html"/>
+<content type="html">&lt;a href="b.html"&gt;b&lt;/a&gt;</content></entry>
+</feed>"""
+
+
+@pytest.mark.parametrize("path", ["fast", "feedparser"])
+def test_relative_links_resolve_against_xml_base(path: str) -> None:
+    raw = (
+        fastpath.parse_fast(XML_BASE, url=URL)
+        if path == "fast"
+        else parse_tolerant(XML_BASE, url=URL, content_type=None)
+    )
+    assert not isinstance(raw, FeedError)
+
+    feed = finish(raw)
+    one, two = feed.entries
+    assert one.link == "https://base.example.net/root/one.html"
+    assert 'href="https://base.example.net/root/a.html"' in (one.content or "")
+    assert 'src="https://base.example.net/i.png"' in (one.content or "")
+    assert two.link == "https://base.example.net/root/sub/two.html"
+    assert 'href="https://base.example.net/root/sub/b.html"' in (two.content or "")
+    assert feed.link == "https://base.example.net/root/home/"
+
+
+def test_relative_links_resolve_against_the_final_url() -> None:
+    body = rss(
+        "<item><guid>g</guid><title>t</title><link>/posts/1</link>"
+        '<description>&lt;img src="pic.png"&gt; &lt;a href="../up"&gt;u&lt;/a&gt;</description>'
+        '<enclosure url="/a.mp3" type="audio/mpeg" length="12"/></item>'
+    )
+    entry = parsed(body, url="https://moved.example.com/feeds/main.xml").entries[0]
+    assert entry.link == "https://moved.example.com/posts/1"
+    assert 'src="https://moved.example.com/feeds/pic.png"' in (entry.content or "")
+    assert 'href="https://moved.example.com/up"' in (entry.content or "")
+    assert [(e.href, e.type, e.length) for e in entry.enclosures] == [
+        ("https://moved.example.com/a.mp3", "audio/mpeg", 12)
+    ]
+
+
+def test_html_is_sanitized_and_only_web_links_are_kept() -> None:
+    body = rss(
+        "<item><guid>g</guid><title>t</title><link>javascript:alert(1)</link>"
+        "<description><![CDATA[<p onclick='x()' style='color:red'>hi<script>alert(1)</script>"
+        "<a href='javascript:alert(2)'>j</a><a href='data:text/html,x'>d</a>"
+        "<iframe src='https://evil.example/'></iframe><img src=x onerror=alert(3)></p>]]>"
+        "</description><enclosure url='file:///etc/passwd' type='text/plain'/></item>"
+    )
+    entry = parsed(body).entries[0]
+    html = entry.content or ""
+    for bad in ("script", "onclick", "onerror", "javascript", "data:", "iframe", "style"):
+        assert bad not in html, (bad, html)
+    assert "hi" in html
+    assert entry.link is None
+    assert entry.enclosures == ()
+
+
+def test_dates_are_utc_whole_seconds_and_fall_back_to_each_other() -> None:
+    entry = parsed(ATOM).entries[0]
+    assert entry.updated == datetime(2024, 1, 2, 1, 4, 5, tzinfo=UTC)
+    assert entry.published == entry.updated
+    rss_entry = parsed(rss(item(1))).entries[0]
+    assert rss_entry.published == datetime(2024, 1, 2, 9, 0, tzinfo=UTC)
+    assert rss_entry.updated == rss_entry.published
+
+
+def test_titles_are_plain_text() -> None:
+    assert parsed(ATOM).entries[0].title == "One <b>"
+
+
+JSON_FEED = {
+    "version": "https://jsonfeed.org/version/1.1",
+    "title": "J",
+    "home_page_url": "https://example.org/",
+    "items": [
+        {
+            "id": "1",
+            "url": "/posts/1",
+            "title": "First",
+            "content_html": "<p>Hello <script>x</script><a href='rel'>r</a></p>",
+            "summary": "A summary",
+            "date_published": "2024-02-03T04:05:06+01:00",
+            "authors": [{"name": "Ann"}],
+            "attachments": [{"url": "https://example.org/a.mp3", "mime_type": "audio/mpeg"}],
+        },
+        {"id": "2", "content_text": "Just text", "date_modified": "2024-02-04T00:00:00Z"},
+    ],
+}
+
+
+def test_json_feed_is_read() -> None:
+    feed = parsed(json.dumps(JSON_FEED).encode(), url="https://example.org/feed.json")
+    first, second = feed.entries
+    assert feed.title == "J"
+    assert (first.key, first.title, first.link) == ("1", "First", "https://example.org/posts/1")
+    assert first.published == datetime(2024, 2, 3, 3, 5, 6, tzinfo=UTC)
+    assert "script" not in (first.content or "")
+    assert 'href="https://example.org/rel"' in (first.content or "")
+    assert first.summary == "A summary"
+    assert first.author == "Ann"
+    assert [e.href for e in first.enclosures] == ["https://example.org/a.mp3"]
+    assert (second.key, second.content) == ("2", "Just text")
+    assert second.published == second.updated == datetime(2024, 2, 4, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"version": "https://jsonfeed.org/version/1", "items": [', b'{"hello": "world"}', b"[1, 2]"],
+    ids=["truncated", "not-a-feed", "array"],
+)
+def test_json_that_is_no_feed_is_a_clear_error(body: bytes) -> None:
+    result = parse_feed(body, url=URL, content_type="application/json")
+    assert isinstance(result, FeedError)
+    assert result.kind in ("malformed", "not_a_feed")
+
+
+def test_one_big_entity_referenced_20000_times_is_not_expanded() -> None:
+    # 100 KB x 20,000 = 2 GB once expanded; feedparser alone takes 7.6 GB and minutes.
+    refs = "&big;" * 20_000
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?>\n'
+        f'<!DOCTYPE rss [<!ENTITY nbsp "&#160;"><!ENTITY big "{"B" * 100_000}">]>\n'
+        '<rss version="2.0"><channel><title>q&nbsp;</title><link>https://example.org/</link>'
+        f"<item><guid>quadratic</guid><title>{refs}</title><description>{refs}</description>"
+        "</item></channel></rss>"
+    ).encode()
+    defused = defuse_entities(body)
+    assert b"<!ENTITY big" not in defused
+    assert b'<!ENTITY nbsp "&#160;">' in defused  # a harmless declaration stays
+    with cpu_limit(20):  # a bound that turns a regression into a failure, not a hang
+        result = parse_feed(body, url=URL, content_type=None)
+    text = sum(len(e.title or "") + len(e.content or "") for e in getattr(result, "entries", ()))
+    assert text < len(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"<!-- pad -->" * 10_000 + b'<!DOCTYPE r [<!ENTITY a "' + b"x" * 50 + b'">]><r>&a;</r>',
+        b'<!DOCTYPE r [<!ENTITY % p SYSTEM "http://x/"> %p; <!ENTITY b "&a;&a;">]><r/>',
+        b'<!DOCTYPE r [<!ENTITY a "b" <broken ]><r/>',
+    ],
+    ids=["padded-prolog", "parameter-entities", "unreadable-subset"],
+)
+def test_dangerous_declarations_are_dropped_wherever_they_are(body: bytes) -> None:
+    defused = defuse_entities(body)
+    assert b"<!ENTITY" not in defused
+    assert defused.endswith((b"</r>", b"<r/>"))
+
+
+def test_an_html_page_is_not_a_feed() -> None:
+    result = parse_feed(b"<!DOCTYPE html><html><body>hi</body></html>", url=URL, content_type=None)
+    assert isinstance(result, FeedError)
+    assert result.kind == "not_a_feed"
+
+
+def test_content_hashes_carry_the_scheme_and_ignore_dates() -> None:
+    entry = parsed(rss(item(1))).entries[0]
+    moved = parsed(rss(item(1).replace("10:00:00", "11:00:00"))).entries[0]
+    assert entry.content_hash.startswith(HASH_SCHEME + ":")
+    assert entry.content_hash == moved.content_hash
+    edited = parsed(rss(item(1).replace("Text 1", "Text one"))).entries[0]
+    assert edited.content_hash != entry.content_hash
+
+
+def test_both_paths_read_a_plain_feed_the_same() -> None:
+
+    body = rss(item(1) + item(2, '<enclosure url="https://example.org/x.mp3" length="1"/>'))
+    fast = fastpath.parse_fast(body, url=URL)
+    slow = parse_tolerant(body, url=URL, content_type=None)
+    assert not isinstance(slow, FeedError)
+    assert finish(fast) == finish(slow)
