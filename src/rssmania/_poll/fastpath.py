@@ -75,7 +75,7 @@ def parse_fast(body: bytes, *, url: str) -> RawFeed:
         raise Fallback(f"fastfeedparser raised {type(exc).__name__}: {exc}") from None
     raw_entries: list[dict[str, Any]] = parsed.get("entries") or []
     is_json = body.lstrip()[:1] == b"{"
-    if not is_json and len(raw_entries) < _entry_tags_at_most(body):
+    if not is_json:
         tags = len(_ENTRY_TAG.findall(body))
         if len(raw_entries) < tags:
             raise Fallback(
@@ -124,15 +124,6 @@ def _utf8_declared_otherwise(body: bytes) -> bool:
     if declared is None or not declared.group(1).lower().startswith(_SINGLE_BYTE):
         return False
     return _UTF8_PAIR.search(body) is not None
-
-
-def _entry_tags_at_most(body: bytes) -> int:
-    # Substring counts run at memory speed; they over-count (<items>, end
-    # tags of prefixed elements), so only a shortfall against them is
-    # checked with the exact expression.
-    return (
-        body.count(b"<item") + body.count(b"<entry") + body.count(b":item") + body.count(b":entry")
-    )
 
 
 def _entry(raw: dict[str, Any]) -> RawEntry:
