@@ -5,7 +5,8 @@ is less tolerant, and where it is wrong it is wrong quietly. So its result is
 only taken when the document itself vouches for it; otherwise the caller
 falls back to feedparser (``rssmania._poll.tolerant``):
 
-- it raised;
+- it raised, or found no entry at all (a broken document may "recover" as
+  an empty channel; feedparser says whether it is one);
 - it found fewer entries than the document has ``<item>``/``<entry>``
   elements (items nested illegally, a body cut short, HTML in an RSS shell);
 - it produced U+FFFD although the document holds none: the bytes were
@@ -75,6 +76,10 @@ def parse_fast(body: bytes, *, url: str) -> RawFeed:
         raise Fallback(f"fastfeedparser raised {type(exc).__name__}: {exc}") from None
     raw_entries: list[dict[str, Any]] = parsed.get("entries") or []
     is_json = body.lstrip()[:1] == b"{"
+    if not is_json and not raw_entries:
+        # Nothing gained by speed; feedparser tells a valid empty channel
+        # from a broken document (which fastfeedparser may recover as empty).
+        raise Fallback("no entries")
     if not is_json:
         tags = len(_ENTRY_TAG.findall(body))
         if len(raw_entries) < tags:
