@@ -7,6 +7,7 @@ feeds and to hand over each kind of document it would read wrong.
 
 from __future__ import annotations
 
+import gzip
 import json
 from datetime import UTC, datetime
 
@@ -297,3 +298,17 @@ def test_both_paths_read_a_plain_feed_the_same() -> None:
     slow = parse_tolerant(body, url=URL, content_type=None)
     assert not isinstance(slow, FeedError)
     assert finish(fast) == finish(slow)
+
+
+def test_an_opml_file_is_not_a_feed_and_says_what_to_do() -> None:
+    body = b'<?xml version="1.0"?><opml version="1.0"><body><outline xmlUrl="x"/></body></opml>'
+    result = parse_feed(body, url=URL, content_type="text/xml")
+    assert isinstance(result, FeedError)
+    assert (result.kind, "rssmania import" in result.message) == ("not_a_feed", True)
+
+
+def test_a_gzip_file_served_as_is_is_unpacked_within_the_cap() -> None:
+    assert [e.key for e in parsed(gzip.compress(rss(item(1)))).entries] == ["urn:1"]
+    bomb = parse_feed(gzip.compress(b" " * (17 * 1024 * 1024)), url=URL, content_type=None)
+    assert isinstance(bomb, FeedError)
+    assert bomb.kind == "too_large"

@@ -17,6 +17,7 @@ import hashlib
 import json
 import logging
 import re
+import zlib
 from datetime import datetime
 
 from rssmania._poll.entities import defuse_entities
@@ -29,6 +30,10 @@ from rssmania.types import Enclosure, FeedError
 
 log = logging.getLogger("rssmania.poll.parse")
 
+_OPML_START = re.compile(rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<opml[\s>]", re.I | re.S)
+_GZIP_MAGIC = b"\x1f\x8b"
+# The same cap as a fetched body's (rssmania._poll.jobs.PollSettings.max_bytes).
+_MAX_UNPACKED = 16 * 1024 * 1024
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", re.I | re.S)
 # Bumped whenever the way entries are read or hashed changes, so that the
 # coordinator can tell "the parser changed" from "the publisher edited it"
@@ -38,8 +43,18 @@ HASH_SCHEME = "2"
 
 def parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed | FeedError:
     """Parse ``body`` fetched from ``url`` (its final URL); relative links resolve against it."""
+    if body[:2] == _GZIP_MAGIC:
+        # A .gz file served as is, without Content-Encoding: still the feed.
+        unpacked = _gunzip(body)
+        if isinstance(unpacked, FeedError):
+            return unpacked
+        body = unpacked
     if not body.strip():
         return FeedError("empty", "the server sent an empty body")
+    if _OPML_START.match(body[:4096]):
+        return FeedError(
+            "not_a_feed", "an OPML subscription list, not a feed (rssmania import reads it)"
+        )
     html = _HTML_START.match(body[:4096]) or (content_type or "").startswith("text/html")
     if html and not _looks_like_feed(body):
         return FeedError("not_a_feed", "the URL serves an HTML page, not a feed")
@@ -48,6 +63,17 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed
     if isinstance(raw, FeedError):
         return raw
     return finish(raw)
+
+
+def _gunzip(body: bytes) -> bytes | FeedError:
+    unpacker = zlib.decompressobj(wbits=31)
+    try:
+        out = unpacker.decompress(body, _MAX_UNPACKED)
+    except zlib.error as exc:
+        return FeedError("malformed", f"a gzip file that cannot be unpacked: {exc}")
+    if unpacker.unconsumed_tail:
+        return FeedError("too_large", "a gzip file that unpacks to more than 16 MB")
+    return out
 
 
 def _looks_like_feed(body: bytes) -> bool:
