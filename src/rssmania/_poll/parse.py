@@ -182,7 +182,7 @@ def _has_anything(raw: RawEntry) -> bool:
 
 
 def _seconds(value: datetime | None) -> datetime | None:
-    return value.replace(microsecond=0) if value is not None else None
+    return value.replace(microsecond=0) if value is not None and value.microsecond else value
 
 
 def _fallback_key(title: str | None, summary: str | None, content: str | None) -> str:
