@@ -12,7 +12,7 @@ from rich.console import Console
 from rssmania import Entry, EntryStatus, Feed, FeedError, RoundSummary
 from rssmania._decide import FeedState, decide, is_offline, sort_date, throttled_hosts
 from rssmania._poll import ParsedEntry, ParsedFeed, PollJob, PollOutcome, hints
-from rssmania._round import MAX_BATCH, make_batches
+from rssmania._round import BATCHES_PER_WORKER, MAX_BATCH, make_batches
 from rssmania._schedule import MAX_BACKOFF, jitter, retry_delay
 from rssmania._urls import host_of
 from rssmania.sinks import console as human
@@ -206,7 +206,7 @@ def test_batches_keep_hosts_whole_and_cover_every_job(
     for host_batches in homes.values():
         # One batch per host, unless the host alone overflows a batch.
         assert len(host_batches) <= max(1, -(-per_host // MAX_BATCH))
-    assert len(batches) <= max(workers * 2, -(-per_host // MAX_BATCH) * hosts)
+    assert len(batches) <= max(workers * BATCHES_PER_WORKER, -(-per_host // MAX_BATCH) * hosts)
 
 
 @pytest.mark.parametrize(

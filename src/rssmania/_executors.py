@@ -12,13 +12,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import multiprocessing.forkserver
 import os
 import signal
 from collections.abc import Callable
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from typing import Any, ParamSpec, TypeVar
 
-from rssmania._poll import worker_init
+from rssmania._poll.worker import BATCH_MODULE, worker_init
 
 log = logging.getLogger("rssmania.executors")
 
@@ -54,12 +55,21 @@ class WorkerPool:
         # forkserver, not fork: the coordinator may hold threads (a progress
         # bar, a web UI) and forking a threaded process can deadlock a child.
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload(["rssmania._poll"])
+        self._context.set_forkserver_preload([BATCH_MODULE])
         # Shared with every worker (also those of a rebuilt pool) at start-up.
         self.stop_event = self._context.Event()
         # Counts workers that got as far as our initializer: none at all
         # after a breakage means they die at start-up, not on a feed.
         self.started = self._context.Value("i", 0)
+
+    def warm_up(self) -> None:
+        """Start the forkserver now, to import the poll code while we read the database.
+
+        httpx and the parsers take a good part of a second to import; the
+        workers fork from the forkserver only once it has.
+        """
+        if self._pool is None:
+            multiprocessing.forkserver.ensure_running()
 
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
         if self._pool is None:

@@ -32,7 +32,8 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
 from rssmania._executors import SerialExecutor, WorkerPool
-from rssmania._poll import PollJob, PollOutcome, PollSettings, use_stop_event
+from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
+from rssmania._poll.worker import use_stop_event
 from rssmania._urls import host_of
 from rssmania.exceptions import WorkerStartupError
 
@@ -40,7 +41,9 @@ log = logging.getLogger("rssmania.round")
 
 PollBatch = Callable[[PollSettings, Sequence[PollJob]], list[PollOutcome]]
 
-MAX_BATCH = 512
+MAX_BATCH = 256
+BATCHES_PER_WORKER = 8
+MIN_BATCH = 64
 
 
 @dataclass
@@ -74,16 +77,21 @@ InFlight = dict[int, tuple[tuple[str, ...], float]]
 
 
 def make_batches(jobs: Sequence[PollJob], workers: int) -> list[list[PollJob]]:
-    """About two batches per worker, each holding whole hosts.
+    """About eight batches per worker (two in a small round), each holding whole hosts.
 
-    Big batches amortise the process hop and let a worker interleave many
-    hosts while each waits out its own spacing; whole hosts keep the per-host
-    limits exact. A host with more than MAX_BATCH feeds is split, and its
-    batches never run side by side (see ``_submit``).
+    A batch's outcomes reach the coordinator when it ends: many batches let
+    the coordinator store while workers poll, instead of idling until a half
+    of the round ends and then storing it while the cores idle. Each still
+    holds enough hosts for a worker to interleave them while each waits out
+    its own spacing, and amortises the process hop. Whole hosts keep the
+    per-host limits exact. A host with more than MAX_BATCH feeds is split,
+    and its batches never run side by side (see ``_submit``).
     """
     if not jobs:
         return []
-    size = max(1, min(MAX_BATCH, math.ceil(len(jobs) / (workers * 2))))
+    # Small rounds: two batches per worker, as many feeds as possible in flight at once.
+    floor = min(MIN_BATCH, math.ceil(len(jobs) / (workers * 2)))
+    size = max(floor, min(MAX_BATCH, math.ceil(len(jobs) / (workers * BATCHES_PER_WORKER))))
     by_host: dict[str, list[PollJob]] = {}
     for job in jobs:
         by_host.setdefault(host_of(job.url), []).append(job)
@@ -128,8 +136,11 @@ def run_jobs(
     stop: StopFlag,
     in_flight: InFlight | None = None,
     deadline: float | None = None,
-) -> Generator[PollOutcome, None, None]:
-    """Outcomes of ``jobs`` as batches finish; ``deadline`` overrides the hang timeout."""
+) -> Generator[list[PollOutcome], None, None]:
+    """Outcomes of ``jobs``, a batch's at once as it finishes.
+
+    ``deadline`` overrides the hang timeout.
+    """
     in_flight = {} if in_flight is None else in_flight
     # Batches learn of a stop through an event: a process-shared one for the
     # pool (set only from this loop, never from a signal handler, since its
@@ -197,7 +208,7 @@ def run_jobs(
                     stuck_batch, stuck_alone, queue, suspects, "worker_hung", _HUNG
                 )
                 if blamed is not None:
-                    yield blamed
+                    yield [blamed]
                 continue
             done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
             for future in done:
@@ -215,7 +226,7 @@ def run_jobs(
                         continue
                     blamed = _after_death(batch, alone, queue, suspects, "worker_died", _DIED)
                     if blamed is not None:
-                        yield blamed
+                        yield [blamed]
                     continue
                 except Exception as exc:
                     # poll_batch does not raise, so this is a bug or an
@@ -226,9 +237,9 @@ def run_jobs(
                         batch, alone, queue, suspects, "internal", f"internal error: {exc!r}"
                     )
                     if blamed is not None:
-                        yield blamed
+                        yield [blamed]
                     continue
-                yield from outcomes
+                yield outcomes
     finally:
         in_flight.clear()
         if pending and isinstance(executor, WorkerPool):

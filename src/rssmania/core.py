@@ -3,7 +3,7 @@
     storage.feed_states(due)          feeds due now
       -> _round.run_jobs()            batches on a process pool; outcomes as they come
       -> _decide.decide()             new / updated entries, health, next check   (pure)
-      -> storage.apply()              one transaction per feed
+      -> storage.apply_many()         one transaction per group of feeds, each whole
       -> FeedResult                   yielded to the caller (CLI, sinks)
 
 Only this process touches the database; workers get jobs and return plain data.
@@ -26,7 +26,8 @@ from typing import Self
 from rssmania._decide import OFFLINE, FeedState, decide, is_offline, throttled_hosts
 from rssmania._executors import SerialExecutor, WorkerPool
 from rssmania._opml import OpmlOutline, parse_opml, write_opml
-from rssmania._poll import PollJob, PollOutcome, PollSettings, poll_batch
+from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
+from rssmania._poll.worker import run_batch
 from rssmania._round import InFlight, PollBatch, StopFlag, run_jobs
 from rssmania._schedule import DEFAULT_INTERVAL, MAX_INTERVAL, jitter
 from rssmania._storage import Storage
@@ -44,6 +45,14 @@ from rssmania.types import Entry, EntryChange, Feed, FeedError, FeedResult
 log = logging.getLogger("rssmania.core")
 
 USER_AGENT = f"rssmania/{__version__} (+https://github.com/rssmania/rssmania)"
+
+_GROUP_FEEDS = 32
+"""Feeds stored per transaction with an outbox (see Storage.apply_many).
+
+Only with an outbox: a caller that stops iterating in the middle of a group
+never sees the rest of it, which was committed; the outbox still holds their
+changes. Without one, each feed is its own transaction, as it is yielded.
+"""
 
 
 class _State(enum.Enum):
@@ -89,7 +98,7 @@ class Aggregator:
         refuse_private_addresses: bool = False,
         allowed_networks: Iterable[str] = (),
         now: Callable[[], datetime] | None = None,
-        _poll_batch: PollBatch = poll_batch,
+        _poll_batch: PollBatch = run_batch,
         _batch_deadline: float | None = None,
     ) -> None:
         if workers is not None and workers < 1:
@@ -336,6 +345,8 @@ class Aggregator:
         self._lock_polling()
         self._end_round()
         states = self._storage.feed_states(now=self._now(), due_only=not all_feeds)
+        if states and isinstance(self._executor, WorkerPool):
+            self._executor.warm_up()
         self._round = self._as_round(self._poll_states(states))
         return self._round
 
@@ -348,6 +359,8 @@ class Aggregator:
         self._check_open()
         self._lock_polling()
         self._end_round()
+        if isinstance(self._executor, WorkerPool):
+            self._executor.warm_up()
         self._round = self._as_round(self._watch(idle))
         return self._round
 
@@ -394,27 +407,30 @@ class Aggregator:
         # all could be reached, the machine is offline and no feed is blamed
         # (Miniflux #2150 marks every feed broken instead).
         unreached: list[tuple[FeedState, PollOutcome]] = []
+        # What the end of the round needs of the others, without their entries:
+        # a round of 20,000 feeds must not hold every parsed feed until it ends.
         answered: list[PollOutcome] = []
         try:
-            for outcome in outcomes:
-                state = by_url.get(outcome.url)
-                if state is None:  # a poll function that invented a URL: a bug
-                    log.error("outcome for a URL that was not asked for: %s", outcome.url)
-                    continue
-                if outcome.cancelled:
-                    continue  # stopped before it finished: stays due
-                if outcome.host_throttled:
-                    skipped = self._not_polled(state)
-                    if skipped is not None:
-                        yield skipped
-                    continue
-                if outcome.error is not None and outcome.error.kind == "connect":
-                    unreached.append((state, outcome))
-                    continue
-                answered.append(outcome)
-                result = self._store(state, outcome)
-                if result is not None:
-                    yield result
+            for finished in outcomes:
+                to_store: list[tuple[FeedState, PollOutcome]] = []
+                for outcome in finished:
+                    state = by_url.get(outcome.url)
+                    if state is None:  # a poll function that invented a URL: a bug
+                        log.error("outcome for a URL that was not asked for: %s", outcome.url)
+                        continue
+                    if outcome.cancelled:
+                        continue  # stopped before it finished: stays due
+                    if outcome.host_throttled:
+                        skipped = self._not_polled(state)
+                        if skipped is not None:
+                            yield skipped
+                        continue
+                    if outcome.error is not None and outcome.error.kind == "connect":
+                        unreached.append((state, outcome))
+                        continue
+                    answered.append(replace(outcome, feed=None) if outcome.feed else outcome)
+                    to_store.append((state, outcome))
+                yield from self._store(to_store)
         finally:
             # Also when storing fails: kill the batches in flight now, rather
             # than when the traceback that holds this frame is collected.
@@ -428,10 +444,12 @@ class Aggregator:
         offline = is_offline(answered, [outcome for _, outcome in unreached])
         if offline:
             log.warning("network unreachable: none of %d feeds could be reached", len(unreached))
-        for state, failed in unreached:
-            result = self._store(state, replace(failed, error=OFFLINE) if offline else failed)
-            if result is not None:
-                yield result
+        yield from self._store(
+            [
+                (state, replace(failed, error=OFFLINE) if offline else failed)
+                for state, failed in unreached
+            ]
+        )
 
     def _not_polled(self, state: FeedState) -> FeedResult | None:
         try:
@@ -446,28 +464,37 @@ class Aggregator:
             seconds=0.0,
         )
 
-    def _store(self, state: FeedState, outcome: PollOutcome) -> FeedResult | None:
-        now = self._now()
-        stored = self._storage.entry_hashes(state.id) if outcome.feed else {}
-        write = decide(
-            state,
-            outcome,
-            stored,
-            now=now,
-            default_interval=self.default_interval,
-            spread=jitter(state.url, now),
-            max_interval=self.max_interval,
-        )
-        changes = self._storage.apply(write, outbox=self.outbox)
-        if changes is None:
-            log.info("%s was removed while it was polled; result dropped", state.url)
-            return None
-        if outcome.error is not None:
-            log.info("%s: %s", state.url, outcome.error.message)
-        return FeedResult(
-            feed=self._storage.get_feed_by_id(state.id),  # its URL may have just moved
-            changes=tuple(changes),
-            error=outcome.error,
-            not_modified=outcome.not_modified,
-            seconds=outcome.seconds,
-        )
+    def _store(
+        self, polled: list[tuple[FeedState, PollOutcome]]
+    ) -> Generator[FeedResult, None, None]:
+        """Decide and store outcomes, a group per transaction; yield each feed's result."""
+        size = _GROUP_FEEDS if self.outbox else 1
+        for start in range(0, len(polled), size):
+            group = polled[start : start + size]
+            now = self._now()
+            writes = [
+                decide(
+                    state,
+                    outcome,
+                    self._storage.entry_hashes(state.id) if outcome.feed else {},
+                    now=now,
+                    default_interval=self.default_interval,
+                    spread=jitter(state.url, now),
+                    max_interval=self.max_interval,
+                )
+                for state, outcome in group
+            ]
+            applied = self._storage.apply_many(writes, outbox=self.outbox)
+            for (state, outcome), done in zip(group, applied, strict=True):
+                if done is None:
+                    log.info("%s was removed while it was polled; result dropped", state.url)
+                    continue
+                if outcome.error is not None:
+                    log.info("%s: %s", state.url, outcome.error.message)
+                yield FeedResult(
+                    feed=done.feed,  # as committed: its URL may have just moved
+                    changes=tuple(done.changes),
+                    error=outcome.error,
+                    not_modified=outcome.not_modified,
+                    seconds=outcome.seconds,
+                )

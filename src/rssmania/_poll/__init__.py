@@ -8,13 +8,20 @@
         -> [PollOutcome, ...]                       # plain data, never raises
 
 The coordinator (``rssmania._round``) sends batches, so that the cost of
-crossing a process boundary is paid once per batch, not once per feed.
+crossing a process boundary is paid once per batch, not once per feed. It
+imports only ``jobs`` and ``worker``: ``poll_batch`` (httpx, the parsers) is
+loaded on first use, so that a coordinator starts without them.
 """
 
 from __future__ import annotations
 
-from rssmania._poll.batch import poll_batch, use_stop_event, worker_init
+from typing import TYPE_CHECKING, Any
+
 from rssmania._poll.jobs import ParsedEntry, ParsedFeed, PollJob, PollOutcome, PollSettings
+from rssmania._poll.worker import use_stop_event, worker_init
+
+if TYPE_CHECKING:
+    from rssmania._poll.batch import poll_batch
 
 __all__ = [
     "ParsedEntry",
@@ -26,3 +33,11 @@ __all__ = [
     "use_stop_event",
     "worker_init",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "poll_batch":
+        from rssmania._poll.batch import poll_batch  # noqa: PLC0415 - loaded on first use
+
+        return poll_batch
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

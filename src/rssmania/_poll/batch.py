@@ -1,4 +1,4 @@
-"""``poll_batch``: the function every worker runs, and the worker's start-up.
+"""``poll_batch``: what every worker runs for a batch of feeds.
 
 Politeness lives here, per host: at most ``host_concurrency`` requests in
 flight, starts spaced by ``host_spacing``, and once ``throttled_host_after``
@@ -12,29 +12,28 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import os
-import select
-import signal
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from typing import Any, Protocol
 
 import httpx
 
-from rssmania._poll.fetch import Fetched, fetch, make_client
+from rssmania._poll import worker
+from rssmania._poll.fetch import Fetched, fetch, make_client, tls_context
 from rssmania._poll.jobs import ParsedFeed, PollJob, PollOutcome, PollSettings
-from rssmania._poll.limits import ParseTooSlow, cpu_limit, limit_memory
+from rssmania._poll.limits import ParseTooSlow, cpu_limit
 from rssmania._poll.parse import parse_feed
 from rssmania._urls import host_of
 from rssmania.types import FeedError
 
 log = logging.getLogger("rssmania.poll")
 
-# Connections one batch may hold open at once: enough to overlap the slow
-# servers of a batch without opening a socket per feed.
-_MAX_CONNECTIONS = 64
+# Requests one batch has in flight at once, and so connections it holds open:
+# enough to overlap the slow servers of a batch without opening a socket per
+# feed. Requests beyond it wait here, not in httpx: httpcore's pool scans
+# every queued request against every connection on each change (O(n^2)),
+# which cost more CPU than the fetches themselves with 500 feeds queued.
+_MAX_IN_FLIGHT = 64
 
 
 def is_throttling(fetched: Fetched) -> bool:
@@ -43,10 +42,16 @@ def is_throttling(fetched: Fetched) -> bool:
 
 
 class HostGate:
-    """Concurrency, spacing and throttling state of one host within a batch."""
+    """Concurrency, spacing and throttling state of one host within a batch.
 
-    def __init__(self, settings: PollSettings) -> None:
+    ``batch_slots`` bounds the requests of the whole batch; it is taken last,
+    inside the host's turn, so that a start is spaced from the previous
+    start as it really happens, not as it was queued.
+    """
+
+    def __init__(self, settings: PollSettings, batch_slots: asyncio.Semaphore) -> None:
         self._slots = asyncio.Semaphore(max(1, settings.host_concurrency))
+        self._batch_slots = batch_slots
         self._spacing = settings.host_spacing
         self._turn = asyncio.Lock()
         self._next_start = 0.0
@@ -59,14 +64,20 @@ class HostGate:
 
     async def __aenter__(self) -> None:
         await self._slots.acquire()
-        async with self._turn:
-            loop = asyncio.get_running_loop()
-            wait = self._next_start - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            self._next_start = loop.time() + self._spacing
+        try:
+            async with self._turn:
+                loop = asyncio.get_running_loop()
+                wait = self._next_start - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                await self._batch_slots.acquire()
+                self._next_start = loop.time() + self._spacing
+        except BaseException:  # cancelled while waiting (a stop): give the slot back
+            self._slots.release()
+            raise
 
     async def __aexit__(self, *exc: object) -> None:
+        self._batch_slots.release()
         self._slots.release()
 
 
@@ -75,24 +86,14 @@ def poll_batch(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutc
     return asyncio.run(_poll_all(settings, jobs))
 
 
-class EventLike(Protocol):
-    def is_set(self) -> bool: ...
-
-
-_stop_event: EventLike | None = None
-"""Set by the coordinator to stop: a batch then returns what it finished, at once."""
-
-
-def use_stop_event(event: EventLike | None) -> None:
-    global _stop_event  # noqa: PLW0603 - one per process, installed by worker_init
-    _stop_event = event
-
-
 async def _poll_all(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
     gates: dict[str, HostGate] = {}
+    batch_slots = asyncio.Semaphore(_MAX_IN_FLIGHT)
     for job in jobs:
-        gates.setdefault(host_of(job.url), HostGate(settings))
-    async with make_client(settings, max_connections=_MAX_CONNECTIONS) as client:
+        host = host_of(job.url)
+        if host not in gates:
+            gates[host] = HostGate(settings, batch_slots)
+    async with make_client(settings, max_connections=_MAX_IN_FLIGHT) as client:
         tasks = [
             asyncio.create_task(_poll_one(client, settings, job, gates[host_of(job.url)]))
             for job in jobs
@@ -110,7 +111,7 @@ async def _until_done_or_stopped(tasks: list[asyncio.Task[PollOutcome]]) -> None
     pending: set[asyncio.Task[PollOutcome]] = set(tasks)
     while pending:
         _, pending = await asyncio.wait(pending, timeout=0.05)
-        if pending and _stop_event is not None and _stop_event.is_set():
+        if pending and worker.stop_requested():
             # Stopping: keep what finished, drop the rest (those feeds stay due).
             for task in pending:
                 task.cancel()
@@ -217,42 +218,6 @@ def _status_error(fetched: Fetched) -> FeedError | None:
     return FeedError("http", text, http_status=status)
 
 
-def worker_init(
-    coordinator: int, stop_event: EventLike, started: Any, memory_limit: int | None
-) -> None:
-    """Run once in each worker process; ``coordinator`` is the PID of the process that polls."""
-    use_stop_event(stop_event)
-    limit_memory(memory_limit)
-    with started.get_lock():
-        started.value += 1
-    # Ctrl+C reaches the whole process group; only the coordinator decides
-    # what to do with it (finish, then stop), so workers ignore it.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    threading.Thread(target=_exit_with, args=(coordinator,), daemon=True).start()
-
-
-def _exit_with(coordinator: int) -> None:
-    # If the coordinator is SIGKILLed nobody tells its workers. Their parent
-    # is the forkserver, which itself waits for every worker to go, so
-    # watching our parent would wait forever: watch the coordinator.
-    try:
-        handle = os.pidfd_open(coordinator)
-    except ProcessLookupError:
-        os._exit(1)
-    except OSError:  # no pidfd (Linux < 5.3): poll, at the risk of a reused PID
-        while _exists(coordinator):
-            time.sleep(1.0)
-        os._exit(1)
-    select.select([handle], [], [])  # readable once the process has exited
-    os._exit(1)
-
-
-def _exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+# The forkserver imports this module once, before it forks each worker: what
+# every worker would otherwise pay at its first batch is paid here, once.
+tls_context()

@@ -98,14 +98,15 @@ class GuardedBackend(httpcore.AsyncNetworkBackend):
 
 
 @functools.cache
-def _tls_context() -> ssl.SSLContext:
-    # Loading the CA bundle costs ~16 ms: once per worker process, not per batch.
+def tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle costs 80-130 ms: once per process, not per batch;
+    # for workers, once in the forkserver (see rssmania._poll.batch).
     return httpx.create_ssl_context()
 
 
 def make_client(settings: PollSettings, *, max_connections: int) -> httpx.AsyncClient:
     transport = httpx.AsyncHTTPTransport(
-        verify=_tls_context(),
+        verify=tls_context(),
         limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=8),
     )
     if settings.refuse_private:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rssmania._decide import EntryWrite, FeedState, FeedWrite
+from rssmania._decide import FeedState, FeedWrite
 from rssmania._storage.schema import migrate
 from rssmania._urls import host_of
 from rssmania.exceptions import FeedExistsError, FeedNotFoundError, StorageError
@@ -32,14 +33,18 @@ _ENTRY_COLUMNS = (
     "e.read, e.starred"
 )
 
-# An upsert, so that replaying a result (a retry after a crash) converges on
-# the same row instead of failing or duplicating. first_seen and sort_date are
-# kept from the first sighting.
-_UPSERT_ENTRY = """
+_INSERT_ENTRY = """
     INSERT INTO entries (content_hash, title, link, author, summary, content, enclosures,
                          published, updated, feed_id, key, first_seen, last_changed, status,
                          sort_date)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+# An upsert, so that replaying a result (a retry after a crash) converges on
+# the same row instead of failing or duplicating. first_seen and sort_date are
+# kept from the first sighting.
+_UPSERT_ENTRY = (
+    _INSERT_ENTRY
+    + """
     ON CONFLICT (feed_id, key) DO UPDATE SET
         content_hash = excluded.content_hash, title = excluded.title, link = excluded.link,
         author = excluded.author, summary = excluded.summary, content = excluded.content,
@@ -48,6 +53,7 @@ _UPSERT_ENTRY = """
         status = excluded.status
     RETURNING id, first_seen, read, starred
 """
+)
 
 
 class Unset:
@@ -87,6 +93,11 @@ class Storage:
             # NORMAL is durable against a killed process (only a power cut can
             # lose the last transactions in WAL mode) and much faster than FULL.
             self._db.execute("PRAGMA synchronous = NORMAL")
+            # A checkpoint (the one moment WAL mode syncs to disk) every 32 MB
+            # of WAL rather than SQLite's 4 MB: a cold round of 2,000 feeds
+            # went from 85 syncs and 1.4-1.9 s in them to 13 and 0.85 s, and
+            # rewrote the hot pages (indexes, the feeds table) less often.
+            self._db.execute("PRAGMA wal_autocheckpoint = 8000")
             migrate(self._db)
         except sqlite3.Error as exc:
             self._db.close()
@@ -260,83 +271,18 @@ class Storage:
         rows = self._query("SELECT key, content_hash FROM entries WHERE feed_id = ?", (feed_id,))
         return dict(rows)
 
-    def apply(self, write: FeedWrite, *, outbox: bool) -> list[EntryChange] | None:
-        """Store one feed's poll result in one transaction; return the changes committed.
+    def apply_many(self, writes: Sequence[FeedWrite], *, outbox: bool) -> list[Applied | None]:
+        """Store several feeds' poll results in one transaction; None for a feed removed meanwhile.
 
-        None when the feed no longer exists.
+        Each feed's result is still whole or absent (a kill rolls the whole
+        group back, and those feeds stay due). Grouping is what makes the
+        writes cheap: every commit rewrites the pages that each feed touches
+        (the feeds table, index roots, the outbox) and a checkpoint follows
+        every few MB of those; one commit per feed wrote 9 KB of WAL per
+        entry, one per 32 feeds 1.5 KB, and took half the CPU.
         """
-        checked = to_text(write.checked)
-        row_ids: list[int] = []
-        stored: list[tuple[str, int, int]] = []
         with self._transaction() as db:
-            if not db.execute("SELECT 1 FROM feeds WHERE id = ?", (write.feed_id,)).fetchone():
-                return None  # removed by another process while it was polled
-            for item in write.entries:
-                e = item.entry
-                enclosures = json.dumps([[x.href, x.type, x.length] for x in e.enclosures])
-                values = (
-                    e.content_hash, e.title, e.link, e.author, e.summary, e.content, enclosures,
-                    _opt(e.published), _opt(e.updated),
-                )  # fmt: skip
-                cursor = db.execute(
-                    _UPSERT_ENTRY,
-                    (*values, write.feed_id, e.key, checked, checked, item.status.value,
-                     to_text(item.sort_date)),
-                )  # fmt: skip
-                row_id, first_seen, read, starred = cursor.fetchone()
-                row_ids.append(row_id)
-                stored.append((first_seen, read, starred))
-            if write.validators is not None:
-                db.execute(
-                    "UPDATE feeds SET etag = ?, last_modified = ?, body_hash = ?, "
-                    "interval_hint = ? WHERE id = ?",
-                    (*write.validators, write.body_hash, write.interval_hint, write.feed_id),
-                )
-            db.execute(
-                "UPDATE feeds SET title = coalesce(?, title), link = coalesce(?, link), "
-                "last_checked = ?, next_check = ?, next_check_reason = ?, last_status = ?, "
-                "error_count = ?, last_error = ?, polls = polls + 1, "
-                "not_modified_count = not_modified_count + ?, redirect_url = ?, "
-                "redirect_streak = ?, disabled_reason = coalesce(?, disabled_reason) "
-                "WHERE id = ?",
-                (
-                    write.title,
-                    write.link,
-                    checked,
-                    to_text(write.next_check),
-                    write.next_check_reason,
-                    write.http_status,
-                    write.error_count,
-                    write.error.message if write.error else None,
-                    int(write.not_modified),
-                    *write.redirect,
-                    write.disabled_reason,
-                    write.feed_id,
-                ),
-            )
-            if write.move_to is not None:
-                # Unless the new URL is subscribed already: then both stay as they are.
-                db.execute(
-                    "UPDATE feeds SET moved_from = url, url = ?, host = ? WHERE id = ? "
-                    "AND NOT EXISTS (SELECT 1 FROM feeds WHERE url = ?)",
-                    (write.move_to, host_of(write.move_to), write.feed_id, write.move_to),
-                )
-            feed_url, feed_title = db.execute(
-                "SELECT url, coalesce(user_title, title) FROM feeds WHERE id = ?", (write.feed_id,)
-            ).fetchone()
-            seqs = []
-            if outbox:
-                for row_id in row_ids:
-                    cursor = db.execute(
-                        "INSERT INTO outbox (entry_id) VALUES (?) RETURNING seq", (row_id,)
-                    )
-                    seqs.append(cursor.fetchone()[0])
-            else:
-                seqs = [0] * len(row_ids)
-        return [
-            EntryChange(seq, _written_entry(feed_url, feed_title, item, *row, checked))
-            for seq, item, row in zip(seqs, write.entries, stored, strict=True)
-        ]
+            return [_apply_one(db, write, outbox) for write in writes]
 
     # -- entries and the outbox ----------------------------------------------
 
@@ -367,38 +313,115 @@ class Storage:
             db.execute("DELETE FROM outbox WHERE seq <= ?", (up_to_seq,))
 
 
+_FEED_UPDATE = (
+    "UPDATE feeds SET title = coalesce(?, title), link = coalesce(?, link), "
+    "last_checked = ?, next_check = ?, next_check_reason = ?, last_status = ?, "
+    "error_count = ?, last_error = ?, polls = polls + 1, "
+    "not_modified_count = not_modified_count + ?, redirect_url = ?, "
+    "redirect_streak = ?, disabled_reason = coalesce(?, disabled_reason){validators} "
+    f"WHERE id = ? RETURNING {_FEED_COLUMNS}"
+)
+_UPDATE_KEEPING_VALIDATORS = _FEED_UPDATE.format(validators="")
+_UPDATE_WITH_VALIDATORS = _FEED_UPDATE.format(
+    validators=", etag = ?, last_modified = ?, body_hash = ?, interval_hint = ?"
+)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """One feed's result, as committed: the feed after it, and its new or updated entries."""
+
+    feed: Feed
+    changes: list[EntryChange]
+
+
+def _apply_one(db: sqlite3.Connection, write: FeedWrite, outbox: bool) -> Applied | None:
+    checked = to_text(write.checked)
+    params: tuple[Any, ...] = (
+        write.title,
+        write.link,
+        checked,
+        to_text(write.next_check),
+        write.next_check_reason,
+        write.http_status,
+        write.error_count,
+        write.error.message if write.error else None,
+        int(write.not_modified),
+        *write.redirect,
+        write.disabled_reason,
+    )
+    if write.validators is None:
+        row = db.execute(_UPDATE_KEEPING_VALIDATORS, (*params, write.feed_id)).fetchone()
+    else:
+        row = db.execute(
+            _UPDATE_WITH_VALIDATORS,
+            (*params, *write.validators, write.body_hash, write.interval_hint, write.feed_id),
+        ).fetchone()
+    if row is None:
+        return None  # removed by another process while it was polled
+    if write.move_to is not None:
+        # Unless the new URL is subscribed already: then both stay as they are.
+        row = (
+            db.execute(
+                "UPDATE feeds SET moved_from = url, url = ?, host = ? WHERE id = ? "
+                f"AND NOT EXISTS (SELECT 1 FROM feeds WHERE url = ?) RETURNING {_FEED_COLUMNS}",
+                (write.move_to, host_of(write.move_to), write.feed_id, write.move_to),
+            ).fetchone()
+            or row
+        )
+    feed = _feed(row)
+    feed_title = feed.user_title if feed.user_title is not None else feed.title
+    changes = []
+    for item in write.entries:
+        e = item.entry
+        published, updated = _opt(e.published), _opt(e.updated)
+        sort_date = published if item.sort_date is e.published else to_text(item.sort_date)
+        enclosures = (
+            json.dumps([[x.href, x.type, x.length] for x in e.enclosures]) if e.enclosures else "[]"
+        )
+        values = (e.content_hash, e.title, e.link, e.author, e.summary, e.content, enclosures,
+                  published, updated, write.feed_id, e.key, checked, checked, item.status.value,
+                  sort_date)  # fmt: skip
+        row_id: int | None = None
+        if item.status is EntryStatus.NEW:
+            # A plain insert and lastrowid cost half an upsert with RETURNING,
+            # and a new entry's other columns are known: first seen now, unread.
+            with suppress(sqlite3.IntegrityError):  # stored after all: upsert below
+                row_id = db.execute(_INSERT_ENTRY, values).lastrowid
+        if row_id is None:
+            row_id, first_seen, read, starred = db.execute(_UPSERT_ENTRY, values).fetchone()
+        else:
+            first_seen, read, starred = checked, 0, 0
+        seq = 0
+        if outbox:
+            # seq is the rowid (INTEGER PRIMARY KEY AUTOINCREMENT).
+            seq = db.execute("INSERT INTO outbox (entry_id) VALUES (?)", (row_id,)).lastrowid or 0
+        # An entry seen before keeps its first sighting (and read/starred).
+        seen = write.checked if first_seen == checked else datetime.fromisoformat(first_seen)
+        entry = Entry(
+            feed_url=feed.url,
+            feed_title=feed_title,
+            id=e.key,
+            title=e.title,
+            link=e.link,
+            author=e.author,
+            summary=e.summary,
+            content=e.content,
+            enclosures=e.enclosures,
+            published=e.published,
+            updated=e.updated,
+            first_seen=seen,
+            last_changed=write.checked,
+            status=item.status,
+            read=bool(read),
+            starred=bool(starred),
+        )
+        changes.append(EntryChange(seq, entry))
+    return Applied(feed, changes)
+
+
 def _opt(value: datetime | None) -> str | None:
     return None if value is None else to_text(value)
-
-
-def _written_entry(
-    feed_url: str,
-    feed_title: str | None,
-    item: EntryWrite,
-    first_seen: str,
-    read: int,
-    starred: int,
-    checked: str,
-) -> Entry:
-    e = item.entry
-    return Entry(
-        feed_url=feed_url,
-        feed_title=feed_title,
-        id=e.key,
-        title=e.title,
-        link=e.link,
-        author=e.author,
-        summary=e.summary,
-        content=e.content,
-        enclosures=e.enclosures,
-        published=e.published,
-        updated=e.updated,
-        first_seen=datetime.fromisoformat(first_seen),
-        last_changed=datetime.fromisoformat(checked),
-        status=item.status,
-        read=bool(read),
-        starred=bool(starred),
-    )
 
 
 def _feed(row: tuple[Any, ...]) -> Feed:

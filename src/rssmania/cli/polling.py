@@ -19,16 +19,6 @@ from typing import TextIO
 import click
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    ProgressColumn,
-    Task,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.text import Text
 
 from rssmania import (
     Aggregator,
@@ -36,7 +26,6 @@ from rssmania import (
     FeedResult,
     RoundSummary,
 )
-from rssmania._demo import DemoServer
 from rssmania.cli._app import Options, cli, open_aggregator, pass_options
 from rssmania.sinks import console as human
 from rssmania.sinks.jsonl import entry_line
@@ -134,15 +123,14 @@ def update(options: Options, all_feeds: bool, workers: int | None, as_json: bool
         stop_on_signals(agg, err) as signals,
     ):
         started = time.perf_counter()
-        now = datetime.now(UTC)
-        total = sum(
-            1 for f in agg.get_feeds() if all_feeds or f.next_check is None or f.next_check <= now
-        )
+        # Counted for the progress bar only: loading every feed is not free at 20,000.
+        enabled = err.is_terminal
+        total = _due(agg, all_feeds) if enabled else 0
         results = agg.update(all_feeds=all_feeds)  # takes the poll lock first
         reporter = Reporter(agg, as_json=as_json, out=sys.stdout, console=out)
         reporter.report_leftovers()
         counts = {"feeds": 0, "new": 0, "updated": 0, "errors": 0, "not_modified": 0, "offline": 0}
-        with _progress(err, agg, total, enabled=err.is_terminal) as advance:
+        with _progress(err, agg, total, enabled=enabled) as advance:
             for result in results:
                 counts["feeds"] += 1
                 counts["new"] += len(result.new)
@@ -166,36 +154,24 @@ def update(options: Options, all_feeds: bool, workers: int | None, as_json: bool
         out.print(line, highlight=False)
 
 
-class InFlightColumn(ProgressColumn):
-    """What is being polled now, and what is slow: read from the aggregator at each refresh."""
-
-    def __init__(self, agg: Aggregator, *, slow_after: float = 5.0) -> None:
-        super().__init__()
-        self.agg = agg
-        self.slow_after = slow_after
-
-    def render(self, task: Task) -> Text:
-        return Text(human.in_flight_line(self.agg.in_flight(), slow_after=self.slow_after))
-
-
 @contextlib.contextmanager
 def _progress(
-    console: Console, agg: Aggregator, total: int | None, *, enabled: bool
+    console: Console, agg: Aggregator, total: int, *, enabled: bool
 ) -> Iterator[Callable[[], None]]:
     if not enabled:
         yield lambda: None
         return
-    with Progress(
-        TextColumn("Polling"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        InFlightColumn(agg),
-        console=console,
-        transient=True,
-    ) as progress:
-        task = progress.add_task("poll", total=total)
-        yield lambda: progress.advance(task)
+    from rssmania.cli._progress import progress_bar  # noqa: PLC0415 - only on a terminal
+
+    with progress_bar(console, agg, total) as advance:
+        yield advance
+
+
+def _due(agg: Aggregator, all_feeds: bool) -> int:
+    now = datetime.now(UTC)
+    return sum(
+        1 for f in agg.get_feeds() if all_feeds or f.next_check is None or f.next_check <= now
+    )
 
 
 def _watch(agg: Aggregator, *, as_json: bool, err: Console) -> None:
@@ -260,6 +236,8 @@ def run(options: Options, interval: int, workers: int | None, as_json: bool) -> 
 @json_option
 def demo(publish_every: float, duration: float | None, workers: int | None, as_json: bool) -> None:
     """Serve bundled sample feeds on 127.0.0.1 and watch them publish, offline."""
+    from rssmania._demo import DemoServer  # noqa: PLC0415 - the demo's server, only for it
+
     err = Console(stderr=True)
     with DemoServer(publish_every=publish_every) as server, tempfile.TemporaryDirectory() as tmp:
         options = Options(db=Path(tmp) / "demo.sqlite")

@@ -1,0 +1,88 @@
+"""A worker process's side of the pool: start-up, the stop signal, and the batch entry point.
+
+Light on purpose: the coordinator imports this module (it pickles ``run_batch``
+and ``worker_init`` by name), and must not pay for httpx and the parsers,
+which only workers use. Those are imported by the forkserver (see
+``rssmania._executors``), once, before any worker forks.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
+from rssmania._poll.limits import limit_memory
+
+BATCH_MODULE = "rssmania._poll.batch"
+"""What the forkserver imports before forking workers."""
+
+
+class EventLike(Protocol):
+    def is_set(self) -> bool: ...
+
+
+_stop_event: EventLike | None = None
+"""Set by the coordinator to stop: a batch then returns what it finished, at once."""
+
+
+def use_stop_event(event: EventLike | None) -> None:
+    global _stop_event  # noqa: PLW0603 - one per process, installed by worker_init
+    _stop_event = event
+
+
+def stop_requested() -> bool:
+    return _stop_event is not None and _stop_event.is_set()
+
+
+def run_batch(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
+    """``poll_batch``, imported where it runs: free in a worker, whose forkserver preloaded it."""
+    from rssmania._poll.batch import poll_batch  # noqa: PLC0415 - see the module docstring
+
+    return poll_batch(settings, jobs)
+
+
+def worker_init(
+    coordinator: int, stop_event: EventLike, started: Any, memory_limit: int | None
+) -> None:
+    """Run once in each worker process; ``coordinator`` is the PID of the process that polls."""
+    use_stop_event(stop_event)
+    limit_memory(memory_limit)
+    with started.get_lock():
+        started.value += 1
+    # Ctrl+C reaches the whole process group; only the coordinator decides
+    # what to do with it (finish, then stop), so workers ignore it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    threading.Thread(target=_exit_with, args=(coordinator,), daemon=True).start()
+
+
+def _exit_with(coordinator: int) -> None:
+    # If the coordinator is SIGKILLed nobody tells its workers. Their parent
+    # is the forkserver, which itself waits for every worker to go, so
+    # watching our parent would wait forever: watch the coordinator.
+    try:
+        handle = os.pidfd_open(coordinator)
+    except ProcessLookupError:
+        os._exit(1)
+    except OSError:  # no pidfd (Linux < 5.3): poll, at the risk of a reused PID
+        while _exists(coordinator):
+            time.sleep(1.0)
+        os._exit(1)
+    select.select([handle], [], [])  # readable once the process has exited
+    os._exit(1)
+
+
+def _exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

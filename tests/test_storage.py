@@ -1,0 +1,100 @@
+"""Storing poll results: several feeds per transaction, each feed whole, replays converge."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from rssmania import EntryStatus
+from rssmania._decide import FeedState, FeedWrite, decide
+from rssmania._poll.jobs import ParsedEntry, ParsedFeed, PollOutcome
+from rssmania._storage import Storage
+
+NOW = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def entry(key: str, content_hash: str = "h") -> ParsedEntry:
+    return ParsedEntry(
+        key=key,
+        content_hash=content_hash,
+        title=f"title {key}",
+        link=f"https://example.org/{key}",
+        author=None,
+        summary=None,
+        content="<p>text</p>",
+        enclosures=(),
+        published=NOW - timedelta(days=1),
+        updated=None,
+    )
+
+
+def write_for(storage: Storage, state: FeedState, *entries: ParsedEntry) -> FeedWrite:
+    outcome = PollOutcome(
+        url=state.url, http_status=200, feed=ParsedFeed("T", None, tuple(entries))
+    )
+    return decide(state, outcome, storage.entry_hashes(state.id), now=NOW, default_interval=60)
+
+
+def states(storage: Storage, *urls: str) -> dict[str, FeedState]:
+    storage.add_feeds([(url, None, None) for url in urls], now=NOW, skip_existing=False)
+    return {s.url: s for s in storage.feed_states(now=NOW, due_only=False)}
+
+
+def test_a_group_stores_every_feed_and_numbers_the_outbox_in_order(tmp_path: Path) -> None:
+    storage = Storage(tmp_path / "s.sqlite")
+    found = states(storage, "http://a.example/f", "http://b.example/f")
+    writes = [
+        write_for(storage, found["http://a.example/f"], entry("a1"), entry("a2")),
+        write_for(storage, found["http://b.example/f"], entry("b1")),
+    ]
+    applied = storage.apply_many(writes, outbox=True)
+    assert [a.feed.url if a else None for a in applied] == [
+        "http://a.example/f",
+        "http://b.example/f",
+    ]
+    changes = [c for a in applied if a for c in a.changes]
+    assert [c.entry.id for c in changes] == ["a1", "a2", "b1"]
+    assert all(c.entry.first_seen == NOW and not c.entry.read for c in changes)
+    assert [c.seq for c in storage.pending_changes()] == [c.seq for c in changes]
+    assert [c.seq for c in changes] == sorted({c.seq for c in changes})
+    assert all(a is not None and a.feed.polls == 1 for a in applied)
+
+
+def test_a_feed_removed_meanwhile_is_skipped_and_the_rest_of_its_group_stored(
+    tmp_path: Path,
+) -> None:
+    storage = Storage(tmp_path / "s.sqlite")
+    found = states(storage, "http://a.example/f", "http://b.example/f")
+    writes = [
+        write_for(storage, found["http://a.example/f"], entry("a1")),
+        write_for(storage, found["http://b.example/f"], entry("b1")),
+    ]
+    storage.remove_feed("http://a.example/f")
+    applied = storage.apply_many(writes, outbox=True)
+    assert applied[0] is None
+    assert applied[1] is not None
+    assert [e.id for e in storage.get_entries(feed_url=None, limit=None)] == ["b1"]
+
+
+def test_replaying_a_result_converges_on_the_stored_rows(tmp_path: Path) -> None:
+    # A write decided before a crash and applied again (its entries already
+    # stored, still marked new) neither fails nor duplicates, and keeps the
+    # first sighting and what the reader did.
+    storage = Storage(tmp_path / "s.sqlite")
+    state = states(storage, "http://a.example/f")["http://a.example/f"]
+    first = write_for(storage, state, entry("a1"), entry("a2"))
+    storage.apply_many([first], outbox=False)
+    with sqlite3.connect(tmp_path / "s.sqlite") as con:
+        con.execute("UPDATE entries SET read = 1 WHERE key = 'a1'")
+    replay = decide(state, PollOutcome(state.url, http_status=200, feed=ParsedFeed(
+        "T", None, (entry("a1", "h2"), entry("a2"))
+    )), {}, now=NOW + timedelta(hours=1), default_interval=60)  # fmt: skip
+    assert {w.status for w in replay.entries} == {EntryStatus.NEW}
+    (applied,) = storage.apply_many([replay], outbox=True)
+    assert applied is not None
+    by_id = {c.entry.id: c.entry for c in applied.changes}
+    assert by_id["a1"].read
+    assert by_id["a1"].first_seen == NOW
+    assert len(storage.get_entries(feed_url=None, limit=None)) == 2
+    assert len(storage.pending_changes()) == 2
