@@ -291,3 +291,19 @@ def test_in_flight_line_names_the_slow_ones() -> None:
     )
     assert line == "2 in flight; slow: slow.example/feed 12 s"
     assert human.in_flight_line([], slow_after=5) == ""
+
+
+@pytest.mark.parametrize(
+    ("stored", "new_hash", "reported"),
+    [
+        ("0f3c9a", "2:0f3c9a", False),  # a hash of the first releases: the parser changed
+        ("2:aaaa", "2:bbbb", True),  # same scheme, other hash: the publisher edited it
+        ("3:aaaa", "2:aaaa", False),
+    ],
+)
+def test_a_new_hash_scheme_updates_quietly(stored: str, new_hash: str, reported: bool) -> None:
+    outcome = PollOutcome(
+        url="http://x/", http_status=200, feed=ParsedFeed("T", None, (entry("a", new_hash),))
+    )
+    (write,) = decide(STATE, outcome, {"a": stored}, now=NOW, default_interval=600).entries
+    assert (write.status.value, write.quiet) == ("updated", not reported)

@@ -307,3 +307,22 @@ def test_a_script_without_a_main_guard_gets_a_clear_error(
     )
     assert result.returncode == 3, result.stderr[-2000:]
     assert '__name__ == "__main__"' in result.stdout
+
+
+def test_entries_read_by_an_older_parser_are_refreshed_without_being_reported(
+    server: FeedServer, db: Path
+) -> None:
+    url = server.set("/f.xml", rss("F", items("f", 3)))
+    with Aggregator(db, workers=1) as agg:
+        agg.add_feed(url)
+        (first,) = agg.update()
+    assert len(first.new) == 3
+    con = sqlite3.connect(db)
+    with con:  # what a database of the first releases holds: unprefixed hashes
+        con.execute("UPDATE entries SET content_hash = 'feedfacefeedfacefeedfacefeedface'")
+    server.set("/f.xml", rss("F", items("f", 3)) + "<!-- regenerated -->")
+    with Aggregator(db, workers=1) as agg:
+        (second,) = agg.update(all_feeds=True)
+    assert (len(second.new), len(second.updated)) == (0, 0)
+    hashes = {row[0][:2] for row in con.execute("SELECT content_hash FROM entries")}
+    assert hashes == {"2:"}

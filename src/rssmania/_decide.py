@@ -59,6 +59,8 @@ class EntryWrite:
     entry: ParsedEntry
     status: EntryStatus
     sort_date: datetime
+    quiet: bool = False
+    """Stored but not reported: only the way rssmania reads entries changed."""
 
 
 @dataclass(frozen=True)
@@ -108,7 +110,11 @@ def decide(
             if known == entry.content_hash:
                 continue
             status = EntryStatus.NEW if known is None else EntryStatus.UPDATED
-            writes.append(EntryWrite(entry, status, sort_date(entry, now)))
+            # A hash of another scheme: rssmania reads entries differently
+            # now (a new parser), the publisher changed nothing. Store the
+            # new reading without reporting it.
+            quiet = known is not None and hash_scheme(known) != hash_scheme(entry.content_hash)
+            writes.append(EntryWrite(entry, status, sort_date(entry, now), quiet=quiet))
     hint = outcome.interval_hint
     if hint is None and outcome.not_modified:
         hint = state.interval_hint  # a 304 carries no <ttl>: the last one still holds
@@ -190,6 +196,12 @@ def _redirect(state: FeedState, outcome: PollOutcome) -> tuple[tuple[str | None,
     if streak >= MOVE_AFTER:
         return (None, 0), target
     return (target, streak), None
+
+
+def hash_scheme(content_hash: str) -> str:
+    """ "2" for "2:9f86d0...", "" for the unprefixed hashes of the first releases."""
+    scheme, sep, _ = content_hash.partition(":")
+    return scheme if sep and len(scheme) < 4 else ""
 
 
 def sort_date(entry: ParsedEntry, first_seen: datetime) -> datetime:

@@ -392,6 +392,8 @@ def _apply_one(db: sqlite3.Connection, write: FeedWrite, outbox: bool) -> Applie
             row_id, first_seen, read, starred = db.execute(_UPSERT_ENTRY, values).fetchone()
         else:
             first_seen, read, starred = checked, 0, 0
+        if item.quiet:
+            continue  # stored, not reported (see EntryWrite.quiet)
         seq = 0
         if outbox:
             # seq is the rowid (INTEGER PRIMARY KEY AUTOINCREMENT).
