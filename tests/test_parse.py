@@ -19,6 +19,7 @@ from rssmania._poll.jobs import ParsedFeed
 from rssmania._poll.limits import cpu_limit
 from rssmania._poll.parse import HASH_SCHEME, finish, parse_feed
 from rssmania._poll.tolerant import parse_tolerant
+from rssmania._poll.worker import fast_parser_problem
 from rssmania.types import FeedError
 
 URL = "https://example.org/blog/feed.xml"
@@ -312,3 +313,9 @@ def test_a_gzip_file_served_as_is_is_unpacked_within_the_cap() -> None:
     bomb = parse_feed(gzip.compress(b" " * (17 * 1024 * 1024)), url=URL, content_type=None)
     assert isinstance(bomb, FeedError)
     assert bomb.kind == "too_large"
+
+
+def test_a_missing_compiled_extractor_is_said(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert fast_parser_problem() is None
+    monkeypatch.setenv("FASTFEEDPARSER_DISABLE_CORE", "1")
+    assert "compiled extractor is off" in (fast_parser_problem() or "")

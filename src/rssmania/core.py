@@ -27,7 +27,7 @@ from rssmania._decide import OFFLINE, FeedState, decide, is_offline, throttled_h
 from rssmania._executors import SerialExecutor, WorkerPool
 from rssmania._opml import OpmlOutline, parse_opml, write_opml
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
-from rssmania._poll.worker import run_batch
+from rssmania._poll.worker import fast_parser_problem, run_batch
 from rssmania._round import InFlight, PollBatch, StopFlag, run_jobs
 from rssmania._schedule import DEFAULT_INTERVAL, MAX_INTERVAL, jitter
 from rssmania._storage import Storage
@@ -43,6 +43,7 @@ from rssmania.exceptions import (
 from rssmania.types import Entry, EntryChange, Feed, FeedError, FeedResult
 
 log = logging.getLogger("rssmania.core")
+_CHECKED_PARSER = False
 
 USER_AGENT = f"rssmania/{__version__} (+https://github.com/rssmania/rssmania)"
 
@@ -145,6 +146,12 @@ class Aggregator:
 
     def __enter__(self) -> Self:
         self._check_open()
+        global _CHECKED_PARSER  # noqa: PLW0603 - said once per process, not per aggregator
+        if not _CHECKED_PARSER:
+            _CHECKED_PARSER = True
+            problem = fast_parser_problem()
+            if problem is not None:
+                log.warning("%s", problem)
         return self
 
     def __exit__(

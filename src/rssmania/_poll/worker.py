@@ -8,12 +8,14 @@ which only workers use. Those are imported by the forkserver (see
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import select
 import signal
 import threading
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any, Protocol
 
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
@@ -86,3 +88,22 @@ def _exists(pid: int) -> bool:
     except PermissionError:
         return True
     return True
+
+
+def fast_parser_problem() -> str | None:
+    """Why feeds will parse slowly here, if they will; found without importing the parsers.
+
+    fastfeedparser falls back to plain lxml, silently and about three times
+    slower, where its compiled extractor is missing (no wheel for this
+    platform) or disabled.
+    """
+    if os.environ.get("FASTFEEDPARSER_DISABLE_CORE"):
+        return "FASTFEEDPARSER_DISABLE_CORE is set: fastfeedparser's compiled extractor is off"
+    spec = importlib.util.find_spec("fastfeedparser")
+    folders = spec.submodule_search_locations if spec is not None else None
+    if not folders or not any(any(Path(f).glob("_core.*")) for f in folders):
+        return (
+            "fastfeedparser's compiled extractor is not installed (no wheel for this "
+            "platform?): feeds parse about three times slower"
+        )
+    return None
