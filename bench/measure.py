@@ -79,6 +79,11 @@ def run(
     except subprocess.TimeoutExpired:
         timed_out = True
         _kill_tree(reaper)
+    except BaseException:
+        # Ctrl+C or SIGTERM of the benchmark: the command has its own session
+        # and would outlive it.
+        _kill_tree(reaper)
+        raise
     finally:
         peak.stop()
     if timed_out or not result.exists():

@@ -31,6 +31,7 @@ import math
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -233,6 +234,9 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> None:
     args = parse_args()
+    # A SIGTERM must unwind like Ctrl+C does, so that nginx is stopped and the
+    # temp dir removed: Python's default would leave nginx running, orphaned.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     # Every URL is on loopback: a proxy from the environment would measure the proxy.
     for var in ("http_proxy", "https_proxy", "all_proxy"):
         os.environ.pop(var, None)
