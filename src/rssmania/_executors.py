@@ -1,10 +1,10 @@
-"""Where poll batches run: a local process pool, or in-process for ``workers=1``.
+"""Where poll batches run: a local process pool, in-process for ``workers=1``, or Dask.
 
-Both are ``concurrent.futures.Executor``; the round code only uses ``submit``.
 ``WorkerPool`` adds what a long-running poller needs on top of
 ``ProcessPoolExecutor``: rebuilding after a worker dies (a dead worker breaks
 the whole pool, every pending future and every later ``submit``), and killing
-the workers at once on a forced stop.
+the workers at once on a forced stop. ``rssmania._dask.DaskPool`` offers the
+same surface, ``PoolType``, on a Dask cluster; the round uses nothing else.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
+from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
 from rssmania._poll.worker import BATCH_MODULE, worker_init
 
 log = logging.getLogger("rssmania.executors")
@@ -39,6 +40,38 @@ class SerialExecutor(Executor):
             if not isinstance(exc, Exception):
                 raise
         return future
+
+
+class StopEventType(Protocol):
+    def set(self) -> None: ...
+    def clear(self) -> None: ...
+
+
+class PoolType(Protocol):
+    """What a round needs of its workers, local (WorkerPool) or on a cluster (DaskPool).
+
+    A worker's death fails its futures with ``BrokenProcessPool``; setting
+    ``stop_event`` makes running batches return what they finished;
+    ``startup_failed()`` says, after a breakage, that no worker ever got as
+    far as running our code.
+    """
+
+    @property
+    def workers(self) -> int: ...
+    @property
+    def stop_event(self) -> StopEventType: ...
+    def submit(
+        self,
+        fn: Callable[[PollSettings, Sequence[PollJob]], list[PollOutcome]],
+        settings: PollSettings,
+        jobs: Sequence[PollJob],
+        /,
+    ) -> Future[list[PollOutcome]]: ...
+    def warm_up(self) -> None: ...
+    def startup_failed(self) -> bool: ...
+    def rebuild(self) -> None: ...
+    def kill(self) -> None: ...
+    def close(self) -> None: ...
 
 
 class WorkerPool:
@@ -82,6 +115,9 @@ class WorkerPool:
                 max_tasks_per_child=self.max_tasks_per_child,
             )
         return self._pool.submit(fn, *args)
+
+    def startup_failed(self) -> bool:
+        return bool(self.started.value == 0)
 
     def rebuild(self) -> None:
         """Drop a broken pool; the next submit starts a fresh one."""

@@ -9,6 +9,12 @@ a single job that fails again is run alone, and only a job that breaks the
 pool while it runs alone is blamed: it becomes a ``worker_died`` outcome and
 the rest of the round goes on.
 
+On a Dask cluster (``rssmania._dask``) a dead worker costs only its own
+batch, which Dask runs again elsewhere; a batch whose workers keep dying
+comes back as a ``BrokenProcessPool`` and is bisected the same way. A lost
+scheduler ends the round with ``ClusterError``: what finished is stored, the
+rest stays due.
+
 Politeness: all the feeds of one host go in one batch, or in batches that
 never run at the same time, so that the per-host limits a worker applies
 within its batch hold for the whole round.
@@ -31,7 +37,8 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
-from rssmania._executors import SerialExecutor, WorkerPool
+from rssmania._dask import ClusterError
+from rssmania._executors import PoolType, SerialExecutor
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
 from rssmania._poll.worker import use_stop_event
 from rssmania._urls import host_of
@@ -127,7 +134,7 @@ class _HostsOf:
 
 
 def run_jobs(
-    executor: WorkerPool | SerialExecutor,
+    executor: PoolType | SerialExecutor,
     poll: PollBatch,
     settings: PollSettings,
     jobs: Sequence[PollJob],
@@ -146,8 +153,9 @@ def run_jobs(
     # pool (set only from this loop, never from a signal handler, since its
     # lock is not reentrant), the flag itself for batches run in this process.
     told_workers = False
-    if isinstance(executor, WorkerPool):
-        executor.stop_event.clear()
+    pool = None if isinstance(executor, SerialExecutor) else executor
+    if pool is not None:
+        pool.stop_event.clear()
     else:
         use_stop_event(stop)
     queue: deque[list[PollJob]] = deque(make_batches(jobs, workers))
@@ -156,11 +164,11 @@ def run_jobs(
     pending: dict[Future[list[PollOutcome]], tuple[list[PollJob], bool]] = {}
     broken = False
     # A serial executor runs a batch inside submit(): one at a time, so that a stop is seen.
-    max_in_flight = workers * 2 if isinstance(executor, WorkerPool) else 1
+    max_in_flight = workers * 2 if pool is not None else 1
     try:
         while queue or suspects or pending:
-            if stop.is_set() and not told_workers and isinstance(executor, WorkerPool):
-                executor.stop_event.set()  # batches in flight return what they finished
+            if stop.is_set() and not told_workers and pool is not None:
+                pool.stop_event.set()  # batches in flight return what they finished
                 told_workers = True
             if stop.forced or (stop.requested and time.monotonic() > stop.deadline + 1.0):
                 break
@@ -184,14 +192,14 @@ def run_jobs(
                 if stop.requested:
                     break
                 if broken:
-                    assert isinstance(executor, WorkerPool)
-                    if executor.started.value == 0:
+                    assert pool is not None
+                    if pool.startup_failed():
                         raise WorkerStartupError()
-                    executor.rebuild()
+                    pool.rebuild()
                     broken = False
                 continue
             stuck = _stuck(pending, in_flight, settings, deadline)
-            if stuck is not None and isinstance(executor, WorkerPool):
+            if stuck is not None and pool is not None:
                 # A worker that stopped answering (a parser looping in C, a
                 # deadlock): kill the pool. The stuck batch is bisected like a
                 # crash; the others were only interrupted and go back as they were.
@@ -203,7 +211,7 @@ def run_jobs(
                         queue.appendleft(batch)
                 pending.clear()
                 in_flight.clear()
-                executor.kill()
+                pool.kill()
                 blamed = _after_death(
                     stuck_batch, stuck_alone, queue, suspects, "worker_hung", _HUNG
                 )
@@ -228,6 +236,8 @@ def run_jobs(
                     if blamed is not None:
                         yield [blamed]
                     continue
+                except ClusterError:
+                    raise  # the cluster is gone, not a feed's fault: the round ends here
                 except Exception as exc:
                     # poll_batch does not raise, so this is a bug or an
                     # unpicklable value: find the feed that triggers it, the
@@ -242,15 +252,15 @@ def run_jobs(
                 yield outcomes
     finally:
         in_flight.clear()
-        if pending and isinstance(executor, WorkerPool):
-            # Leaving with work in flight: a stop, or the consumer went away.
-            executor.kill()
-        elif broken and isinstance(executor, WorkerPool):
-            executor.rebuild()
+        if pending and pool is not None:
+            # Leaving with work in flight: a stop, the cluster lost, or the consumer went away.
+            pool.kill()
+        elif broken and pool is not None:
+            pool.rebuild()
 
 
 def _submit(
-    executor: WorkerPool | SerialExecutor,
+    executor: PoolType | SerialExecutor,
     poll: PollBatch,
     settings: PollSettings,
     queue: deque[list[PollJob]],

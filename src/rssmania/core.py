@@ -1,7 +1,7 @@
 """The Aggregator: one object that wires storage, scheduling, workers and decisions.
 
     storage.feed_states(due)          feeds due now
-      -> _round.run_jobs()            batches on a process pool; outcomes as they come
+      -> _round.run_jobs()            batches on a process pool or a Dask cluster; outcomes
       -> _decide.decide()             new / updated entries, health, next check   (pure)
       -> storage.apply_many()         one transaction per group of feeds, each whole
       -> FeedResult                   yielded to the caller (CLI, sinks)
@@ -23,8 +23,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import Self
 
+from rssmania._dask import DaskPool, scheduler_address
 from rssmania._decide import OFFLINE, FeedState, decide, is_offline, throttled_hosts
-from rssmania._executors import SerialExecutor, WorkerPool
+from rssmania._executors import PoolType, SerialExecutor, WorkerPool
 from rssmania._opml import OpmlOutline, parse_opml, write_opml
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
 from rssmania._poll.worker import fast_parser_problem, run_batch
@@ -73,7 +74,10 @@ class Aggregator:
                     print(entry.title, entry.link)
 
     ``workers`` is the number of worker processes (default: one per core);
-    ``workers=1`` polls in this process, on the same code path. ``outbox=True``
+    ``workers=1`` polls in this process, on the same code path.
+    ``executor="dask://HOST:PORT"`` polls on a Dask cluster instead (``pip
+    install 'rssmania[dask]'``); this process still keeps the database and
+    decides. ``outbox=True``
     records every new or updated entry until :meth:`ack_changes` is called:
     what the command line uses to report each article exactly once, even
     across a crash.
@@ -84,6 +88,7 @@ class Aggregator:
         path: str | Path,
         *,
         workers: int | None = None,
+        executor: str = "local",
         default_interval: int = DEFAULT_INTERVAL,
         user_agent: str = USER_AGENT,
         timeout: float = 60.0,
@@ -104,6 +109,8 @@ class Aggregator:
     ) -> None:
         if workers is not None and workers < 1:
             raise ValueError("workers must be at least 1")
+        if executor != "local" and workers is not None:
+            raise ValueError("workers is for the local pool; a Dask cluster has its own")
         if default_interval < 1:
             raise ValueError("default_interval must be at least 1 second")
         self.workers = workers or os.cpu_count() or 1
@@ -127,15 +134,20 @@ class Aggregator:
         self._poll = _poll_batch
         self._batch_deadline = _batch_deadline
         self._storage = Storage(path)
-        self._executor: WorkerPool | SerialExecutor = (
-            SerialExecutor()
-            if self.workers == 1
-            else WorkerPool(
+        self._polling: dict[str, FeedState] = {}
+        self._executor: PoolType | SerialExecutor
+        if executor != "local":
+            self._executor = DaskPool(
+                scheduler_address(executor), known_entries=self._stored_entries
+            )
+        elif self.workers == 1:
+            self._executor = SerialExecutor()
+        else:
+            self._executor = WorkerPool(
                 self.workers,
                 memory_limit=worker_memory_limit,
                 max_tasks_per_child=max_tasks_per_child,
             )
-        )
         self._stop = StopFlag(grace=stop_grace)
         self._poll_lock: int | None = None
         self._round: Generator[FeedResult, None, None] | None = None
@@ -168,7 +180,7 @@ class Aggregator:
             return
         self._state = _State.CLOSED
         self._end_round()
-        if isinstance(self._executor, WorkerPool):
+        if not isinstance(self._executor, SerialExecutor):
             if self._stop.requested:
                 self._executor.kill()
             else:
@@ -352,8 +364,8 @@ class Aggregator:
         self._lock_polling()
         self._end_round()
         states = self._storage.feed_states(now=self._now(), due_only=not all_feeds)
-        if states and isinstance(self._executor, WorkerPool):
-            self._executor.warm_up()
+        if states and not isinstance(self._executor, SerialExecutor):
+            self._executor.warm_up()  # for Dask: connects, or raises ClusterError
         self._round = self._as_round(self._poll_states(states))
         return self._round
 
@@ -366,7 +378,7 @@ class Aggregator:
         self._check_open()
         self._lock_polling()
         self._end_round()
-        if isinstance(self._executor, WorkerPool):
+        if not isinstance(self._executor, SerialExecutor):
             self._executor.warm_up()
         self._round = self._as_round(self._watch(idle))
         return self._round
@@ -399,13 +411,16 @@ class Aggregator:
 
     def _poll_states(self, states: Iterable[FeedState]) -> Generator[FeedResult, None, None]:
         by_url = {s.url: s for s in states}
+        self._polling = by_url
         jobs = [PollJob(s.url, s.etag, s.last_modified, s.body_hash) for s in by_url.values()]
+        executor = self._executor
         outcomes = run_jobs(
-            self._executor,
+            executor,
             self._poll,
             self.settings,
             jobs,
-            workers=self.workers,
+            # Asked of the pool only with work to do: for Dask, that is a request.
+            workers=1 if isinstance(executor, SerialExecutor) or not jobs else executor.workers,
             stop=self._stop,
             in_flight=self._in_flight,
             deadline=self._batch_deadline,
@@ -457,6 +472,11 @@ class Aggregator:
                 for state, failed in unreached
             ]
         )
+
+    def _stored_entries(self, url: str) -> dict[str, str]:
+        """A feed's stored entries: a Dask worker sends back only the others."""
+        state = self._polling.get(url)
+        return self._storage.entry_hashes(state.id) if state is not None else {}
 
     def _not_polled(self, state: FeedState) -> FeedResult | None:
         try:

@@ -71,6 +71,8 @@ def open_aggregator(options: Options, **kwargs: object) -> Iterator[Aggregator]:
         agg = Aggregator(path, **kwargs)  # type: ignore[arg-type]
     except StorageError as exc:
         raise RuntimeFailure(str(exc)) from exc
+    except ValueError as exc:  # options that do not go together, a malformed address
+        raise BadInput(str(exc)) from exc
     with agg:
         try:
             yield agg
@@ -113,8 +115,10 @@ def cli(
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="rssmania: %(name)s: %(message)s", stream=sys.stderr)
     if verbose < 2:
-        # httpx logs every request at INFO: too much for -v.
+        # httpx logs every request at INFO: too much for -v. So does a Dask
+        # client, whose logging is set from its config when it is imported.
         logging.getLogger("httpx").setLevel(logging.WARNING)
+        os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     ctx.obj = Options(db=db, user_agent=user_agent, refuse_private=refuse_private)
 
 

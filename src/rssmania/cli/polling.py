@@ -66,6 +66,24 @@ workers_option = click.option(
     type=click.IntRange(min=1),
     help="Worker processes (default: one per core; 1 polls in this process).",
 )
+
+
+def _check_executor(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    if value != "local" and not value.startswith(("dask://", "dask+tls://")):
+        raise click.BadParameter("expected local or dask://HOST:PORT (dask+tls:// for TLS)")
+    return value
+
+
+executor_option = click.option(
+    "--executor",
+    default="local",
+    show_default=True,
+    envvar="RSSMANIA_EXECUTOR",
+    metavar="local|dask://HOST:PORT",
+    callback=_check_executor,
+    help="Where feeds are polled: worker processes here, or the workers of a Dask "
+    "cluster (pip install 'rssmania[dask]'); this process keeps the database.",
+)
 json_option = click.option(
     "--json", "as_json", is_flag=True, help="JSON Lines on stdout, one per new/updated entry."
 )
@@ -112,14 +130,19 @@ def _error_line(err: Console, result: FeedResult) -> None:
 @cli.command()
 @click.option("--all", "all_feeds", is_flag=True, help="Poll every feed, due or not.")
 @workers_option
+@executor_option
 @json_option
 @pass_options
-def update(options: Options, all_feeds: bool, workers: int | None, as_json: bool) -> None:
+def update(
+    options: Options, all_feeds: bool, workers: int | None, executor: str, as_json: bool
+) -> None:
     """Poll the feeds that are due once, and show what is new."""
     err = Console(stderr=True)
     out = Console(soft_wrap=True)
     with (
-        open_aggregator(options, workers=workers, outbox=True, **options.poll_settings()) as agg,
+        open_aggregator(
+            options, workers=workers, executor=executor, outbox=True, **options.poll_settings()
+        ) as agg,
         stop_on_signals(agg, err) as signals,
     ):
         started = time.perf_counter()
@@ -204,15 +227,17 @@ def _watch(agg: Aggregator, *, as_json: bool, err: Console) -> None:
     help="Seconds between two polls of a feed (a feed's own setting wins).",
 )
 @workers_option
+@executor_option
 @json_option
 @pass_options
-def run(options: Options, interval: int, workers: int | None, as_json: bool) -> None:
+def run(options: Options, interval: int, workers: int | None, executor: str, as_json: bool) -> None:
     """Keep polling what is due and print new articles as they arrive (Ctrl+C stops)."""
     err = Console(stderr=True)
     with (
         open_aggregator(
             options,
             workers=workers,
+            executor=executor,
             outbox=True,
             default_interval=interval,
             **options.poll_settings(),

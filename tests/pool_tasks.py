@@ -1,0 +1,34 @@
+"""Batch functions for the executor conformance suite: module-level, so they pickle by name.
+
+They run in local worker processes and in Dask workers alike; the Dask
+workers of the tests import this checkout's ``tests`` package.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+
+from rssmania._poll import PollJob, PollOutcome, PollSettings
+
+
+def echo(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
+    """One outcome per job, no network; ``final_url`` says which process ran it."""
+    return [PollOutcome(job.url, final_url=f"pid:{os.getpid()}") for job in jobs]
+
+
+def echo_counting(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
+    """Like echo, and appends a line to the file named after '#runs=' in a URL: once per run."""
+    for job in jobs:
+        if "#runs=" in job.url:
+            with open(job.url.split("#runs=", 1)[1], "a") as out:
+                out.write(f"{os.getpid()}\n")
+    return echo(settings, jobs)
+
+
+def hang_counting(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
+    """Appends a line as echo_counting does, then stops answering (deaf to any stop)."""
+    echo_counting(settings, jobs)
+    time.sleep(3600)
+    return echo(settings, jobs)
