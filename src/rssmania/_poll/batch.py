@@ -76,6 +76,16 @@ class HostGate:
             self._slots.release()
             raise
 
+    def sent(self) -> None:
+        """A request has gone out: the next one waits its spacing from now.
+
+        Its start was spaced already, but a busy event loop (a parse runs
+        in it) can hold a request back after its start; the server sees when
+        it arrives, so the spacing counts from there too.
+        """
+        loop = asyncio.get_running_loop()
+        self._next_start = max(self._next_start, loop.time() + self._spacing)
+
     async def __aexit__(self, *exc: object) -> None:
         self._batch_slots.release()
         self._slots.release()
@@ -129,7 +139,7 @@ async def _poll_one(
         async with gate:
             if gate.closed:  # throttled while this one waited its turn
                 return PollOutcome(url=job.url, host_throttled=True)
-            fetched = await fetch(client, job, settings)
+            fetched = await fetch(client, job, settings, on_sent=gate.sent)
         if isinstance(fetched, FeedError):
             return PollOutcome(url=job.url, error=fetched, seconds=time.perf_counter() - started)
         if is_throttling(fetched):

@@ -12,7 +12,7 @@ import functools
 import ipaddress
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -145,11 +145,16 @@ def _conditional_headers(job: PollJob) -> dict[str, str]:
 
 
 async def fetch(
-    client: httpx.AsyncClient, job: PollJob, settings: PollSettings
+    client: httpx.AsyncClient,
+    job: PollJob,
+    settings: PollSettings,
+    *,
+    on_sent: Callable[[], None] | None = None,
 ) -> Fetched | FeedError:
+    """``on_sent`` is called each time a request (a redirect hop too) has gone out."""
     try:
         async with asyncio.timeout(settings.total_timeout):
-            return await _fetch(client, job, settings)
+            return await _fetch(client, job, settings, on_sent)
     except TimeoutError:
         return FeedError("timeout", f"no complete response within {settings.total_timeout:g} s")
     except AddressRefused as exc:
@@ -172,9 +177,18 @@ async def fetch(
 
 
 async def _fetch(
-    client: httpx.AsyncClient, job: PollJob, settings: PollSettings
+    client: httpx.AsyncClient,
+    job: PollJob,
+    settings: PollSettings,
+    on_sent: Callable[[], None] | None,
 ) -> Fetched | FeedError:
-    async with client.stream("GET", job.url, headers=_conditional_headers(job)) as response:
+    async def trace(event: str, info: dict[str, Any]) -> None:
+        if on_sent is not None and event.endswith("send_request_headers.complete"):
+            on_sent()
+
+    async with client.stream(
+        "GET", job.url, headers=_conditional_headers(job), extensions={"trace": trace}
+    ) as response:
         now = datetime.now(UTC)
         headers = response.headers
         hops = [r.status_code for r in response.history]
