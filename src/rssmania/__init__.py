@@ -6,9 +6,10 @@ may change.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rssmania._urls import check_feed_url
 from rssmania._version import __version__
-from rssmania.core import Aggregator
 from rssmania.exceptions import (
     AggregatorStateError,
     DatabaseLockedError,
@@ -30,6 +31,21 @@ from rssmania.types import (
     FeedResult,
     RoundSummary,
 )
+
+if TYPE_CHECKING:
+    from rssmania.core import Aggregator
+
+
+def __getattr__(name: str) -> object:
+    # Imported when first asked for: a worker process imports this package
+    # (for rssmania._poll) but never the Aggregator, its storage and its
+    # executors, a fifth of a second before every poll's first batch.
+    if name == "Aggregator":
+        from rssmania.core import Aggregator  # noqa: PLC0415 - see above
+
+        return Aggregator
+    raise AttributeError(f"module 'rssmania' has no attribute {name!r}")
+
 
 __all__ = [
     "Aggregator",

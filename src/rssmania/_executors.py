@@ -98,7 +98,7 @@ class WorkerPool:
     def warm_up(self) -> None:
         """Start the forkserver now, to import the poll code while we read the database.
 
-        httpx and the parsers take a good part of a second to import; the
+        aiohttp and the parsers take a good part of a second to import; the
         workers fork from the forkserver only once it has.
         """
         if self._pool is None:

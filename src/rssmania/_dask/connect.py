@@ -17,7 +17,7 @@ SCHEMES = {"dask": "tcp", "dask+tls": "tls"}
 DEFAULT_PORT = 8786
 DASK_PACKAGES = ("python", "dask", "distributed", "msgpack", "cloudpickle", "tornado", "toolz")
 """What the scheduler and workers must share with us to talk at all."""
-POLL_PACKAGES = ("rssmania", "fastfeedparser", "feedparser", "lxml", "nh3", "httpx")
+POLL_PACKAGES = ("rssmania", "fastfeedparser", "feedparser", "lxml", "nh3", "aiohttp")
 """What workers must share with us too: one feed must parse to the same keys
 and hashes on every machine, or the same article would look new or updated again."""
 

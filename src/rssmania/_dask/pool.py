@@ -32,7 +32,7 @@ MAX_KNOWN = 1000
 """Digests sent per feed. Fewer than stored only costs bandwidth: an entry not
 recognised on the worker travels back and the decider finds it unchanged."""
 BATCH_MODULE = "rssmania._poll.batch"
-"""What workers import before their first batch (httpx and the parsers)."""
+"""What workers import before their first batch (aiohttp and the parsers)."""
 
 
 class WorkerLostError(BrokenProcessPool):
@@ -170,7 +170,7 @@ class DaskPool:
         """Connect (checking versions) and have every worker import the poll code now.
 
         A round then fails early on an unreachable cluster, and no batch pays
-        for importing httpx and the parsers.
+        for importing aiohttp and the parsers.
         """
         client = self.client()
         with suppress(Exception):  # a worker that cannot import it will say so in its batch

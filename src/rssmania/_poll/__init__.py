@@ -1,7 +1,7 @@
 """The worker side of a round: fetch and parse a batch of feeds, never touch the database.
 
     poll_batch(settings, jobs)                      # in a worker process
-        asyncio event loop, one httpx client per batch
+        asyncio event loop, one aiohttp session per batch
         for each job, concurrently:
             fetch(job)    conditional GET, caps   -> Fetched | FeedError
             parse_feed()  bytes -> entries        -> ParsedFeed | FeedError
@@ -9,7 +9,7 @@
 
 The coordinator (``rssmania._round``) sends batches, so that the cost of
 crossing a process boundary is paid once per batch, not once per feed. It
-imports only ``jobs`` and ``worker``: ``poll_batch`` (httpx, the parsers) is
+imports only ``jobs`` and ``worker``: ``poll_batch`` (aiohttp, the parsers) is
 loaded on first use, so that a coordinator starts without them.
 """
 

@@ -16,10 +16,10 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 
-import httpx
+import aiohttp
 
 from rssmania._poll import worker
-from rssmania._poll.fetch import Fetched, fetch, make_client, tls_context
+from rssmania._poll.fetch import Fetched, fetch, make_session
 from rssmania._poll.jobs import ParsedFeed, PollJob, PollOutcome, PollSettings
 from rssmania._poll.limits import ParseTooSlow, cpu_limit
 from rssmania._poll.parse import parse_feed
@@ -30,9 +30,8 @@ log = logging.getLogger("rssmania.poll")
 
 # Requests one batch has in flight at once, and so connections it holds open:
 # enough to overlap the slow servers of a batch without opening a socket per
-# feed. Requests beyond it wait here, not in httpx: httpcore's pool scans
-# every queued request against every connection on each change (O(n^2)),
-# which cost more CPU than the fetches themselves with 500 feeds queued.
+# feed. Requests beyond it wait here, in their host's turn, so that a start
+# is spaced from the previous one as it really happens.
 _MAX_IN_FLIGHT = 64
 
 
@@ -103,9 +102,9 @@ async def _poll_all(settings: PollSettings, jobs: Sequence[PollJob]) -> list[Pol
         host = host_of(job.url)
         if host not in gates:
             gates[host] = HostGate(settings, batch_slots)
-    async with make_client(settings, max_connections=_MAX_IN_FLIGHT) as client:
+    async with make_session(settings, max_connections=_MAX_IN_FLIGHT) as session:
         tasks = [
-            asyncio.create_task(_poll_one(client, settings, job, gates[host_of(job.url)]))
+            asyncio.create_task(_poll_one(session, settings, job, gates[host_of(job.url)]))
             for job in jobs
         ]
         await _until_done_or_stopped(tasks)
@@ -130,7 +129,7 @@ async def _until_done_or_stopped(tasks: list[asyncio.Task[PollOutcome]]) -> None
 
 
 async def _poll_one(
-    client: httpx.AsyncClient, settings: PollSettings, job: PollJob, gate: HostGate
+    session: aiohttp.ClientSession, settings: PollSettings, job: PollJob, gate: HostGate
 ) -> PollOutcome:
     started = time.perf_counter()
     try:
@@ -139,7 +138,7 @@ async def _poll_one(
         async with gate:
             if gate.closed:  # throttled while this one waited its turn
                 return PollOutcome(url=job.url, host_throttled=True)
-            fetched = await fetch(client, job, settings, on_sent=gate.sent)
+            fetched = await fetch(session, job, settings, on_sent=gate)
         if isinstance(fetched, FeedError):
             return PollOutcome(url=job.url, error=fetched, seconds=time.perf_counter() - started)
         if is_throttling(fetched):
@@ -226,8 +225,3 @@ def _status_error(fetched: Fetched) -> FeedError | None:
     if status < 400:
         return FeedError("http", f"{text}: no feed in this response", http_status=status)
     return FeedError("http", text, http_status=status)
-
-
-# The forkserver imports this module once, before it forks each worker: what
-# every worker would otherwise pay at its first batch is paid here, once.
-tls_context()

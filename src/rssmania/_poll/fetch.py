@@ -1,8 +1,8 @@
 """Fetching one feed over HTTP: conditional GET, caps on time and size, a guarded network.
 
 Runs in a worker process, inside the event loop of one batch. Returns a value,
-never raises for anything the network or the server can do: every httpx error
-is mapped to a :class:`FeedError` here, in one place.
+never raises for anything the network or the server can do: every aiohttp
+error is mapped to a :class:`FeedError` here, in one place.
 """
 
 from __future__ import annotations
@@ -11,20 +11,26 @@ import asyncio
 import functools
 import ipaddress
 import socket
-import ssl
-from collections.abc import Callable, Iterable
+import urllib.request
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Protocol
 
-import httpcore
-import httpx
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
 from rssmania._poll.hints import cache_lifetime, retry_after
 from rssmania._poll.jobs import PollJob, PollSettings
 from rssmania.types import FeedError
 
 PERMANENT_REDIRECTS = (301, 308)
+ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml, "
+    "application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+)
 
 
 @dataclass(frozen=True)
@@ -47,91 +53,140 @@ class AddressRefused(Exception):
     """A connection to a private address while those are refused."""
 
 
-class GuardedBackend(httpcore.AsyncNetworkBackend):
-    """Resolves host names itself and refuses private, loopback and link-local addresses.
+class AddressGuard:
+    """Which addresses a poll may connect to when private ones are refused."""
 
-    It connects to the very address it checked, so a second DNS answer (DNS
-    rebinding) cannot slip a private address in; TLS still verifies the host
-    name, which httpcore passes separately.
-    """
-
-    def __init__(self, inner: httpcore.AsyncNetworkBackend, allowed: Iterable[str]) -> None:
-        self._inner = inner
+    def __init__(self, allowed: Iterable[str]) -> None:
         self._allowed = [ipaddress.ip_network(n, strict=False) for n in allowed]
 
     def refused(self, address: str) -> bool:
-        ip = ipaddress.ip_address(address)
+        ip = ipaddress.ip_address(address.partition("%")[0])  # an IPv6 zone is not the address
         if any(ip in network for network in self._allowed):
             return False
         return not ip.is_global or ip.is_multicast
 
-    async def connect_tcp(
-        self,
-        host: str,
-        port: int,
-        timeout: float | None = None,
-        local_address: str | None = None,
-        socket_options: Iterable[Any] | None = None,
-    ) -> httpcore.AsyncNetworkStream:
-        loop = asyncio.get_running_loop()
+    def check_literal(self, url: URL) -> None:
+        """Refuse a URL whose host is an address literal (names go through the resolver)."""
+        host = url.host
         try:
-            infos = await asyncio.wait_for(
-                loop.getaddrinfo(host, port, type=socket.SOCK_STREAM), timeout
-            )
-        except (OSError, TimeoutError) as exc:
-            raise httpcore.ConnectError(f"cannot resolve {host}: {exc}") from exc
-        addresses = [str(info[4][0]) for info in infos]
-        for address in addresses:
-            if self.refused(address):
-                raise AddressRefused(f"{host} resolves to {address}, a non-public address")
-        return await self._inner.connect_tcp(
-            addresses[0], port, timeout, local_address, socket_options
-        )
+            ipaddress.ip_address((host or "").partition("%")[0])
+        except ValueError:
+            return
+        if host is not None and self.refused(host):
+            raise AddressRefused(f"{host} is a non-public address")
 
-    async def connect_unix_socket(
-        self, path: str, timeout: float | None = None, socket_options: Iterable[Any] | None = None
-    ) -> httpcore.AsyncNetworkStream:
-        raise AddressRefused("unix sockets are refused")
 
-    async def sleep(self, seconds: float) -> None:
-        await self._inner.sleep(seconds)
+class GuardedResolver(AbstractResolver):
+    """Resolves host names and refuses private, loopback and link-local answers.
+
+    The connector connects to the very addresses returned here, so a second
+    DNS answer (DNS rebinding) cannot slip a private address in; TLS still
+    verifies the host name. Address literals never reach a resolver: the
+    request and each redirect hop check those (see ``make_session``).
+    """
+
+    def __init__(self, inner: AbstractResolver, guard: AddressGuard) -> None:
+        self._inner = inner
+        self._guard = guard
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        answers = await self._inner.resolve(host, port, family)
+        for answer in answers:
+            if self._guard.refused(answer["host"]):
+                raise AddressRefused(f"{host} resolves to {answer['host']}, a non-public address")
+        return answers
+
+    async def close(self) -> None:
+        await self._inner.close()
 
 
 @functools.cache
-def tls_context() -> ssl.SSLContext:
-    # Loading the CA bundle costs 80-130 ms: once per process, not per batch;
-    # for workers, once in the forkserver (see rssmania._poll.batch).
-    return httpx.create_ssl_context()
+def _env_proxies() -> dict[str, str]:
+    return urllib.request.getproxies_environment()
 
 
-def make_client(settings: PollSettings, *, max_connections: int) -> httpx.AsyncClient:
-    transport = httpx.AsyncHTTPTransport(
-        verify=tls_context(),
-        limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=8),
-    )
+def _proxy_for(url: URL, settings: PollSettings) -> str | None:
+    """The proxy HTTP_PROXY/HTTPS_PROXY name for ``url`` unless NO_PROXY exempts it, as curl.
+
+    None when private addresses are refused: through a proxy, the proxy
+    resolves the names, and the guard could not see where a request goes.
+    """
     if settings.refuse_private:
-        # httpx has no public hook for the network backend; the pool's is
-        # the one place every hop of every redirect goes through.
-        pool = transport._pool
-        pool._network_backend = GuardedBackend(pool._network_backend, settings.allowed_networks)
-    return httpx.AsyncClient(
-        transport=transport,
-        follow_redirects=True,
-        max_redirects=settings.max_redirects,
-        timeout=httpx.Timeout(
-            connect=settings.connect_timeout,
-            read=settings.read_timeout,
-            write=settings.read_timeout,
-            pool=settings.total_timeout,
+        return None
+    proxies = _env_proxies()
+    proxy = proxies.get(url.scheme)
+    bypass = urllib.request.proxy_bypass_environment  # type: ignore[attr-defined]
+    if proxy is None or bypass(url.host or "", proxies):
+        return None
+    return proxy
+
+
+@functools.cache
+def _tracing() -> aiohttp.TraceConfig:
+    """Tells each request's ``on_sent`` (its trace context) when its headers went out."""
+
+    async def headers_sent(
+        session: aiohttp.ClientSession,
+        context: SimpleNamespace,
+        params: aiohttp.TraceRequestHeadersSentParams,
+    ) -> None:
+        on_sent = context.trace_request_ctx
+        if on_sent is not None:
+            on_sent.sent()
+
+    config = aiohttp.TraceConfig()
+    config.on_request_headers_sent.append(headers_sent)
+    config.freeze()
+    return config
+
+
+def make_session(settings: PollSettings, *, max_connections: int) -> aiohttp.ClientSession:
+    resolver: AbstractResolver = aiohttp.DefaultResolver()
+    traces = [_tracing()]
+    if settings.refuse_private:
+        guard = AddressGuard(settings.allowed_networks)
+        resolver = GuardedResolver(resolver, guard)
+        traces.append(_redirect_guard(guard))
+    # TLS verified against the system's CA store: the context aiohttp made
+    # when it was imported (the forkserver imports it, before any worker).
+    connector = aiohttp.TCPConnector(limit=max_connections, limit_per_host=0, resolver=resolver)
+    return aiohttp.ClientSession(
+        connector=connector,
+        # The whole poll's deadline is ``fetch``'s; these bound each phase.
+        timeout=aiohttp.ClientTimeout(
+            total=None, connect=settings.connect_timeout, sock_read=settings.read_timeout
         ),
-        headers={
-            "User-Agent": settings.user_agent,
-            "Accept": (
-                "application/rss+xml, application/atom+xml, application/rdf+xml, "
-                "application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
-            ),
-        },
+        headers={"User-Agent": settings.user_agent, "Accept": ACCEPT},
+        trace_configs=traces,
+        # Not trust_env: it reads ~/.netrc and the proxy variables again on
+        # every request, in a thread (a fifth of a warm poll's CPU).
+        # ``_proxy_for`` reads the variables once.
+        trust_env=False,
     )
+
+
+def _redirect_guard(guard: AddressGuard) -> aiohttp.TraceConfig:
+    """Checks where each redirect leads before it is followed, for address literals."""
+
+    async def redirected(
+        session: aiohttp.ClientSession,
+        context: SimpleNamespace,
+        params: aiohttp.TraceRequestRedirectParams,
+    ) -> None:
+        location = params.response.headers.get("Location")
+        if location:
+            try:
+                target = params.response.url.join(URL(location))
+            except ValueError:
+                return  # aiohttp refuses it itself, as an invalid redirect
+            guard.check_literal(target)
+
+    config = aiohttp.TraceConfig()
+    config.on_request_redirect.append(redirected)
+    config.freeze()
+    return config
 
 
 def _conditional_headers(job: PollJob) -> dict[str, str]:
@@ -145,64 +200,80 @@ def _conditional_headers(job: PollJob) -> dict[str, str]:
 
 
 async def fetch(
-    client: httpx.AsyncClient,
+    session: aiohttp.ClientSession,
     job: PollJob,
     settings: PollSettings,
     *,
-    on_sent: Callable[[], None] | None = None,
+    on_sent: SentListener | None = None,
 ) -> Fetched | FeedError:
-    """``on_sent`` is called each time a request (a redirect hop too) has gone out."""
+    """``on_sent.sent()`` is called each time a request (a redirect hop too) has gone out."""
     try:
         async with asyncio.timeout(settings.total_timeout):
-            return await _fetch(client, job, settings, on_sent)
-    except TimeoutError:
-        return FeedError("timeout", f"no complete response within {settings.total_timeout:g} s")
+            return await _fetch(session, job, settings, on_sent)
     except AddressRefused as exc:
         return FeedError("blocked", f"refused: {exc}")
-    except httpx.TooManyRedirects:
+    except aiohttp.TooManyRedirects:
         return FeedError("http", f"more than {settings.max_redirects} redirects")
-    except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+    except aiohttp.NonHttpUrlRedirectClientError as exc:
+        return FeedError("http", f"redirected to an unsupported scheme: {exc}")
+    except aiohttp.InvalidUrlRedirectClientError as exc:
+        return FeedError("http", f"redirected to an invalid address: {exc}")
+    # aiohttp's own timeouts are TimeoutErrors too: those first, the whole deadline last.
+    except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
         # Its own kind: when every feed fails this way, the machine is offline.
         return FeedError("connect", f"cannot connect: {exc or type(exc).__name__}")
-    except httpx.TimeoutException as exc:
-        return FeedError("timeout", f"{_phase(exc)} timed out")
-    except httpx.DecodingError as exc:
-        return FeedError("network", f"cannot decode the response body: {exc}")
-    except httpx.UnsupportedProtocol as exc:
-        return FeedError("http", f"redirected to an unsupported scheme: {exc}")
-    except httpx.HTTPError as exc:
+    except aiohttp.SocketTimeoutError:
+        return FeedError("timeout", f"reading timed out (nothing for {settings.read_timeout:g} s)")
+    except aiohttp.ServerTimeoutError:
+        return FeedError("timeout", "the request timed out")
+    except TimeoutError:
+        return FeedError("timeout", f"no complete response within {settings.total_timeout:g} s")
+    except aiohttp.ClientPayloadError as exc:
+        return FeedError("network", f"cannot decode the response body: {_cause(exc)}")
+    except aiohttp.ClientResponseError as exc:
+        # What aiohttp says of an answer that is not HTTP (bad status line, headers).
+        return FeedError("network", f"invalid HTTP response: {exc.message}")
+    except (aiohttp.ClientError, OSError, ValueError) as exc:
         return FeedError("network", str(exc) or type(exc).__name__)
-    except (OSError, ValueError) as exc:
-        return FeedError("network", str(exc) or type(exc).__name__)
+
+
+class SentListener(Protocol):
+    """What ``fetch`` tells when a request has gone out (see ``HostGate``)."""
+
+    def sent(self) -> None: ...
 
 
 async def _fetch(
-    client: httpx.AsyncClient,
+    session: aiohttp.ClientSession,
     job: PollJob,
     settings: PollSettings,
-    on_sent: Callable[[], None] | None,
+    on_sent: SentListener | None,
 ) -> Fetched | FeedError:
-    async def trace(event: str, info: dict[str, Any]) -> None:
-        if on_sent is not None and event.endswith("send_request_headers.complete"):
-            on_sent()
-
-    async with client.stream(
-        "GET", job.url, headers=_conditional_headers(job), extensions={"trace": trace}
+    url = URL(job.url)
+    if settings.refuse_private:
+        AddressGuard(settings.allowed_networks).check_literal(url)
+    async with session.get(
+        url,
+        headers=_conditional_headers(job),
+        # aiohttp gives up at the n-th redirect, not after it.
+        max_redirects=settings.max_redirects + 1,
+        proxy=_proxy_for(url, settings),
+        trace_request_ctx=on_sent,
     ) as response:
         now = datetime.now(UTC)
         headers = response.headers
-        hops = [r.status_code for r in response.history]
+        hops = [r.status for r in response.history]
         moved = bool(hops) and all(code in PERMANENT_REDIRECTS for code in hops)
         body = b""
-        if response.status_code == 200:
+        if response.status == 200:
             read = await _read_capped(response, settings)
             if isinstance(read, FeedError):
                 return read
             body = read
         return Fetched(
             final_url=str(response.url),
-            status=response.status_code,
-            reason=response.reason_phrase,
+            status=response.status,
+            reason=response.reason or "",
             body=body,
             content_type=headers.get("Content-Type"),
             etag=headers.get("ETag"),
@@ -213,15 +284,17 @@ async def _fetch(
         )
 
 
-async def _read_capped(response: httpx.Response, settings: PollSettings) -> bytes | FeedError:
+async def _read_capped(
+    response: aiohttp.ClientResponse, settings: PollSettings
+) -> bytes | FeedError:
     declared = response.headers.get("Content-Length", "")
     if declared.isdigit() and int(declared) > settings.max_bytes:
         return _too_large(settings)
     chunks: list[bytes] = []
     size = 0
-    # aiter_bytes() decompresses chunk by chunk, so the cap also stops a
-    # compression bomb long before it fills memory.
-    async for chunk in response.aiter_bytes():
+    # The content stream is decompressed as it arrives, so the cap also
+    # stops a compression bomb long before it fills memory.
+    async for chunk in response.content.iter_any():
         size += len(chunk)
         if size > settings.max_bytes:
             return _too_large(settings)
@@ -233,9 +306,7 @@ def _too_large(settings: PollSettings) -> FeedError:
     return FeedError("too_large", f"body larger than {settings.max_bytes:,} bytes")
 
 
-def _phase(exc: httpx.TimeoutException) -> str:
-    if isinstance(exc, httpx.ReadTimeout):
-        return "reading"
-    if isinstance(exc, httpx.PoolTimeout):
-        return "waiting for a connection"
-    return "the request"
+def _cause(exc: BaseException) -> str:
+    """aiohttp wraps the decoder's error; its message is the informative part."""
+    inner = exc.__cause__ or exc.__context__
+    return str(inner or exc) or type(exc).__name__

@@ -1,7 +1,7 @@
 """A worker process's side of the pool: start-up, the stop signal, and the batch entry point.
 
 Light on purpose: the coordinator imports this module (it pickles ``run_batch``
-and ``worker_init`` by name), and must not pay for httpx and the parsers,
+and ``worker_init`` by name), and must not pay for aiohttp and the parsers,
 which only workers use. Those are imported by the forkserver (see
 ``rssmania._executors``), once, before any worker forks.
 """

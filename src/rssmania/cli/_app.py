@@ -115,9 +115,8 @@ def cli(
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="rssmania: %(name)s: %(message)s", stream=sys.stderr)
     if verbose < 2:
-        # httpx logs every request at INFO: too much for -v. So does a Dask
-        # client, whose logging is set from its config when it is imported.
-        logging.getLogger("httpx").setLevel(logging.WARNING)
+        # A Dask client logs its connections at INFO: too much for -v. Its
+        # logging is set from its config when it is imported.
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
     ctx.obj = Options(db=db, user_agent=user_agent, refuse_private=refuse_private)
 
