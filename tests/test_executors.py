@@ -1,9 +1,12 @@
 """One conformance suite for where batches run: the local process pool and a Dask cluster.
 
-Each test runs on both (``pool`` is parametrized) and asserts the same
-behaviour: results, cancellation, stopping, killing, closing. Dask's own
-executor differs from the standard library on each of these (see
-``rssmania._dask``); the adapter is what makes them agree.
+The pools first (``pool`` is parametrized): results, cancellation, stopping,
+killing, closing. Dask's own executor differs from the standard library on
+each of these (see ``rssmania._dask``); the adapter is what makes them agree.
+Then the same round through the public API on both (``executor``): a killed
+worker, a feed that kills workers, a stop. Last, what only a cluster has: a
+lost scheduler, versions, addresses, TLS. The cluster is real: `dask
+scheduler` and two `dask worker` processes on 127.0.0.1 (tests/dask_cluster.py).
 """
 
 from __future__ import annotations
