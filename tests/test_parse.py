@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 import pytest
 
 from rssmania._poll import fastpath
-from rssmania._poll.entities import defuse_entities
+from rssmania._poll.entities import defuse_entities, repair_references
 from rssmania._poll.jobs import ParsedFeed
 from rssmania._poll.limits import cpu_limit
 from rssmania._poll.parse import HASH_SCHEME, finish, parse_feed
@@ -92,6 +92,16 @@ NO_ID_NO_LINK = rss(
     '<a10:link href="https://example.org/a10"/></item>'
 )
 
+YOUTUBE = b"""<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/"
+ xmlns:yt="http://www.youtube.com/xml/schemas/2015"><title>Channel</title>
+<entry><id>yt:video:abc</id><title>A video</title>
+<link rel="alternate" href="https://www.youtube.com/watch?v=abc"/>
+<published>2024-01-02T03:04:05+00:00</published>
+<media:group><media:title>A video</media:title>
+<media:description>What the video is about.</media:description></media:group></entry>
+</feed>"""
+
 
 @pytest.mark.parametrize(
     ("body", "reason", "check"),
@@ -102,8 +112,17 @@ NO_ID_NO_LINK = rss(
         (LATIN1_DECLARED_UTF8, "single-byte", ("title", "Br\xf8ndby")),
         (XHTML_TITLE, "XHTML title", ("title", "X html")),
         (NO_ID_NO_LINK, "neither id nor link", ("link", "https://example.org/a10")),
+        (YOUTUBE, "text was not read", ("content", "What the video is about.")),
     ],
-    ids=["raises", "fewer-entries", "wrong-charset", "utf8-under-latin1", "xhtml-title", "no-id"],
+    ids=[
+        "raises",
+        "fewer-entries",
+        "wrong-charset",
+        "utf8-under-latin1",
+        "xhtml-title",
+        "no-id",
+        "media-description",
+    ],
 )
 def test_the_fast_path_hands_over_what_it_would_read_wrong(
     body: bytes, reason: str, check: tuple[str, object] | None
@@ -275,6 +294,52 @@ def test_dangerous_declarations_are_dropped_wherever_they_are(body: bytes) -> No
     defused = defuse_entities(body)
     assert b"<!ENTITY" not in defused
     assert defused.endswith((b"</r>", b"<r/>"))
+
+
+def test_undeclared_entities_and_bare_ampersands_spoil_no_later_entry() -> None:
+    # lxml's recovering parser, after either error, read every later entry's
+    # escaped markup as text ("p" for "&lt;p&gt;") and cut titles at the "&".
+    first = (
+        "<item><guid>urn:0</guid><title>Q&A&nbsp;&mdash; news &bogus;</title>"
+        "<description>AT&T</description></item>"
+    )
+    later = "".join(
+        f"<item><guid>urn:{n}</guid><title>T {n}</title>"
+        f"<description>&lt;p&gt;Body {n}&lt;/p&gt;</description></item>"
+        for n in range(1, 6)
+    )
+    result = parsed(rss(first + later))
+    # (A lone description is the entry's text: it is stored as content.)
+    assert [e.content for e in result.entries[1:]] == [f"<p>Body {n}</p>" for n in range(1, 6)]
+    # &nbsp; is a space in a title; an unknown name stays as written, as a browser shows it.
+    assert result.entries[0].title == "Q&A \u2014 news &bogus;"
+    assert result.entries[0].content == "AT&T"
+
+
+@pytest.mark.parametrize(
+    ("body", "repaired"),
+    [
+        (b"<r>a&nbsp;b &amp; &#160; &#xA0; &lt;</r>", b"<r>a&#160;b &amp; &#160; &#xA0; &lt;</r>"),
+        (b"<r>Q&A & &copy=2 &x;</r>", b"<r>Q&amp;A &amp; &amp;copy=2 &amp;x;</r>"),
+        (b"<r><![CDATA[a&nbsp;b & c]]> &nbsp;</r>", b"<r><![CDATA[a&nbsp;b & c]]> &#160;</r>"),
+        (
+            b'<!DOCTYPE r [<!ENTITY me "x">]><r>&me;&nbsp;</r>',
+            b'<!DOCTYPE r [<!ENTITY me "x">]><r>&me;&#160;</r>',
+        ),
+        (b"<r>&lt;p&gt;fine&lt;/p&gt;</r>", b"<r>&lt;p&gt;fine&lt;/p&gt;</r>"),
+        (b"<r>&NotANumber;&nbsp</r>", b"<r>&amp;NotANumber;&amp;nbsp</r>"),
+    ],
+    ids=[
+        "html-entity",
+        "bare-ampersands",
+        "cdata-untouched",
+        "declared-kept",
+        "xml-own",
+        "no-name",
+    ],
+)
+def test_references_are_repaired_outside_cdata(body: bytes, repaired: bytes) -> None:
+    assert repair_references(body) == repaired
 
 
 def test_an_html_page_is_not_a_feed() -> None:

@@ -1,6 +1,6 @@
 """Parsing fetched bytes into plain data, and deciding each entry's identity.
 
-    body -> defuse entity declarations                       (entities.py)
+    body -> defuse entity declarations, repair references    (entities.py)
          -> not a feed at all? (empty, an HTML page)         -> FeedError
          -> fast path: fastfeedparser, checked               (fastpath.py)
             or, when it declines, feedparser                 (tolerant.py)
@@ -20,7 +20,7 @@ import re
 import zlib
 from datetime import datetime
 
-from rssmania._poll.entities import defuse_entities
+from rssmania._poll.entities import defuse_entities, repair_references
 from rssmania._poll.fastpath import Fallback, parse_fast
 from rssmania._poll.html import sanitize, text_of, web_link
 from rssmania._poll.jobs import ParsedEntry, ParsedFeed
@@ -38,7 +38,7 @@ _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", r
 # Bumped whenever the way entries are read or hashed changes, so that the
 # coordinator can tell "the parser changed" from "the publisher edited it"
 # (see rssmania._decide).
-HASH_SCHEME = "2"
+HASH_SCHEME = "3"  # 3: references repaired before parsing (entities.py)
 
 
 def parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed | FeedError:
@@ -58,7 +58,7 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed
     html = _HTML_START.match(body[:4096]) or (content_type or "").startswith("text/html")
     if html and not _looks_like_feed(body):
         return FeedError("not_a_feed", "the URL serves an HTML page, not a feed")
-    body = defuse_entities(body)
+    body = repair_references(defuse_entities(body))
     raw = _read(body, url=url, content_type=content_type)
     if isinstance(raw, FeedError):
         return raw
