@@ -63,7 +63,12 @@ def local_cluster(tmp: Path, workers: int) -> Iterator[tuple[str, list[psutil.Pr
                 subprocess.Popen(
                     [sys.executable, "-m", "dask", *command],
                     # ``--overhead`` ships this module's ``echo`` by name.
-                    env={**os.environ, "PYTHONPATH": str(HERE)},
+                    env={
+                        **os.environ,
+                        "PYTHONPATH": os.pathsep.join(
+                            filter(None, [str(HERE), os.environ.get("PYTHONPATH")])
+                        ),
+                    },
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )

@@ -12,7 +12,14 @@ from rich.console import Console
 from rssmania import Entry, EntryStatus, Feed, FeedError, RoundSummary
 from rssmania._decide import FeedState, decide, is_offline, sort_date, throttled_hosts
 from rssmania._poll import ParsedEntry, ParsedFeed, PollJob, PollOutcome, hints
-from rssmania._round import BATCHES_PER_WORKER, MAX_BATCH, make_batches
+from rssmania._round import (
+    BATCHES_PER_WORKER,
+    MAX_BATCH,
+    MAX_COST,
+    MAX_WAITING_COST,
+    job_cost,
+    make_batches,
+)
 from rssmania._schedule import MAX_BACKOFF, jitter, retry_delay
 from rssmania._urls import host_of
 from rssmania.sinks import console as human
@@ -207,6 +214,28 @@ def test_batches_keep_hosts_whole_and_cover_every_job(
         # One batch per host, unless the host alone overflows a batch.
         assert len(host_batches) <= max(1, -(-per_host // MAX_BATCH))
     assert len(batches) <= max(workers * BATCHES_PER_WORKER, -(-per_host // MAX_BATCH) * hosts)
+
+
+def test_a_round_of_likely_304s_gets_few_big_batches() -> None:
+    # 2,000 feeds with validators on 500 hosts: a handful of batches, not 16
+    # that would each wait out their hosts' spacing with nothing to do.
+    known = [PollJob(f"http://h{i % 500}.example/{i}", etag='"e"') for i in range(2000)]
+    batches = make_batches(known, 2)
+    assert 2 <= len(batches) <= 4
+    assert all(sum(job_cost(j) for j in b) <= MAX_COST for b in batches)
+    # The same feeds to parse (a first poll) still make about eight batches per worker.
+    fresh = [PollJob(f"http://h{i % 500}.example/{i}") for i in range(2000)]
+    assert len(make_batches(fresh, 2)) >= 2 * BATCHES_PER_WORKER - 1
+
+
+def test_hosts_with_many_feeds_get_company_to_fill_their_spacing() -> None:
+    # 40 feeds a host, 0.1 s apart: each host takes 4 s; a batch of 6 such
+    # hosts (256 feeds) would leave its worker idle most of that time.
+    jobs = [PollJob(f"http://h{i % 500}.example/{i}") for i in range(20_000)]
+    spaced = make_batches(jobs, 2, spacing=0.1)
+    assert min(len({host_of(j.url) for j in b}) for b in spaced[:-1]) >= 12
+    assert all(sum(job_cost(j) for j in b) <= MAX_WAITING_COST for b in spaced)
+    assert len(make_batches(jobs, 2)) > len(spaced)
 
 
 @pytest.mark.parametrize(
