@@ -315,18 +315,22 @@ def test_private_addresses_can_be_refused_on_every_hop(db: Path) -> None:
         hop = server.set(
             "/hop.xml", status=301, host=1, headers={"Location": server.url("/private.xml")}
         )
+        # A name that resolves to a private address: refused when resolved.
+        by_name = direct.replace("127.0.0.1", "localhost")
+        hop_to_name = server.set("/hop2.xml", status=302, host=1, headers={"Location": by_name})
         # 127.0.0.2 stands for a public host here; 127.0.0.1 for the private network.
         with Aggregator(
             db, workers=1, refuse_private_addresses=True, allowed_networks=["127.0.0.2/32"]
         ) as agg:
-            agg.add_feeds([direct, hop])
+            agg.add_feeds([direct, hop, by_name, hop_to_name])
             results = {r.feed.url: r for r in agg.update()}
-        for url in (direct, hop):
+        for url in (direct, hop, by_name, hop_to_name):
             error = results[url].error
             assert error is not None
             assert error.kind == "blocked"
             assert "non-public" in error.message
         assert server.count("/hop.xml") == 1
+        assert server.count("/hop2.xml") == 1
         assert server.count("/private.xml") == 0
 
 
