@@ -334,6 +334,16 @@ def test_private_addresses_can_be_refused_on_every_hop(db: Path) -> None:
         assert server.count("/private.xml") == 0
 
 
+def test_a_response_with_a_long_header_is_read(server: FeedServer, db: Path) -> None:
+    # Some servers send a header past 8 KB (a Content-Security-Policy, cookies).
+    url = server.set("/csp.xml", feed("c"), headers={"Content-Security-Policy": "x" * 20_000})
+    with Aggregator(db, workers=1) as agg:
+        agg.add_feeds([url])
+        [result] = agg.update()
+    assert result.error is None, result.error
+    assert len(result.new) == 2
+
+
 def test_a_bare_503_is_an_ordinary_failure_not_throttling(server: FeedServer, db: Path) -> None:
     urls = [server.set(f"/down{i}.xml", "down", status=503) for i in range(3)]
     with Aggregator(db, workers=1) as agg:

@@ -27,6 +27,7 @@ from rssmania._poll.jobs import PollJob, PollSettings
 from rssmania.types import FeedError
 
 PERMANENT_REDIRECTS = (301, 308)
+_MAX_HEADER = 64 * 1024
 ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml, "
     "application/feed+json, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
@@ -159,6 +160,10 @@ def make_session(settings: PollSettings, *, max_connections: int) -> aiohttp.Cli
             total=None, connect=settings.connect_timeout, sock_read=settings.read_timeout
         ),
         headers={"User-Agent": settings.user_agent, "Accept": ACCEPT},
+        # aiohttp's default, 8 KB a header, is less than some servers send
+        # (a long Content-Security-Policy, cookies): bounded, but roomier.
+        max_line_size=_MAX_HEADER,
+        max_field_size=_MAX_HEADER,
         trace_configs=traces,
         # Not trust_env: it reads ~/.netrc and the proxy variables again on
         # every request, in a thread (a fifth of a warm poll's CPU).
