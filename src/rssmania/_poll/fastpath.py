@@ -240,6 +240,13 @@ def _apply_xml_base(body: bytes, url: str, entries: list[RawEntry]) -> str:
 # Where an entry's text can be, by local name: description, media:description,
 # summary, itunes:summary, content, content:encoded.
 _TEXT_ELEMENTS = frozenset({"description", "summary", "content", "encoded"})
+# What the extractor may have missed, found without parsing: a prefixed
+# description, summary or encoded (media:, itunes:, content:), or a text
+# element whose text starts with a tag (HTML left unescaped; not CDATA).
+_TEXT_HINT = re.compile(
+    rb"<[\w.-]+:(?:description|summary|encoded)\b"
+    rb"|<(?:[\w.-]+:)?(?:description|summary|content|encoded)\b[^>]*>\s*<(?![!/])"
+)
 
 
 def _text_lost(body: bytes, entries: list[RawEntry]) -> bool:
@@ -248,7 +255,7 @@ def _text_lost(body: bytes, entries: list[RawEntry]) -> bool:
     Only looked at when an entry has no text (title-only feeds exist), with
     one more lxml parse: a fraction of what feedparser would cost.
     """
-    if all(e.summary or e.content for e in entries):
+    if all(e.summary or e.content for e in entries) or _TEXT_HINT.search(body) is None:
         return False
     parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=True)
     try:
