@@ -143,6 +143,15 @@ def test_print_changes_groups_by_feed_like_the_seed() -> None:
     )
 
 
+def test_a_feed_with_many_new_articles_shows_the_first_few_and_a_count() -> None:
+    console, buffer = render()
+    human.print_changes(console, [stored_entry(f"e{i}") for i in range(human.SHOWN_PER_FEED + 5)])
+    lines = buffer.getvalue().splitlines()
+    assert len(lines) == 1 + human.SHOWN_PER_FEED + 1
+    assert lines[1] == "- e0 https://example.org/e0"
+    assert lines[-1] == "  and 5 more: rssmania entries --feed http://x/feed"
+
+
 def test_markup_in_titles_is_printed_verbatim() -> None:
     console, buffer = render()
     human.print_changes(console, [stored_entry("[bold]x[/bold] & <b>")])
