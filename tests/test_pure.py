@@ -245,6 +245,9 @@ def test_hosts_with_many_feeds_get_company_to_fill_their_spacing() -> None:
     assert min(len({host_of(j.url) for j in b}) for b in spaced[:-1]) >= 12
     assert all(sum(job_cost(j) for j in b) <= MAX_WAITING_COST for b in spaced)
     assert len(make_batches(jobs, 2)) > len(spaced)
+    # A small round keeps two batches per worker, however long its hosts' waits.
+    few = [PollJob(f"http://h{i % 2}.example/{i}") for i in range(8)]
+    assert len(make_batches(few, 2, spacing=0.1)) == 2
 
 
 @pytest.mark.parametrize(

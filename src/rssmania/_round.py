@@ -133,7 +133,9 @@ def make_batches(
     ]
     longest = max(len(chunk) for _, chunk in chunks)
     waiting = math.ceil((longest - 1) * spacing / COST_SECONDS)
-    size = max(size, min(waiting, MAX_WAITING_COST))
+    # Never below two batches per worker: a small round still overlaps, and
+    # a slow host holds back the results of its batch only.
+    size = max(size, min(waiting, MAX_WAITING_COST, math.ceil(total / (workers * 2))))
     # First fit, costliest first: few batches, evenly filled.
     batches: list[tuple[int, list[PollJob]]] = []
     for cost, chunk in sorted(chunks, key=lambda c: c[0], reverse=True):
