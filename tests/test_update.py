@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from rssmania import Aggregator, EntryStatus, FeedResult, InvalidFeedURLError
+from rssmania._poll.parse import HASH_SCHEME
 from tests.feedserver import FeedServer, Item, items, rss
 from tests.fixtures import poll_batch_dying_on_crash
 
@@ -325,4 +326,4 @@ def test_entries_read_by_an_older_parser_are_refreshed_without_being_reported(
         (second,) = agg.update(all_feeds=True)
     assert (len(second.new), len(second.updated)) == (0, 0)
     hashes = {row[0][:2] for row in con.execute("SELECT content_hash FROM entries")}
-    assert hashes == {"2:"}
+    assert hashes == {HASH_SCHEME + ":"}
