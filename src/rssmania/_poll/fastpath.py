@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
@@ -109,11 +110,14 @@ def parse_fast(body: bytes, *, url: str) -> RawFeed:
         and _XHTML_TITLE.search(body)
     ):
         raise Fallback("an XHTML title was lost")
-    if not is_json and _text_lost(body, entries):
-        raise Fallback("an entry's text was not read")
+    tree: _Tree | None = None  # lxml's reading of the document: at most one parse
+    if not is_json and _text_may_be_lost(body, entries):
+        tree = _Tree.read(body, url, entries, why="an entry without text")
+        if _text_lost(tree, entries):
+            raise Fallback("an entry's text was not read")
     base = url
     if not is_json and b"xml:base" in body:
-        base = _apply_xml_base(body, url, entries)
+        base = _apply_xml_base(tree or _Tree.read(body, url, entries, why="xml:base"), url, entries)
     return RawFeed(
         title=title,
         link=meta.get("link") or None,
@@ -217,23 +221,43 @@ def _lost_characters(title: str | None, entries: list[RawEntry]) -> bool:
     )
 
 
-def _apply_xml_base(body: bytes, url: str, entries: list[RawEntry]) -> str:
+@dataclass(frozen=True)
+class _Tree:
+    """The document as lxml reads it, with each entry's element matched to the entries by position.
+
+    For what the extractor does not give: xml:base (lxml resolves the chain
+    of attributes) and the elements an entry's text may hide in.
+    """
+
+    root: Any
+    elements: list[Any]
+
+    @classmethod
+    def read(cls, body: bytes, url: str, entries: list[RawEntry], *, why: str) -> _Tree:
+        """Parse ``body``, or raise Fallback saying ``why`` it was needed and what failed."""
+        parser = etree.XMLParser(
+            recover=True, resolve_entities=False, no_network=True, huge_tree=True
+        )
+        try:
+            root = etree.fromstring(body, parser, base_url=url)
+        except etree.LxmlError as exc:
+            raise Fallback(f"{why}, and lxml cannot read the document: {exc}") from None
+        if root is None:
+            raise Fallback(f"{why}, and lxml finds no root element")
+        elements = list(root.iter(*_ENTRY_ELEMENTS))
+        if len(elements) != len(entries):
+            # Cannot tell which is which: feedparser can.
+            raise Fallback(f"{why}, and the entries cannot be matched to their elements")
+        return cls(root, elements)
+
+
+def _apply_xml_base(tree: _Tree, url: str, entries: list[RawEntry]) -> str:
     """Set each entry's base from the document's xml:base; return the feed's own base."""
-    parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=True)
-    try:
-        root = etree.fromstring(body, parser, base_url=url)
-    except etree.LxmlError as exc:
-        raise Fallback(f"xml:base, and lxml cannot read the document: {exc}") from None
-    if root is None:
-        raise Fallback("xml:base, and lxml finds no root element")
-    elements = list(root.iter(*_ENTRY_ELEMENTS))
-    if len(elements) != len(entries):
-        raise Fallback("xml:base, and the entries cannot be matched to their elements")
-    for entry, element in zip(entries, elements, strict=True):
+    for entry, element in zip(entries, tree.elements, strict=True):
         base = element.base
         if base and base != url:
             entry.base = urljoin(url, base)
-    feed_base = root.base
+    feed_base = tree.root.base
     return urljoin(url, feed_base) if feed_base else url
 
 
@@ -249,23 +273,15 @@ _TEXT_HINT = re.compile(
 )
 
 
-def _text_lost(body: bytes, entries: list[RawEntry]) -> bool:
-    """Some entry came out without text, and its element holds some.
+def _text_may_be_lost(body: bytes, entries: list[RawEntry]) -> bool:
+    """An entry came out without text (title-only feeds exist), and the document has where
+    its text could be: then an lxml parse, a fraction of what feedparser would cost, tells."""
+    return any(not e.summary and not e.content for e in entries) and bool(_TEXT_HINT.search(body))
 
-    Only looked at when an entry has no text (title-only feeds exist), with
-    one more lxml parse: a fraction of what feedparser would cost.
-    """
-    if all(e.summary or e.content for e in entries) or _TEXT_HINT.search(body) is None:
-        return False
-    parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=True)
-    try:
-        root = etree.fromstring(body, parser)
-    except etree.LxmlError:
-        return True
-    elements = [] if root is None else list(root.iter(*_ENTRY_ELEMENTS))
-    if len(elements) != len(entries):
-        return True  # cannot tell which is which: feedparser can
-    for entry, element in zip(entries, elements, strict=True):
+
+def _text_lost(tree: _Tree, entries: list[RawEntry]) -> bool:
+    """Some entry came out without text, and its element holds some."""
+    for entry, element in zip(entries, tree.elements, strict=True):
         if entry.summary or entry.content:
             continue
         for child in element.iterdescendants():
