@@ -83,7 +83,7 @@ class GuardedResolver(AbstractResolver):
     The connector connects to the very addresses returned here, so a second
     DNS answer (DNS rebinding) cannot slip a private address in; TLS still
     verifies the host name. Address literals never reach a resolver: the
-    request and each redirect hop check those (see ``make_session``).
+    request and each redirect hop check those (``_literal_guard``).
     """
 
     def __init__(self, inner: AbstractResolver, guard: AddressGuard) -> None:
@@ -149,7 +149,7 @@ def make_session(settings: PollSettings, *, max_connections: int) -> aiohttp.Cli
     if settings.refuse_private:
         guard = AddressGuard(settings.allowed_networks)
         resolver = GuardedResolver(resolver, guard)
-        traces.append(_redirect_guard(guard))
+        traces.append(_literal_guard(guard))
     # TLS verified against the system's CA store: the context aiohttp made
     # when it was imported (the forkserver imports it, before any worker).
     connector = aiohttp.TCPConnector(limit=max_connections, limit_per_host=0, resolver=resolver)
@@ -172,8 +172,15 @@ def make_session(settings: PollSettings, *, max_connections: int) -> aiohttp.Cli
     )
 
 
-def _redirect_guard(guard: AddressGuard) -> aiohttp.TraceConfig:
-    """Checks where each redirect leads before it is followed, for address literals."""
+def _literal_guard(guard: AddressGuard) -> aiohttp.TraceConfig:
+    """Checks each URL a request goes to, the first and every redirect's, for address literals."""
+
+    async def starting(
+        session: aiohttp.ClientSession,
+        context: SimpleNamespace,
+        params: aiohttp.TraceRequestStartParams,
+    ) -> None:
+        guard.check_literal(params.url)
 
     async def redirected(
         session: aiohttp.ClientSession,
@@ -189,6 +196,7 @@ def _redirect_guard(guard: AddressGuard) -> aiohttp.TraceConfig:
             guard.check_literal(target)
 
     config = aiohttp.TraceConfig()
+    config.on_request_start.append(starting)
     config.on_request_redirect.append(redirected)
     config.freeze()
     return config
@@ -255,8 +263,6 @@ async def _fetch(
     on_sent: SentListener | None,
 ) -> Fetched | FeedError:
     url = URL(job.url)
-    if settings.refuse_private:
-        AddressGuard(settings.allowed_networks).check_literal(url)
     async with session.get(
         url,
         headers=_conditional_headers(job),
