@@ -7,6 +7,7 @@ import time
 from collections.abc import Sequence
 
 from rssmania._poll import PollJob, PollOutcome, PollSettings, poll_batch
+from tests.pool_tasks import record_pid
 
 
 def poll_batch_dying_on_crash(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
@@ -34,8 +35,5 @@ def poll_batch_raising_on_bug(settings: PollSettings, jobs: Sequence[PollJob]) -
 
 def poll_batch_recording_pid(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
     """Like poll_batch, and appends this worker's PID to the file named after '#pids=' in a URL."""
-    for job in jobs:
-        if "#pids=" in job.url:
-            with open(job.url.split("#pids=", 1)[1], "a") as out:
-                out.write(f"{os.getpid()}\n")
+    record_pid(jobs, "#pids=")
     return poll_batch(settings, jobs)

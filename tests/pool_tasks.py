@@ -18,12 +18,17 @@ def echo(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
     return [PollOutcome(job.url, final_url=f"pid:{os.getpid()}") for job in jobs]
 
 
+def record_pid(jobs: Sequence[PollJob], marker: str) -> None:
+    """Append this process's PID to the file named after ``marker`` (e.g. '#pids=') in a URL."""
+    for job in jobs:
+        if marker in job.url:
+            with open(job.url.split(marker, 1)[1], "a") as out:
+                out.write(f"{os.getpid()}\n")
+
+
 def echo_counting(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
     """Like echo, and appends a line to the file named after '#runs=' in a URL: once per run."""
-    for job in jobs:
-        if "#runs=" in job.url:
-            with open(job.url.split("#runs=", 1)[1], "a") as out:
-                out.write(f"{os.getpid()}\n")
+    record_pid(jobs, "#runs=")
     return echo(settings, jobs)
 
 

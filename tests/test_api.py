@@ -30,6 +30,7 @@ ERRORS = [
     exceptions.DatabaseLockedError("db", "locked"),
     exceptions.AggregatorStateError("closed"),
     exceptions.WorkerStartupError(),
+    exceptions.ClusterError("tcp://127.0.0.1:8786", "cannot reach the scheduler"),
 ]
 
 

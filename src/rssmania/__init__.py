@@ -12,6 +12,7 @@ from rssmania._urls import check_feed_url
 from rssmania._version import __version__
 from rssmania.exceptions import (
     AggregatorStateError,
+    ClusterError,
     DatabaseLockedError,
     FeedExistsError,
     FeedNotFoundError,
@@ -50,6 +51,7 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "Aggregator",
     "AggregatorStateError",
+    "ClusterError",
     "DatabaseLockedError",
     "Enclosure",
     "Entry",

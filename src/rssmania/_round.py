@@ -37,12 +37,11 @@ from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
-from rssmania._dask import ClusterError
 from rssmania._executors import PoolType, SerialExecutor
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
 from rssmania._poll.worker import use_stop_event
 from rssmania._urls import host_of
-from rssmania.exceptions import WorkerStartupError
+from rssmania.exceptions import ClusterError, WorkerStartupError
 
 log = logging.getLogger("rssmania.round")
 
@@ -119,10 +118,6 @@ def make_batches(
     """
     if not jobs:
         return []
-    total = sum(job_cost(job) for job in jobs)
-    # Small rounds: two batches per worker, as many feeds as possible in flight at once.
-    floor = min(MIN_COST, math.ceil(total / (workers * 2)))
-    size = max(floor, min(MAX_COST, math.ceil(total / (workers * BATCHES_PER_WORKER))))
     by_host: dict[str, list[PollJob]] = {}
     for job in jobs:
         by_host.setdefault(host_of(job.url), []).append(job)
@@ -131,6 +126,10 @@ def make_batches(
         for host_jobs in by_host.values()
         for chunk in (host_jobs[i : i + MAX_BATCH] for i in range(0, len(host_jobs), MAX_BATCH))
     ]
+    total = sum(cost for cost, _ in chunks)
+    # Small rounds: two batches per worker, as many feeds as possible in flight at once.
+    floor = min(MIN_COST, math.ceil(total / (workers * 2)))
+    size = max(floor, min(MAX_COST, math.ceil(total / (workers * BATCHES_PER_WORKER))))
     longest = max(len(chunk) for _, chunk in chunks)
     waiting = math.ceil((longest - 1) * spacing / COST_SECONDS)
     # Never below two batches per worker: a small round still overlaps, and

@@ -8,6 +8,7 @@
     ├── StorageError             the database cannot be opened or written
     │   └── DatabaseLockedError  another rssmania is updating the same database
     ├── WorkerStartupError       worker processes die before they can start
+    ├── ClusterError             a Dask cluster unreachable, lost, or of other versions
     └── AggregatorStateError     using an aggregator the wrong way (closed, re-entered)
 
 A feed that fails to poll (HTTP error, timeout, malformed XML...) is *not* an
@@ -101,6 +102,21 @@ class WorkerStartupError(RssmaniaError, RuntimeError):
             'put the calls under `if __name__ == "__main__":` (workers import the main '
             "module), or use workers=1"
         )
+
+
+class ClusterError(RssmaniaError):
+    """The Dask cluster cannot be reached, was lost mid-round, or does not match this rssmania.
+
+    The round ends with it; feeds that had not finished stay due.
+    """
+
+    def __init__(self, address: str, reason: str) -> None:
+        super().__init__(address, reason)
+        self.address = address
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"Dask cluster {self.address}: {self.reason}"
 
 
 class AggregatorStateError(RssmaniaError, RuntimeError):

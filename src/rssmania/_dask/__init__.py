@@ -52,7 +52,8 @@ runs without it (``pip install 'rssmania[dask]'`` adds it).
 
 from __future__ import annotations
 
-from rssmania._dask.connect import ClusterError, scheduler_address
+from rssmania._dask.connect import scheduler_address
 from rssmania._dask.pool import DaskPool, WorkerLostError
+from rssmania.exceptions import ClusterError
 
 __all__ = ["ClusterError", "DaskPool", "WorkerLostError", "scheduler_address"]

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from rssmania.exceptions import RssmaniaError
+from rssmania.exceptions import ClusterError
 
 if TYPE_CHECKING:
     import distributed
@@ -20,21 +20,6 @@ DASK_PACKAGES = ("python", "dask", "distributed", "msgpack", "cloudpickle", "tor
 POLL_PACKAGES = ("rssmania", "fastfeedparser", "feedparser", "lxml", "nh3", "aiohttp")
 """What workers must share with us too: one feed must parse to the same keys
 and hashes on every machine, or the same article would look new or updated again."""
-
-
-class ClusterError(RssmaniaError):
-    """The Dask cluster cannot be reached, was lost mid-round, or does not match this rssmania.
-
-    The round ends with it; feeds that had not finished stay due.
-    """
-
-    def __init__(self, address: str, reason: str) -> None:
-        super().__init__(address, reason)
-        self.address = address
-        self.reason = reason
-
-    def __str__(self) -> str:
-        return f"Dask cluster {self.address}: {self.reason}"
 
 
 def scheduler_address(executor: str) -> str:

@@ -16,9 +16,10 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from rssmania._dask.connect import ClusterError, connect
+from rssmania._dask.connect import connect
 from rssmania._dask.worker import PollBatch, entry_digest, run_on_worker, running_batches
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
+from rssmania.exceptions import ClusterError
 
 if TYPE_CHECKING:
     import distributed
