@@ -20,6 +20,7 @@ from typing import Any, Protocol
 
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
 from rssmania._poll.limits import limit_memory
+from rssmania._process import collect_garbage_less_often
 
 BATCH_MODULE = "rssmania._poll.batch"
 """What the forkserver imports before forking workers."""
@@ -55,6 +56,7 @@ def worker_init(
     """Run once in each worker process; ``coordinator`` is the PID of the process that polls."""
     use_stop_event(stop_event)
     limit_memory(memory_limit)
+    collect_garbage_less_often()
     with started.get_lock():
         started.value += 1
     # Ctrl+C reaches the whole process group; only the coordinator decides

@@ -23,6 +23,7 @@ from rssmania import (
     RssmaniaError,
     StorageError,
 )
+from rssmania._process import collect_garbage_less_often
 from rssmania.exceptions import FeedExistsError, FeedNotFoundError, InvalidOPMLError
 
 
@@ -125,6 +126,7 @@ pass_options = click.make_pass_decorator(Options)
 
 
 def main() -> None:
+    collect_garbage_less_often()
     try:
         cli.main(prog_name="rssmania", standalone_mode=False)
     except click.ClickException as exc:
