@@ -6,6 +6,7 @@ workers of the tests import this checkout's ``tests`` package.
 
 from __future__ import annotations
 
+import gc
 import os
 import time
 from collections.abc import Sequence
@@ -37,3 +38,8 @@ def hang_counting(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollO
     echo_counting(settings, jobs)
     time.sleep(3600)
     return echo(settings, jobs)
+
+
+def process_settings(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
+    """One outcome; its ``final_url`` is the worker's niceness and young-generation threshold."""
+    return [PollOutcome(jobs[0].url, final_url=f"{os.nice(0)} {gc.get_threshold()[0]}")]

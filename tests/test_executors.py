@@ -31,6 +31,7 @@ from rssmania._dask.connect import POLL_PACKAGES, version_mismatches
 from rssmania._dask.worker import entry_digest, without_known
 from rssmania._executors import WorkerPool
 from rssmania._poll import ParsedEntry, ParsedFeed, PollJob, PollOutcome, PollSettings, poll_batch
+from rssmania._process import WORKER_NICENESS, YOUNG_GENERATION
 from tests.conftest import cli_env, rssmania
 from tests.dask_cluster import DaskCluster, cluster_fixture, dask_cluster, shared_cluster_fixture
 from tests.feedserver import FeedServer, items, rss, wait_for
@@ -39,7 +40,7 @@ from tests.fixtures import (
     poll_batch_raising_on_bug,
     poll_batch_recording_pid,
 )
-from tests.pool_tasks import echo, echo_counting, hang_counting
+from tests.pool_tasks import echo, echo_counting, hang_counting, process_settings
 
 SETTINGS = PollSettings(user_agent="rssmania-tests", host_spacing=0.0)
 
@@ -204,6 +205,17 @@ def test_close_lets_running_batches_finish_and_cancels_the_rest(
     assert [f.result(timeout=1)[0].error for f in running] == [None, None]
     assert later[-1].cancelled()
     assert all(f.done() for f in later)
+
+
+def test_local_workers_run_below_the_coordinator_and_collect_less_often() -> None:
+    pool = WorkerPool(1)
+    try:
+        outcome = pool.submit(process_settings, SETTINGS, jobs_for("http://e/1")).result(60)[0]
+    finally:
+        pool.close()
+    niceness, young = map(int, (outcome.final_url or "").split())
+    assert niceness == min(os.nice(0) + WORKER_NICENESS, 19)
+    assert young == YOUNG_GENERATION
 
 
 def test_the_core_does_not_import_dask() -> None:

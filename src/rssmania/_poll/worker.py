@@ -20,7 +20,7 @@ from typing import Any, Protocol
 
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
 from rssmania._poll.limits import limit_memory
-from rssmania._process import collect_garbage_less_often
+from rssmania._process import collect_garbage_less_often, yield_to_the_coordinator
 
 BATCH_MODULE = "rssmania._poll.batch"
 """What the forkserver imports before forking workers."""
@@ -57,6 +57,7 @@ def worker_init(
     use_stop_event(stop_event)
     limit_memory(memory_limit)
     collect_garbage_less_often()
+    yield_to_the_coordinator()
     with started.get_lock():
         started.value += 1
     # Ctrl+C reaches the whole process group; only the coordinator decides
