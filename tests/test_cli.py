@@ -14,6 +14,7 @@ from typing import IO
 import pytest
 
 from rssmania._demo import SAMPLE_FEEDS
+from rssmania._start import polls_with_local_workers
 from tests.conftest import cli_env, rssmania
 from tests.feedserver import FeedServer, items, rss, wait_for
 from tests.procs import alive, descendants
@@ -271,3 +272,29 @@ def test_demo_runs_offline_and_shows_articles_arriving(tmp_path: Path) -> None:
     assert len(lines) > sum(feed.initial for feed in SAMPLE_FEEDS)
     assert len({(obj["feed_url"], obj["id"]) for obj in lines}) == len(lines)
     assert not (tmp_path / "unused.sqlite").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "environ", "cores", "expected"),
+    [
+        (["update", "--all"], {}, 2, True),
+        (["--db", "update", "run"], {}, 2, True),  # "update" is the database file here
+        (["--db", "x.db", "-v", "run"], {}, 2, True),
+        (["demo"], {}, 4, True),
+        (["update"], {}, 1, False),  # one core: polled in this process
+        (["update", "--workers", "1"], {}, 8, False),
+        (["update", "--workers=1"], {}, 8, False),
+        (["update", "--workers", "3"], {}, 1, True),
+        (["update", "--executor", "dask://127.0.0.1:8786"], {}, 2, False),
+        (["update", "--executor=dask://127.0.0.1:8786"], {}, 2, False),
+        (["update"], {"RSSMANIA_EXECUTOR": "dask://127.0.0.1:8786"}, 2, False),
+        (["update", "--help"], {}, 2, False),
+        (["entries"], {}, 2, False),
+        (["add", "update"], {}, 2, False),
+        ([], {}, 2, False),
+    ],
+)
+def test_which_commands_start_the_workers_forkserver_first(
+    args: list[str], environ: dict[str, str], cores: int, expected: bool
+) -> None:
+    assert polls_with_local_workers(args, environ, cores) is expected

@@ -1,5 +1,5 @@
 from __future__ import annotations
 
-from rssmania.cli import main
+from rssmania._start import main
 
 main()

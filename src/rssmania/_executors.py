@@ -28,6 +28,17 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
+def start_forkserver() -> None:
+    """Start the process that workers fork from, importing the poll code (and return at once).
+
+    aiohttp and the parsers take a good part of a second to import; the
+    workers fork from the forkserver only once it has, and then start
+    without importing anything.
+    """
+    multiprocessing.get_context("forkserver").set_forkserver_preload([BATCH_MODULE])
+    multiprocessing.forkserver.ensure_running()
+
+
 class SerialExecutor(Executor):
     """Runs each call at submit time, in this process: the first tool for debugging."""
 
@@ -88,7 +99,6 @@ class WorkerPool:
         # forkserver, not fork: the coordinator may hold threads (a progress
         # bar, a web UI) and forking a threaded process can deadlock a child.
         self._context = multiprocessing.get_context("forkserver")
-        self._context.set_forkserver_preload([BATCH_MODULE])
         # Shared with every worker (also those of a rebuilt pool) at start-up.
         self.stop_event = self._context.Event()
         # Counts workers that got as far as our initializer: none at all
@@ -96,13 +106,9 @@ class WorkerPool:
         self.started = self._context.Value("i", 0)
 
     def warm_up(self) -> None:
-        """Start the forkserver now, to import the poll code while we read the database.
-
-        aiohttp and the parsers take a good part of a second to import; the
-        workers fork from the forkserver only once it has.
-        """
+        """Start the forkserver now, to import the poll code while we read the database."""
         if self._pool is None:
-            multiprocessing.forkserver.ensure_running()
+            start_forkserver()
 
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
         if self._pool is None:
