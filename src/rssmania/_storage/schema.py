@@ -81,6 +81,11 @@ MIGRATIONS: tuple[str, ...] = (
         entry_id      INTEGER NOT NULL REFERENCES entries (id) ON DELETE CASCADE
     );
     """,
+    # A feed's entries are found through UNIQUE (feed_id, key) and sorted
+    # (a few thousand rows at most); this index cost 15% of every insert.
+    """
+    DROP INDEX entries_feed_sort_date;
+    """,
 )
 
 

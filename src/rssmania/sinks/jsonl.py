@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from rssmania.types import Entry, Feed
@@ -11,6 +12,12 @@ from rssmania.types import Entry, Feed
 
 def _date(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
+
+
+# The entries of one poll share first_seen (the moment it was stored).
+_first_seen = lru_cache(maxsize=8)(_date)
+# Built once: json.dumps with options builds an encoder per call.
+_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
 def entry_object(entry: Entry) -> dict[str, Any]:
@@ -23,7 +30,7 @@ def entry_object(entry: Entry) -> dict[str, Any]:
         "author": entry.author,
         "published": _date(entry.published),
         "updated": _date(entry.updated),
-        "first_seen": _date(entry.first_seen),
+        "first_seen": _first_seen(entry.first_seen),
         "status": entry.status.value,
         "summary": entry.summary,
         "content": entry.content,
@@ -55,4 +62,4 @@ def feed_object(feed: Feed) -> dict[str, Any]:
 
 
 def entry_line(entry: Entry) -> str:
-    return json.dumps(entry_object(entry), ensure_ascii=False)
+    return _encode(entry_object(entry))
