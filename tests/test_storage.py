@@ -98,3 +98,37 @@ def test_replaying_a_result_converges_on_the_stored_rows(tmp_path: Path) -> None
     assert by_id["a1"].first_seen == NOW
     assert len(storage.get_entries(feed_url=None, limit=None)) == 2
     assert len(storage.pending_changes()) == 2
+
+
+def test_a_database_of_the_first_schema_is_migrated_with_its_entries(tmp_path: Path) -> None:
+    from rssmania._storage.schema import MIGRATIONS  # noqa: PLC0415 - what this test is about
+
+    path = tmp_path / "v1.sqlite"
+    db = sqlite3.connect(path)
+    db.executescript(MIGRATIONS[0])
+    db.execute("PRAGMA user_version = 1")
+    db.execute(
+        "INSERT INTO feeds (id, url, added, host) "
+        "VALUES (1, 'https://example.org/feed', '2026-01-01T00:00:00.000000+00:00', 'example.org')"
+    )
+    for key, day in (("a", "01"), ("b", "02")):
+        db.execute(
+            "INSERT INTO entries (feed_id, key, content_hash, first_seen, last_changed, status, "
+            "sort_date) VALUES (1, ?, 'h', ?, ?, 'new', ?)",
+            (key, *[f"2026-01-{day}T00:00:00.000000+00:00"] * 3),
+        )
+    db.commit()
+    db.close()
+
+    storage = Storage(path)
+    try:
+        entries = storage.get_entries(feed_url="https://example.org/feed", limit=None)
+        assert [e.id for e in entries] == ["b", "a"]  # newest first, without the index
+        db = sqlite3.connect(path)
+        assert db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
+        names = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type='index'")}
+        db.close()
+        assert "entries_feed_sort_date" not in names
+        assert "entries_sort_date" in names
+    finally:
+        storage.close()
