@@ -108,6 +108,31 @@ def print_table(context: dict[str, object], tools: list[str], results: Results) 
     print("x cold / x warm: the tool's wall time over rssmania's (above 1: rssmania is faster)")
 
 
+FLOOR_FACTOR = 2  # issue 4: a cold poll within 2x of fetch-only + parse-only / cores
+
+
+def print_floor(
+    context: dict[str, object], floors: list[dict[str, float]], results: Results
+) -> None:
+    """rssmania's cold poll against fetch-only + parse-only / cores (medians of the runs)."""
+    if not floors:
+        return
+    cores = int(str(context["cores"]))
+    fetch = statistics.median(f["fetch_s"] for f in floors)
+    parse = statistics.median(f["parse_cpu_s"] for f in floors)
+    floor = fetch + parse / cores
+    cold = _median(results.get(("rssmania", "cold"), []), "wall")
+    verdict = (
+        "met" if cold <= FLOOR_FACTOR * floor else "NOT met"
+    ) + f" (target: within {FLOOR_FACTOR}x)"
+    print(
+        f"floor: fetch-only {fetch:.2f} s + parse-only {parse:.2f} s CPU / {cores} cores = "
+        f"{floor:.2f} s (medians of {len(floors)}); rssmania cold {_fmt(cold, 0)} s = "
+        f"{_fmt(cold / floor, 0)}x the floor: {verdict}"
+    )
+    context["floor"] = {"fetch_s": fetch, "parse_cpu_s": parse, "floor_s": floor}
+
+
 def print_diffs(results: Results) -> None:
     """Each tool's entry-count differences, by the traits of the feeds that differ."""
     codes = {p.code for polls in results.values() for p in polls if p.code}

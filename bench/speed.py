@@ -63,6 +63,7 @@ def ensure_pip_extra() -> None:
 ensure_pip_extra()
 
 import feedgen  # noqa: E402 (after the install of what it needs)
+import floor  # noqa: E402
 import measure  # noqa: E402
 import nginx  # noqa: E402
 import peers  # noqa: E402
@@ -76,6 +77,24 @@ class Bench:
     log: nginx.AccessLog
     timeout: float
     results: report.Results = field(default_factory=dict)
+    floors: list[dict[str, float]] = field(default_factory=list)
+
+    def run_floor(self, state: Path) -> None:
+        """fetch-only and parse-only (``floor.py``) on the cold corpus, in a process of its own."""
+        state.mkdir()
+        urls = state / "urls.txt"
+        urls.write_text("\n".join(self.urls) + "\n")
+        done = subprocess.run(
+            [sys.executable, str(HERE / "floor.py"), str(urls)],
+            capture_output=True,
+            text=True,
+            timeout=self.timeout,
+            check=True,
+        )
+        shutil.rmtree(state, ignore_errors=True)
+        found = floor.Floor.from_json(done.stdout)
+        self.floors.append(found.as_dict())
+        print(f"  {'floor':16} {found.describe(os.cpu_count() or 1)}", flush=True)
 
     def run_tool(self, tool: peers.ToolType, state: Path) -> None:
         """Cold then warm on a fresh state; the corpus is back to cold when this returns."""
@@ -176,6 +195,8 @@ def bench_one(n: int, args: argparse.Namespace, tools: list[peers.ToolType]) -> 
                 print(f"run {run + 1}/{args.runs}: {', '.join(t.name for t in order)}")
                 for tool in order:
                     bench.run_tool(tool, tmp / f"{tool.name.replace(' ', '-')}-{run}")
+                if not args.no_floor:
+                    bench.run_floor(tmp / f"floor-{run}")
         context = {
             "date": time.strftime("%Y-%m-%d"),
             "rssmania": rssmania_version(),
@@ -186,6 +207,7 @@ def bench_one(n: int, args: argparse.Namespace, tools: list[peers.ToolType]) -> 
             "corpus": summary,
         }
         report.print_table(context, [t.name for t in tools], bench.results)
+        report.print_floor(context, bench.floors, bench.results)
         report.print_diffs(bench.results)
         if args.json_out:
             report.write_json(args.json_out, context, bench.results)
@@ -225,6 +247,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--changed", type=float, default=0.1, help="share of feeds changed")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json-out", type=Path, help="append the figures as JSON Lines")
+    parser.add_argument(
+        "--no-floor", action="store_true", help="skip fetch-only + parse-only (floor.py)"
+    )
     args = parser.parse_args()
     if args.scale:
         args.feeds = args.scale
