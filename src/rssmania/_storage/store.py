@@ -64,7 +64,9 @@ UNSET = Unset()
 
 
 def to_text(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if value.tzinfo is not UTC:  # the parsers' dates are UTC already
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")
 
 
 def to_datetime(value: str | None) -> datetime | None:
@@ -374,7 +376,9 @@ def _apply_one(db: sqlite3.Connection, write: FeedWrite, outbox: bool) -> Applie
     changes = []
     for item in write.entries:
         e = item.entry
-        published, updated = _opt(e.published), _opt(e.updated)
+        published = _opt(e.published)
+        # Most feeds give one date: formatting dates was a tenth of storing.
+        updated = published if e.updated == e.published else _opt(e.updated)
         sort_date = published if item.sort_date is e.published else to_text(item.sort_date)
         enclosures = (
             json.dumps([[x.href, x.type, x.length] for x in e.enclosures]) if e.enclosures else "[]"

@@ -21,6 +21,7 @@ _encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
 
 
 def entry_object(entry: Entry) -> dict[str, Any]:
+    published = _date(entry.published)
     return {
         "feed_url": entry.feed_url,
         "feed_title": entry.feed_title,
@@ -28,8 +29,8 @@ def entry_object(entry: Entry) -> dict[str, Any]:
         "title": entry.title,
         "link": entry.link,
         "author": entry.author,
-        "published": _date(entry.published),
-        "updated": _date(entry.updated),
+        "published": published,
+        "updated": published if entry.updated == entry.published else _date(entry.updated),
         "first_seen": _first_seen(entry.first_seen),
         "status": entry.status.value,
         "summary": entry.summary,
