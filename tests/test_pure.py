@@ -245,9 +245,19 @@ def test_hosts_with_many_feeds_get_company_to_fill_their_spacing() -> None:
     assert min(len({host_of(j.url) for j in b}) for b in spaced[:-1]) >= 12
     assert all(sum(job_cost(j) for j in b) <= MAX_WAITING_COST for b in spaced)
     assert len(make_batches(jobs, 2)) > len(spaced)
-    # A small round keeps two batches per worker, however long its hosts' waits.
+    # A small round keeps a batch per worker, however long its hosts' waits.
     few = [PollJob(f"http://h{i % 2}.example/{i}") for i in range(8)]
     assert len(make_batches(few, 2, spacing=0.1)) == 2
+
+
+def test_a_small_round_of_spaced_hosts_is_not_polled_in_two_waits() -> None:
+    # 250 feeds answering 304, 4 a host: each host takes 0.3 s of spacing. A
+    # worker runs its batches one after another, so two batches per worker
+    # would wait that out twice; the round gets about one per worker.
+    known = [PollJob(f"http://h{i % 63}.example/{i}", etag='"e"') for i in range(250)]
+    batches = sorted(make_batches(known, 2, spacing=0.1), key=len, reverse=True)
+    assert len(batches) <= 3
+    assert len(batches[0]) + len(batches[1]) >= 240
 
 
 @pytest.mark.parametrize(

@@ -98,7 +98,7 @@ InFlight = dict[int, tuple[tuple[str, ...], float]]
 def make_batches(
     jobs: Sequence[PollJob], workers: int, *, spacing: float = 0.0
 ) -> list[list[PollJob]]:
-    """About eight batches per worker (two in a small round), each holding whole hosts.
+    """About eight batches per worker (one or two in a small round), each holding whole hosts.
 
     A batch's outcomes reach the coordinator when it ends: many batches let
     the coordinator store while workers poll, instead of idling until a half
@@ -132,9 +132,10 @@ def make_batches(
     size = max(floor, min(MAX_COST, math.ceil(total / (workers * BATCHES_PER_WORKER))))
     longest = max(len(chunk) for _, chunk in chunks)
     waiting = math.ceil((longest - 1) * spacing / COST_SECONDS)
-    # Never below two batches per worker: a small round still overlaps, and
-    # a slow host holds back the results of its batch only.
-    size = max(size, min(waiting, MAX_WAITING_COST, math.ceil(total / (workers * 2))))
+    # Never fewer batches than workers. Not two per worker either: a worker
+    # runs its batches one after the other, so a round of spaced hosts took
+    # twice their spacing (250 feeds answering 304, 4 a host: 1.8 -> 1.4 s).
+    size = max(size, min(waiting, MAX_WAITING_COST, math.ceil(total / workers)))
     # First fit, costliest first: few batches, evenly filled.
     batches: list[tuple[int, list[PollJob]]] = []
     for cost, chunk in sorted(chunks, key=lambda c: c[0], reverse=True):
