@@ -5,7 +5,8 @@
 Every file of ``corpus/real`` is read into memory first; each stage then runs
 over all of them ``--runs`` times in this one process, and the best run is
 kept (the least disturbed by other work on the machine). CPU time of this
-process, so MB/s is per core. Stages:
+process, so MB/s is per core; the process collects garbage as rssmania's
+workers do (``_process.py``), for every stage. Stages:
 
 - lxml: a bare recovering parse into a tree, the floor for any lxml-based parser;
 - fastfeedparser: the library alone, as rssmania calls it;
@@ -33,6 +34,7 @@ from rssmania._poll import fastpath
 from rssmania._poll.entities import defuse_entities
 from rssmania._poll.parse import finish, parse_feed
 from rssmania._poll.raw import RawFeed
+from rssmania._process import collect_garbage_less_often
 
 URL = "https://feeds.example.org/feed.xml"
 
@@ -55,6 +57,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     files = sorted(p for p in (args.corpus / "real").rglob("*") if p.is_file())
     if not files:
         raise SystemExit(f"no corpus under {args.corpus / 'real'}")
+    # Every stage runs as in a worker process, with its garbage collector settings.
+    collect_garbage_less_often()
     bodies = [defuse_entities(p.read_bytes()) for p in files]
     xml = [b for b in bodies if b.lstrip()[:1] != b"{"]
     accepted: list[bytes] = []
