@@ -9,6 +9,7 @@ before anything else, so that both load side by side.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Mapping, Sequence
@@ -21,7 +22,10 @@ def main() -> None:
     if polls_with_local_workers(sys.argv[1:], os.environ, os.cpu_count() or 1):
         from rssmania._executors import start_forkserver  # noqa: PLC0415 - see the docstring
 
-        start_forkserver()
+        # Only a head start: if it cannot start now, the pool tries again
+        # when the round begins and says what went wrong there.
+        with contextlib.suppress(OSError):
+            start_forkserver()
     from rssmania.cli import main as cli_main  # noqa: PLC0415 - see the docstring
 
     cli_main()
