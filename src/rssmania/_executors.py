@@ -99,9 +99,6 @@ class WorkerPool:
         # forkserver, not fork: the coordinator may hold threads (a progress
         # bar, a web UI) and forking a threaded process can deadlock a child.
         self._context = multiprocessing.get_context("forkserver")
-        # Also here, not only in start_forkserver(): whatever starts the
-        # forkserver first (warm_up, or the first submit) gives it the poll code.
-        self._context.set_forkserver_preload([BATCH_MODULE])
         # Shared with every worker (also those of a rebuilt pool) at start-up.
         self.stop_event = self._context.Event()
         # Counts workers that got as far as our initializer: none at all
@@ -115,6 +112,7 @@ class WorkerPool:
 
     def submit(self, fn: Callable[..., T], /, *args: Any) -> Future[T]:
         if self._pool is None:
+            start_forkserver()  # with the poll code, whether or not warm_up() came first
             self._pool = ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=self._context,
