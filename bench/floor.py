@@ -35,9 +35,6 @@ class Floor:
     def from_json(cls, text: str) -> Floor:
         return cls(**json.loads(text))
 
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
-
     def seconds(self, cores: int) -> float:
         """fetch-only + parse-only / cores: what a cold poll cannot beat by overlapping alone."""
         return self.fetch_s + self.parse_cpu_s / cores
@@ -89,7 +86,7 @@ def main() -> None:
         fetch_s=round(fetch_s, 3),
         parse_cpu_s=round(parse_cpu_s, 3),
     )
-    print(json.dumps(found.as_dict()))
+    print(json.dumps(asdict(found)))
 
 
 if __name__ == "__main__":

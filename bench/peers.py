@@ -34,7 +34,7 @@ class ToolType(Protocol):
     def counts(self, state: Path) -> dict[str, int]: ...
 
 
-def _write_urls(state: Path, urls: list[str]) -> Path:
+def write_urls(state: Path, urls: list[str]) -> Path:
     path = state / "urls.txt"
     path.write_text("\n".join(urls) + "\n")
     return path
@@ -86,7 +86,7 @@ class FeedparserLoop:
     name: str = "feedparser loop"
 
     def prepare(self, state: Path, urls: list[str]) -> None:
-        _write_urls(state, urls)
+        write_urls(state, urls)
 
     def command(self, state: Path) -> tuple[list[str], dict[str, str]]:
         script = str(HERE / "peer_feedparser.py")
@@ -118,7 +118,7 @@ class Reader:
 
     def prepare(self, state: Path, urls: list[str]) -> None:
         subprocess.run(
-            [*self._cmd("add", state), str(_write_urls(state, urls))],
+            [*self._cmd("add", state), str(write_urls(state, urls))],
             check=True,
             capture_output=True,
         )
@@ -152,7 +152,7 @@ class Newsboat:
     name: str = "newsboat"
 
     def prepare(self, state: Path, urls: list[str]) -> None:
-        _write_urls(state, urls)
+        write_urls(state, urls)
         (state / "newsboat.conf").write_text(NEWSBOAT_CONFIG.format(threads=self.threads))
         for sub in ("home", "config", "data", "cache"):
             (state / sub).mkdir(exist_ok=True)

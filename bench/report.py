@@ -6,9 +6,10 @@ import json
 import math
 import statistics
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from floor import Floor
 from measure import Sample
 
 PEAK_LIMIT_MB = 500  # issue 4: the whole tree under 500 MB at 20,000 feeds
@@ -111,16 +112,14 @@ def print_table(context: dict[str, object], tools: list[str], results: Results) 
 FLOOR_FACTOR = 2  # issue 4: a cold poll within 2x of fetch-only + parse-only / cores
 
 
-def print_floor(
-    context: dict[str, object], floors: list[dict[str, float]], results: Results
-) -> None:
+def print_floor(context: dict[str, object], floors: list[Floor], results: Results) -> None:
     """rssmania's cold poll against fetch-only + parse-only / cores (medians of the runs)."""
     if not floors:
         return
     cores = int(str(context["cores"]))
-    fetch = statistics.median(f["fetch_s"] for f in floors)
-    parse = statistics.median(f["parse_cpu_s"] for f in floors)
-    floor = fetch + parse / cores
+    fetch = statistics.median(f.fetch_s for f in floors)
+    parse = statistics.median(f.parse_cpu_s for f in floors)
+    floor = replace(floors[0], fetch_s=fetch, parse_cpu_s=parse).seconds(cores)
     cold = _median(results.get(("rssmania", "cold"), []), "wall")
     verdict = (
         "met" if cold <= FLOOR_FACTOR * floor else "NOT met"

@@ -77,15 +77,13 @@ class Bench:
     log: nginx.AccessLog
     timeout: float
     results: report.Results = field(default_factory=dict)
-    floors: list[dict[str, float]] = field(default_factory=list)
+    floors: list[floor.Floor] = field(default_factory=list)
 
     def run_floor(self, state: Path) -> None:
         """fetch-only and parse-only (``floor.py``) on the cold corpus, in a process of its own."""
         state.mkdir()
-        urls = state / "urls.txt"
-        urls.write_text("\n".join(self.urls) + "\n")
         done = subprocess.run(
-            [sys.executable, str(HERE / "floor.py"), str(urls)],
+            [sys.executable, str(HERE / "floor.py"), str(peers.write_urls(state, self.urls))],
             capture_output=True,
             text=True,
             timeout=self.timeout,
@@ -93,7 +91,7 @@ class Bench:
         )
         shutil.rmtree(state, ignore_errors=True)
         found = floor.Floor.from_json(done.stdout)
-        self.floors.append(found.as_dict())
+        self.floors.append(found)
         print(f"  {'floor':16} {found.describe(os.cpu_count() or 1)}", flush=True)
 
     def run_tool(self, tool: peers.ToolType, state: Path) -> None:
