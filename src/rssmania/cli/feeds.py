@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +15,7 @@ from rssmania import (
 )
 from rssmania.cli._app import BadInput, Options, RuntimeFailure, cli, open_aggregator, pass_options
 from rssmania.sinks import console as human
-from rssmania.sinks.jsonl import entry_line, feed_object
+from rssmania.sinks.jsonl import entry_line, feed_line
 
 
 @cli.command()
@@ -61,7 +60,7 @@ def list_feeds(options: Options, as_json: bool) -> None:
         feeds = agg.get_feeds()
     if as_json:
         for feed in feeds:
-            click.echo(json.dumps(feed_object(feed), ensure_ascii=False))
+            click.echo(feed_line(feed), nl=False)
         return
     if not feeds:
         click.echo("No feeds yet: add one with `rssmania add URL`.")
@@ -156,6 +155,6 @@ def entries(options: Options, feed_url: str | None, limit: int, as_json: bool) -
         found = agg.get_entries(feed_url=feed_url, limit=limit)
     if as_json:
         for entry in found:
-            click.echo(entry_line(entry))
+            click.echo(entry_line(entry), nl=False)
     else:
         human.print_entries(Console(), found)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import BinaryIO
 
 import click
 from rich.console import Console
@@ -96,7 +96,7 @@ class Reporter:
     the next start rather than never.
     """
 
-    def __init__(self, agg: Aggregator, *, as_json: bool, out: TextIO, console: Console) -> None:
+    def __init__(self, agg: Aggregator, *, as_json: bool, out: BinaryIO, console: Console) -> None:
         self.agg = agg
         self.as_json = as_json
         self.out = out
@@ -106,8 +106,7 @@ class Reporter:
         if not changes:
             return
         if self.as_json:
-            for change in changes:
-                self.out.write(entry_line(change.entry) + "\n")
+            self.out.write(b"".join(entry_line(change.entry) for change in changes))
             self.out.flush()
         else:
             human.print_changes(self.console, [c.entry for c in changes])
@@ -150,7 +149,7 @@ def update(
         enabled = err.is_terminal
         total = _due(agg, all_feeds) if enabled else 0
         results = agg.update(all_feeds=all_feeds)  # takes the poll lock first
-        reporter = Reporter(agg, as_json=as_json, out=sys.stdout, console=out)
+        reporter = Reporter(agg, as_json=as_json, out=sys.stdout.buffer, console=out)
         reporter.report_leftovers()
         counts = {"feeds": 0, "new": 0, "updated": 0, "errors": 0, "not_modified": 0, "offline": 0}
         with _progress(err, agg, total, enabled=enabled) as advance:
@@ -200,7 +199,7 @@ def _due(agg: Aggregator, all_feeds: bool) -> int:
 def _watch(agg: Aggregator, *, as_json: bool, err: Console) -> None:
     out = Console(soft_wrap=True)
     results = agg.watch()  # takes the poll lock first
-    reporter = Reporter(agg, as_json=as_json, out=sys.stdout, console=out)
+    reporter = Reporter(agg, as_json=as_json, out=sys.stdout.buffer, console=out)
     reporter.report_leftovers()
     offline = False
     for result in results:

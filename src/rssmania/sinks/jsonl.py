@@ -1,27 +1,22 @@
-"""JSON Lines: one object per entry, the format of ``update --json`` and ``entries --json``."""
+"""JSON Lines: one object per entry, the format of ``update --json`` and ``entries --json``.
+
+orjson writes them: a cold poll prints tens of thousands of entries whose
+HTML bodies the standard library's encoder escaped at a quarter of the speed,
+and it formats dates itself (RFC 3339, as ``datetime.isoformat``).
+"""
 
 from __future__ import annotations
 
-import json
-from datetime import datetime
-from functools import lru_cache
 from typing import Any
+
+import orjson
 
 from rssmania.types import Entry, Feed
 
-
-def _date(value: datetime | None) -> str | None:
-    return None if value is None else value.isoformat()
+_LINE = orjson.OPT_APPEND_NEWLINE
 
 
-# The entries of one poll share first_seen (the moment it was stored).
-_first_seen = lru_cache(maxsize=8)(_date)
-# Built once: json.dumps with options builds an encoder per call.
-_encode = json.JSONEncoder(ensure_ascii=False, check_circular=False).encode
-
-
-def entry_object(entry: Entry) -> dict[str, Any]:
-    published = _date(entry.published)
+def _entry_object(entry: Entry) -> dict[str, Any]:
     return {
         "feed_url": entry.feed_url,
         "feed_title": entry.feed_title,
@@ -29,9 +24,9 @@ def entry_object(entry: Entry) -> dict[str, Any]:
         "title": entry.title,
         "link": entry.link,
         "author": entry.author,
-        "published": published,
-        "updated": published if entry.updated == entry.published else _date(entry.updated),
-        "first_seen": _first_seen(entry.first_seen),
+        "published": entry.published,
+        "updated": entry.updated,
+        "first_seen": entry.first_seen,
         "status": entry.status.value,
         "summary": entry.summary,
         "content": entry.content,
@@ -43,13 +38,13 @@ def entry_object(entry: Entry) -> dict[str, Any]:
     }
 
 
-def feed_object(feed: Feed) -> dict[str, Any]:
+def _feed_object(feed: Feed) -> dict[str, Any]:
     return {
         "url": feed.url,
         "title": feed.display_title,
         "category": feed.category,
-        "last_checked": _date(feed.last_checked),
-        "next_check": _date(feed.next_check),
+        "last_checked": feed.last_checked,
+        "next_check": feed.next_check,
         "next_check_reason": feed.next_check_reason,
         "interval": feed.interval,
         "last_status": feed.last_status,
@@ -62,5 +57,10 @@ def feed_object(feed: Feed) -> dict[str, Any]:
     }
 
 
-def entry_line(entry: Entry) -> str:
-    return _encode(entry_object(entry))
+def entry_line(entry: Entry) -> bytes:
+    """One line of JSON, UTF-8, newline included."""
+    return orjson.dumps(_entry_object(entry), option=_LINE)
+
+
+def feed_line(feed: Feed) -> bytes:
+    return orjson.dumps(_feed_object(feed), option=_LINE)
