@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import IO
 
@@ -73,6 +74,11 @@ def test_update_json_is_only_json_lines(server: FeedServer, db: Path) -> None:
     assert len(lines) == 9
     assert all(set(obj) >= JSON_KEYS and obj["status"] == "new" for obj in lines)
     assert {obj["feed_title"] for obj in lines} == {"J 0", "J 1", "J 2"}
+    # Dates are RFC 3339 in UTC, as datetime.isoformat() writes them.
+    for obj in lines:
+        for name in ("published", "updated", "first_seen"):
+            assert obj[name].endswith("+00:00"), obj
+            assert datetime.fromisoformat(obj[name]).utcoffset() == timedelta(0)
     assert "3 feeds polled, 9 new" in first.stderr
     second = rssmania(db, "update", "--all", "--json")
     assert second.returncode == 0
