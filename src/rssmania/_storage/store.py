@@ -90,6 +90,14 @@ class Storage:
                 self.path, f"SQLite {sqlite3.sqlite_version} is too old (3.35 or newer is needed)"
             )
         try:
+            # Built in since 3.38, a build option before (which distributions enable).
+            self._db.execute("SELECT json_each.value FROM json_each('[]')")
+        except sqlite3.OperationalError as exc:
+            self._db.close()
+            raise StorageError(
+                self.path, f"SQLite {sqlite3.sqlite_version} was built without JSON functions"
+            ) from exc
+        try:
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA journal_mode = WAL")
             # NORMAL is durable against a killed process (only a power cut can
