@@ -7,7 +7,10 @@ workers of the tests import this checkout's ``tests`` package.
 from __future__ import annotations
 
 import gc
+import multiprocessing.queues
 import os
+import struct
+import threading
 import time
 from collections.abc import Sequence
 
@@ -43,3 +46,13 @@ def hang_counting(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollO
 def process_settings(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
     """One outcome; its ``final_url`` is the worker's niceness and young-generation threshold."""
     return [PollOutcome(jobs[0].url, final_url=f"{os.nice(0)} {gc.get_threshold()[0]}")]
+
+
+def send_half_a_result(flag: str) -> None:
+    """Start a result message on the pool's result pipe and never finish it, as a worker
+    killed while it sends does; then write ``flag`` and hang (local workers only)."""
+    (queue,) = [o for o in gc.get_objects() if isinstance(o, multiprocessing.queues.SimpleQueue)]
+    os.write(queue._writer.fileno(), struct.pack("!i", 1 << 20) + b"x" * 100)
+    with open(flag, "w") as out:
+        out.write("sent")
+    threading.Event().wait()

@@ -40,7 +40,13 @@ from tests.fixtures import (
     poll_batch_raising_on_bug,
     poll_batch_recording_pid,
 )
-from tests.pool_tasks import echo, echo_counting, hang_counting, process_settings
+from tests.pool_tasks import (
+    echo,
+    echo_counting,
+    hang_counting,
+    process_settings,
+    send_half_a_result,
+)
 
 SETTINGS = PollSettings(user_agent="rssmania-tests", host_spacing=0.0)
 
@@ -205,6 +211,25 @@ def test_close_lets_running_batches_finish_and_cancels_the_rest(
     assert [f.result(timeout=1)[0].error for f in running] == [None, None]
     assert later[-1].cancelled()
     assert all(f.done() for f in later)
+
+
+def test_killing_a_worker_in_the_middle_of_its_result_leaves_no_thread_waiting(
+    tmp_path: Path,
+) -> None:
+    # The pool's manager thread reads half a message and waits for the rest:
+    # kill() must end that wait, or the process hangs at exit (seen with
+    # `rssmania update --json | head -1`: the reader went away mid-round).
+    pool = WorkerPool(1)
+    flag = tmp_path / "sent"
+    future = pool.submit(send_half_a_result, str(flag))
+    wait_for(flag.exists, timeout=60)
+    executor = pool._pool
+    assert executor is not None
+    manager = executor._executor_manager_thread  # type: ignore[attr-defined]
+    pool.kill()
+    manager.join(timeout=30)
+    assert not manager.is_alive()
+    assert future.done()
 
 
 def test_local_workers_run_below_the_coordinator_and_collect_less_often() -> None:

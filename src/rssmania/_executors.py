@@ -138,6 +138,8 @@ class WorkerPool:
         if pool is None:
             return
         processes = list(getattr(pool, "_processes", {}).values())
+        # Taken now: shutdown() drops the pool's references to both.
+        results = getattr(pool, "_result_queue", None)
         pool.shutdown(wait=False, cancel_futures=True)
         for process in processes:
             if process.is_alive() and process.pid is not None:
@@ -145,6 +147,15 @@ class WorkerPool:
                     os.kill(process.pid, signal.SIGKILL)
         for process in processes:
             process.join(timeout=5)
+        if not any(process.is_alive() for process in processes):
+            # A worker killed while it sent a result leaves half a message in
+            # the result pipe: the pool's manager thread would wait for the
+            # rest forever, and the interpreter with it at exit, joining that
+            # thread. Our end is the last one that can write: closing it makes
+            # that wait an end of file, which the pool takes as a breakage.
+            writer = getattr(results, "_writer", None)
+            if writer is not None:
+                writer.close()
 
     def close(self) -> None:
         """Let running batches finish, then stop the workers."""
