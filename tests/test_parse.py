@@ -186,6 +186,18 @@ def test_relative_links_resolve_against_the_final_url() -> None:
     ]
 
 
+@pytest.mark.parametrize("broken", [False, True], ids=["fast path", "feedparser"])
+def test_an_enclosure_length_no_integer_holds_is_no_length(broken: bool) -> None:
+    # 30 digits: SQLite and orjson (update --json) take integers up to 2**63 - 1.
+    huge = '<enclosure url="https://example.org/a.mp3" type="audio/mpeg" length="9' + "9" * 29
+    body = rss(item(1, huge + '"/>') + item(2, huge[:-20] + '"/>'))
+    if broken:
+        body = body.replace(b"</rss>", b"")  # not well-formed: feedparser reads it
+    first, second = parsed(body).entries
+    assert [e.length for e in first.enclosures] == [None]
+    assert [e.length for e in second.enclosures] == [9_999_999_999]
+
+
 def test_html_is_sanitized_and_only_web_links_are_kept() -> None:
     body = rss(
         "<item><guid>g</guid><title>t</title><link>javascript:alert(1)</link>"

@@ -284,6 +284,8 @@ def test_retry_after(value: str | None, expected: float | None) -> None:
             3600,
         ),
         ({"expires": "0"}, None),
+        ({"cache-control": "max-age=" + "9" * 30}, hints.MAX_HINT),
+        ({"expires": "Fri, 01 Jan 9999 00:00:00 GMT"}, hints.MAX_HINT),
         ({}, None),
     ],
 )
@@ -299,6 +301,8 @@ def test_cache_lifetime(headers: dict[str, str], expected: int | None) -> None:
         ({"sy_updateperiod": "hourly"}, 3600),
         ({"ttl": "60", "sy_updateperiod": "daily"}, 86400),
         ({"ttl": "soon"}, None),
+        # Stored as an integer: 30 digits of minutes would not fit.
+        ({"ttl": "9" * 30}, hints.MAX_HINT),
         ({}, None),
     ],
 )

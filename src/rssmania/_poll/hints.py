@@ -13,6 +13,9 @@ _NO_CACHE = re.compile(r"(?:^|,)\s*(no-cache|no-store)\b", re.I)
 # sy:updatePeriod is one of these words; sy:updateFrequency says how many times per period.
 _PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 * 86400,
             "yearly": 365 * 86400}  # fmt: skip
+# A hint says at most this much: more means nothing to a poller, and a
+# number of 30 digits fits no integer column nor JSON tool.
+MAX_HINT = 365 * 86400
 
 
 def http_date(value: str | None) -> datetime | None:
@@ -45,14 +48,14 @@ def cache_lifetime(headers: Mapping[str, str], *, now: datetime) -> int | None:
         return None
     match = _MAX_AGE.search(control)
     if match:
-        return int(match.group(1))
+        return min(int(match.group(1)), MAX_HINT)
     expires = http_date(headers.get("expires"))
     if expires is None:
         return None
     # Measured against the server's own clock when it sends one.
     reference = http_date(headers.get("date")) or now
     seconds = int((expires - reference).total_seconds())
-    return seconds if seconds > 0 else None
+    return min(seconds, MAX_HINT) if seconds > 0 else None
 
 
 def publisher_interval(feed: Mapping[str, Any]) -> int | None:
@@ -66,4 +69,4 @@ def publisher_interval(feed: Mapping[str, Any]) -> int | None:
         frequency = str(feed.get("sy_updatefrequency", "1")).strip()
         per_period = int(frequency) if frequency.isdigit() and int(frequency) > 0 else 1
         hints.append(period // per_period)
-    return max(hints) if hints else None
+    return min(max(hints), MAX_HINT) if hints else None

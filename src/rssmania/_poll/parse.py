@@ -167,13 +167,18 @@ def _author_name(author: str | None) -> str | None:
     return match.group(1).strip() if match else author
 
 
+# A byte count beyond what SQLite and JSON tools hold in an integer is no size.
+_MAX_LENGTH = 2**63 - 1
+
+
 def _enclosures(raw: RawEntry, base: str) -> tuple[Enclosure, ...]:
     found: dict[str, Enclosure] = {}
     for href, kind, length in raw.enclosures:
         url = web_link(href, base=base)
         # Feeds repeat an enclosure (once per format, or by mistake): keep one.
         if url is not None and url not in found:
-            found[url] = Enclosure(href=url, type=kind, length=length)
+            size = length if length is not None and length <= _MAX_LENGTH else None
+            found[url] = Enclosure(href=url, type=kind, length=size)
     return tuple(found.values())
 
 
