@@ -412,6 +412,45 @@ def test_scripts_and_javascript_links_are_stored_sanitized(server: FeedServer, d
     assert unsafe == [], f"javascript: links stored: {unsafe}"
 
 
+ESCAPES = ("\x1b", "\x9b", "\x07")
+
+
+def test_terminal_escape_sequences_in_a_feed_never_reach_the_terminal(
+    server: FeedServer, db: Path
+) -> None:
+    # ESC and CSI written every way a feed can: references, raw C1 characters
+    # (valid XML), escaped markup in CDATA; in the feed's title, an entry's
+    # title, author and link. Printed, they would recolour, clear or retitle
+    # the terminal of whoever runs rssmania.
+    body = """<?xml version="1.0" encoding="utf-8"?>
+<rss version="2.0"><channel><title>evil &#27;]0;pwned&#7; feed</title>
+<link>https://example.org/</link>
+<item><guid>esc-1</guid><title>a &#27;[31mRED&#27;[0m \u009b2J b</title>
+<author>x@example.org (Ann&#x1b;[5m)</author><link>https://example.org/1\u009b2J</link></item>
+<item><guid>esc-2</guid><title><![CDATA[c &#27;[2J d]]></title><link>https://example.org/2</link></item>
+</channel></rss>"""
+    url = server.set("/esc.xml", body)
+    assert rssmania(db, "add", url).returncode == 0
+    for command in (["update", "--all"], ["entries"], ["list"]):
+        shown = rssmania(db, *command)
+        assert shown.returncode == 0, shown.stderr
+        leaked = [c for c in ESCAPES if c in shown.stdout + shown.stderr]
+        assert leaked == [], (command, shown.stdout)
+    with Aggregator(db, workers=1) as agg:
+        (feed,) = agg.get_feeds()
+        entries = {e.id: e for e in agg.get_entries()}
+    assert feed.title == "evil ]0;pwned feed"
+    assert entries["esc-1"].title == "a [31mRED[0m 2J b"
+    assert entries["esc-1"].author == "Ann[5m"
+    assert entries["esc-1"].link == "https://example.org/1%C2%9B2J"
+    assert entries["esc-2"].title == "c [2J d"
+
+
+def test_a_feed_url_with_a_control_character_is_refused(db: Path) -> None:
+    assert_refused(rssmania(db, "add", "http://example.org/\x1b[2J"), 2, "control character")
+    assert rssmania(db, "list", "--json").stdout == ""
+
+
 LOCAL_URLS = [
     "/etc/passwd",
     "file:///etc/passwd",

@@ -340,6 +340,18 @@ def test_undeclared_entities_and_bare_ampersands_spoil_no_later_entry() -> None:
         ),
         (b"<r>&lt;p&gt;fine&lt;/p&gt;</r>", b"<r>&lt;p&gt;fine&lt;/p&gt;</r>"),
         (b"<r>&NotANumber;&nbsp</r>", b"<r>&amp;NotANumber;&amp;nbsp</r>"),
+        # No character of XML: U+FFFD, as HTML does.
+        (b"<r>&#55296;&#xDFFF;&#0;&#xFFFE;&#65535;</r>", b"<r>" + b"&#xFFFD;" * 5 + b"</r>"),
+        (b"<r>&#1114112;&#x110000;&#" + b"9" * 5000 + b";</r>", b"<r>" + b"&#xFFFD;" * 3 + b"</r>"),
+        # Controls go; windows-1252 written as references is read as such, as HTML does.
+        (b"<r>a&#27;[2J&#x1B;&#0007;&#127;&#x81;b</r>", b"<r>a[2Jb</r>"),
+        (b"<r>&#146;&#x96;&#X41;</r>", b"<r>&#8217;&#8211;&#65;</r>"),
+        # Left alone: whitespace, ordinary characters, the last ones of each plane.
+        (
+            b"<r>&#9;&#10;&#x0D;&#8217;&#55295;&#57344;&#xFFFD;&#x10FFFF;</r>",
+            b"<r>&#9;&#10;&#x0D;&#8217;&#55295;&#57344;&#xFFFD;&#x10FFFF;</r>",
+        ),
+        (b"<r><![CDATA[&#27;]]>&#27;</r>", b"<r><![CDATA[&#27;]]></r>"),
     ],
     ids=[
         "html-entity",
@@ -348,10 +360,44 @@ def test_undeclared_entities_and_bare_ampersands_spoil_no_later_entry() -> None:
         "declared-kept",
         "xml-own",
         "no-name",
+        "not-xml-characters",
+        "beyond-unicode",
+        "controls",
+        "windows-1252",
+        "fine-numbers",
+        "cdata-numbers-untouched",
     ],
 )
 def test_references_are_repaired_outside_cdata(body: bytes, repaired: bytes) -> None:
     assert repair_references(body) == repaired
+
+
+def test_a_lone_surrogate_reference_costs_one_character_not_the_feed() -> None:
+    # feedparser raised UnicodeEncodeError on the whole feed, and lxml dropped the entry.
+    result = parsed(rss(item(1, "<author>&#xD800;x@example.org (Ann)</author>") + item(2)))
+    assert [e.title for e in result.entries] == ["Item 1", "Item 2"]
+    assert result.entries[0].author == "Ann"
+    title = parsed(rss(item(1).replace("Item 1", "a &#55296; b")))
+    assert title.entries[0].title == "a \ufffd b"
+
+
+def test_no_control_character_reaches_a_title_a_name_or_a_link() -> None:
+    # References, raw C1 characters (valid XML), and escaped markup in CDATA
+    # all decode to ESC or CSI somewhere: a terminal would obey them.
+    entries = (
+        "<item><guid>urn:1</guid><title>a &#27;[31mred&#27;[0m b</title>"
+        "<author>x@example.org (Ann\u009b2J)</author>"
+        "<link>https://example.org/1\u009b2J</link></item>"
+        "<item><guid>urn:2</guid><title><![CDATA[c &#27;]0;pwned&#7; d]]></title>"
+        "<link>https://example.org/2</link></item>"
+    )
+    result = parsed(rss(entries).replace(b"<title>T</title>", b"<title>T&#x9b;&#27;</title>"))
+    one, two = result.entries
+    assert one.title == "a [31mred[0m b"
+    assert one.author == "Ann2J"
+    assert one.link == "https://example.org/1%C2%9B2J"
+    assert two.title == "c ]0;pwned d"
+    assert result.title == "T\u203a"  # &#x9b; is windows-1252's single right angle quote
 
 
 def test_an_html_page_is_not_a_feed() -> None:

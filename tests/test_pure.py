@@ -158,6 +158,36 @@ def test_markup_in_titles_is_printed_verbatim() -> None:
     assert "- [bold]x[/bold] & <b> " in buffer.getvalue()
 
 
+def test_control_characters_from_the_database_are_not_printed() -> None:
+    # Stored before the parsers dropped them, or by another program: the
+    # console is the last line of defence for the terminal.
+    entry = replace(
+        stored_entry("a \x1b[2J b"), feed_title="F\x1b]0;x\x07", link="https://x/\x9b2J"
+    )
+    console, buffer = render(width=200)
+    human.print_changes(console, [entry])
+    human.print_entries(console, [entry])
+    feed = Feed(
+        url="http://x/\x1b[5m",
+        title="T\x1b[1m",
+        link=None,
+        user_title=None,
+        category=None,
+        added=NOW,
+        last_checked=NOW,
+        next_check=NOW,
+        last_status=500,
+        error_count=1,
+        last_error="HTTP 500 \x1b[31mboom",
+        interval=None,
+    )
+    console.print(human.feeds_table([feed], NOW))
+    text = buffer.getvalue()
+    assert [c for c in ("\x1b", "\x9b", "\x07") if c in text] == []
+    assert "- a [2J b https://x/2J" in text
+    assert "500 [31mboom" in text
+
+
 def test_summary_line() -> None:
     summary = RoundSummary(
         feeds=3, new=5, updated=1, errors=1, not_modified=2, seconds=1.234, interrupted=True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from rssmania._text import CONTROLS
 from rssmania.exceptions import InvalidFeedURLError
 
 
@@ -29,6 +30,8 @@ def check_feed_url(url: str) -> str:
         raise InvalidFeedURLError(url, str(exc)) from exc
     if any(c.isspace() for c in url):
         raise InvalidFeedURLError(url, "contains whitespace")
+    if CONTROLS.search(url):
+        raise InvalidFeedURLError(url, "contains a control character")
     return url
 
 

@@ -17,6 +17,14 @@ So, outside CDATA sections, an HTML entity no DTD declares becomes its
 character reference, an unknown name and a bare ``&`` become text, as a
 browser shows them.
 
+Numeric references to what is not a character of XML (``&#0;``, a lone
+surrogate ``&#55296;``, ``&#xFFFF;``, beyond U+10FFFF) make lxml drop the
+rest of an entry and feedparser fail on the whole feed: they become U+FFFD,
+as in HTML. ``&#128;`` to ``&#159;`` are, in practice, windows-1252 bytes
+written as references (``&#146;`` for an apostrophe): they become that
+character, as in HTML. Other control characters (``&#27;``, the start of
+terminal escape sequences) are dropped: no text needs them.
+
 Pure bytes in, bytes out; runs before both the fast parser and feedparser.
 """
 
@@ -67,7 +75,7 @@ def defuse_entities(body: bytes) -> bytes:
             break
         entity = _ENTITY.match(text)
         if entity is not None and _SAFE_VALUE.match(entity.group(2)[1:-1]):
-            kept.append(text)
+            kept.append(_ODD_REFERENCE.sub(_numeric, text))
     if not kept:
         # The name of the root element is enough for a DOCTYPE without subset.
         head = body[match.start() : match.end() - 1].rstrip()
@@ -78,8 +86,20 @@ def defuse_entities(body: bytes) -> bytes:
 
 # XML's own five, and character references: always fine.
 _XML_REFERENCE = rb"(?:lt|gt|amp|quot|apos|\#[0-9]{1,7}|\#x[0-9a-fA-F]{1,6});"
-_SUSPECT = re.compile(rb"&(?!" + _XML_REFERENCE + rb")")
-_REFERENCE = re.compile(rb"&(?!" + _XML_REFERENCE + rb")(?:([A-Za-z_][\w.-]{0,31});)?")
+# Numeric references that may name no character, a control or a C1 code
+# (checked one by one in ``_numeric``): a cheap net, since every feed is
+# full of &#8217; and &#160;, which it lets through at C speed.
+_ODD_NUMBER = (
+    rb"\#(?:0*([0-8]|1[124-9]|2[0-9]|3[01]|12[7-9]|1[3-5][0-9]|5[5-7][0-9]{3}|6553[45]|[0-9]{7,})"
+    rb"|x0*([0-8bcefBCEF]|1[0-9a-fA-F]|7[fF]|[89][0-9a-fA-F]|[dD][89a-fA-F][0-9a-fA-F]{2}"
+    rb"|[fF]{3}[eEfF]|[0-9a-fA-F]{6,})"
+    rb"|X([0-9a-fA-F]+));"
+)
+_ODD_REFERENCE = re.compile(rb"&" + _ODD_NUMBER)
+_SUSPECT = re.compile(rb"&(?:" + _ODD_NUMBER + rb"|(?!" + _XML_REFERENCE + rb"))")
+_REFERENCE = re.compile(
+    rb"&(?:" + _ODD_NUMBER + rb"|(?!" + _XML_REFERENCE + rb")(?:([A-Za-z_][\w.-]{0,31});)?)"
+)
 _CDATA = re.compile(rb"(<!\[CDATA\[.*?\]\]>)", re.S)
 _DECLARED_NAME = re.compile(rb"<!ENTITY\s+([A-Za-z_][\w.-]*)")
 _HTML_ENTITIES = {
@@ -98,7 +118,9 @@ def repair_references(body: bytes) -> bytes:
     declared = set(_DECLARED_NAME.findall(body[: _prolog_end(body)]))
 
     def fix(match: re.Match[bytes]) -> bytes:
-        name = match.group(1)
+        name = match.group(4)
+        if match.group(1, 2, 3) != (None, None, None):
+            return _numeric(match)
         if name is None:
             return b"&amp;"  # a bare ampersand
         if name in declared:
@@ -109,6 +131,38 @@ def repair_references(body: bytes) -> bytes:
     # split() puts the CDATA sections at odd positions: those are left as they are.
     parts[::2] = [_REFERENCE.sub(fix, part) if b"&" in part else part for part in parts[::2]]
     return b"".join(parts)
+
+
+_REPLACEMENT = b"&#xFFFD;"
+
+
+def _numeric(match: re.Match[bytes]) -> bytes:
+    """The reference an ``_ODD_NUMBER`` should have been (b"" for a control character)."""
+    decimal, hexadecimal, upper_x = match.group(1, 2, 3)
+    base = 10 if decimal is not None else 16
+    digits = (decimal or hexadecimal or upper_x).lstrip(b"0") or b"0"
+    if len(digits) > 8:  # int() of thousands of digits is slow, and refused past 4,300
+        return _REPLACEMENT
+    code = int(digits, base)
+    if code == 0:
+        return _REPLACEMENT
+    if (
+        code in (0x9, 0xA, 0xD)
+        or 0x20 <= code < 0x7F
+        or 0xA0 <= code <= 0xD7FF
+        or 0xE000 <= code <= 0xFFFD
+        or 0x10000 <= code <= 0x10FFFF
+    ):
+        # Caught by the net but fine; only &#X is not XML's spelling.
+        return b"&#%d;" % code if upper_x is not None else match.group()
+    if 0x80 <= code <= 0x9F:
+        try:
+            return b"&#%d;" % ord(bytes([code]).decode("cp1252"))
+        except UnicodeDecodeError:  # 0x81, 0x8D, 0x8F, 0x90, 0x9D: nothing in windows-1252 either
+            return b""
+    if code < 0x20 or code == 0x7F:
+        return b""
+    return _REPLACEMENT  # a surrogate, U+FFFE, U+FFFF, beyond U+10FFFF
 
 
 def _prolog_end(body: bytes) -> int:

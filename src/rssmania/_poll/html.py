@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import html
 from functools import lru_cache
-from urllib.parse import urljoin
+from urllib.parse import quote, urljoin
 
 import nh3
+
+from rssmania._text import CONTROLS, without_controls
 
 # mailto: is harmless and common in feed content; everything else that is not
 # a web address (javascript:, data:, file:, vbscript:...) goes.
@@ -52,7 +54,7 @@ def text_of(value: str | None) -> str | None:
         value = html.unescape(value)
     elif "&" in value:
         value = html.unescape(value)
-    value = " ".join(value.split())
+    value = " ".join(without_controls(value).split())
     return value or None
 
 
@@ -60,7 +62,11 @@ def web_link(value: str | None, *, base: str | None = None) -> str | None:
     """An absolute http(s) link a reader may open, or None (javascript:, data:, file:...)."""
     if not value:
         return None
-    value = value.strip()
+    # As a browser reads an href: tabs and newlines inside are dropped, other
+    # controls percent-encoded (then no link can carry an escape sequence).
+    value = value.strip().replace("\t", "").replace("\n", "").replace("\r", "")
+    if CONTROLS.search(value):
+        value = CONTROLS.sub(lambda m: quote(m.group()), value)
     if base and not value.lower().startswith(("http://", "https://")):
         try:
             value = urljoin(base, value)

@@ -18,7 +18,6 @@ from typing import BinaryIO
 
 import click
 from rich.console import Console
-from rich.markup import escape
 
 from rssmania import (
     Aggregator,
@@ -121,7 +120,8 @@ class Reporter:
 def _error_line(err: Console, result: FeedResult) -> None:
     assert result.error is not None
     err.print(
-        f"[red]![/red] {escape(result.feed.display_title)}: {escape(result.error.message)}",
+        f"[red]![/red] {human.markup(result.feed.display_title)}: "
+        f"{human.markup(result.error.message)}",
         soft_wrap=True,
     )
 

@@ -1,7 +1,9 @@
 """Human output on a rich Console: new articles, the feed list, the summary line.
 
 Every function takes the console (and ``now`` where time shows), so tests
-render into a string at a fixed width.
+render into a string at a fixed width. What came from a feed or a server
+goes through ``shown`` (or ``markup`` inside console markup): no control
+character reaches the terminal, whatever the database holds.
 """
 
 from __future__ import annotations
@@ -14,10 +16,21 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from rssmania._text import without_controls
 from rssmania.types import Entry, EntryStatus, Feed, RoundSummary
 
 SHOWN_PER_FEED = 10
 """Articles listed per feed and round; the rest are counted (``--json`` gives them all)."""
+
+
+def shown(text: str) -> str:
+    """Text from outside (a feed, a server, the database), fit for the terminal."""
+    return without_controls(text)
+
+
+def markup(text: str) -> str:
+    """Text from outside, to put inside console markup."""
+    return escape(without_controls(text))
 
 
 def print_changes(console: Console, entries: Sequence[Entry]) -> None:
@@ -30,16 +43,18 @@ def print_changes(console: Console, entries: Sequence[Entry]) -> None:
         # One Text per feed, no markup, no highlighting: a print per line
         # cost half a millisecond, most of a first poll's time on a console.
         text = Text()
-        text.append(f"{word} articles from {group[0].feed_title or feed_url}:", style="bold")
+        source = shown(group[0].feed_title or feed_url)
+        text.append(f"{word} articles from {source}:", style="bold")
         for entry in group[:SHOWN_PER_FEED]:
-            text.append(f"\n- {entry.title or '(untitled)'}")
+            text.append(f"\n- {shown(entry.title or '(untitled)')}")
             if entry.link:
                 text.append(" ")
-                text.append(entry.link, style="blue")
+                text.append(shown(entry.link), style="blue")
         if len(group) > SHOWN_PER_FEED:
             # A first poll brings a feed's whole history: the latest say enough.
             more = len(group) - SHOWN_PER_FEED
-            text.append(f"\n  and {more} more: rssmania entries --feed {feed_url}", style="dim")
+            hint = f"rssmania entries --feed {shown(feed_url)}"
+            text.append(f"\n  and {more} more: {hint}", style="dim")
         console.print(text, soft_wrap=True, highlight=False)
 
 
@@ -70,7 +85,7 @@ def in_flight_line(in_flight: Sequence[tuple[str, float]], *, slow_after: float)
 
 
 def _short(url: str) -> str:
-    return url.split("://", 1)[-1][:40]
+    return shown(url.split("://", 1)[-1][:40])
 
 
 def relative(moment: datetime | None, now: datetime) -> str:
@@ -124,17 +139,17 @@ def feeds_table(feeds: Iterable[Feed], now: datetime) -> Table:
     table.add_column("Health", overflow="fold")
     for feed in feeds:
         style = "" if feed.healthy else "red"
-        url = escape(feed.url)
+        url = markup(feed.url)
         if feed.moved_from:
-            url += f"\n[dim](moved from {escape(feed.moved_from)})[/dim]"
+            url += f"\n[dim](moved from {markup(feed.moved_from)})[/dim]"
         table.add_row(
-            escape(feed.display_title),
+            markup(feed.display_title),
             url,
             str(feed.last_status or "-"),
             relative(feed.last_checked, now),
-            escape(next_check(feed, now)),
+            markup(next_check(feed, now)),
             saved(feed),
-            f"[{style}]{escape(health(feed))}[/{style}]" if style else escape(health(feed)),
+            f"[{style}]{markup(health(feed))}[/{style}]" if style else markup(health(feed)),
         )
     return table
 
@@ -143,9 +158,9 @@ def print_entries(console: Console, entries: Iterable[Entry]) -> None:
     for entry in entries:
         date = entry.published or entry.first_seen
         console.print(
-            f"[dim]{date:%Y-%m-%d %H:%M}[/dim]  [bold]{escape(entry.title or '(untitled)')}[/bold]"
-            f"  [dim]({escape(entry.feed_title or entry.feed_url)})[/dim]",
+            f"[dim]{date:%Y-%m-%d %H:%M}[/dim]  [bold]{markup(entry.title or '(untitled)')}[/bold]"
+            f"  [dim]({markup(entry.feed_title or entry.feed_url)})[/dim]",
             soft_wrap=True,
         )
         if entry.link:
-            console.print(f"    [blue]{escape(entry.link)}[/blue]", soft_wrap=True)
+            console.print(f"    [blue]{markup(entry.link)}[/blue]", soft_wrap=True)

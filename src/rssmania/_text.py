@@ -1,0 +1,20 @@
+"""Control characters: text from a feed or a server must never drive the terminal.
+
+A title with ``&#27;[2J`` clears the screen of whoever lists it, and OSC
+sequences (``ESC ] 0;...``) retitle the window or worse. Such characters
+mean nothing in a title, a name or a link, so the parsers drop them, and
+the console drops them again from anything it prints (error messages quote
+servers).
+"""
+
+from __future__ import annotations
+
+import re
+
+# C0 controls but tab, newline and carriage return; DEL; the C1 controls.
+CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def without_controls(text: str) -> str:
+    """``text`` without control characters (whitespace is left alone)."""
+    return CONTROLS.sub("", text) if CONTROLS.search(text) else text
