@@ -54,7 +54,9 @@ def text_of(value: str | None) -> str | None:
         value = html.unescape(value)
     elif "&" in value:
         value = html.unescape(value)
-    value = " ".join(without_controls(value).split())
+    value = " ".join(value.split())
+    if not value.isprintable():  # C speed; rarely false but for controls (and emoji joiners)
+        value = " ".join(without_controls(value).split())
     return value or None
 
 
@@ -64,8 +66,9 @@ def web_link(value: str | None, *, base: str | None = None) -> str | None:
         return None
     # As a browser reads an href: tabs and newlines inside are dropped, other
     # controls percent-encoded (then no link can carry an escape sequence).
-    value = value.strip().replace("\t", "").replace("\n", "").replace("\r", "")
-    if CONTROLS.search(value):
+    value = value.strip()
+    if not value.isprintable():
+        value = value.replace("\t", "").replace("\n", "").replace("\r", "")
         value = CONTROLS.sub(lambda m: quote(m.group()), value)
     if base and not value.lower().startswith(("http://", "https://")):
         try:
