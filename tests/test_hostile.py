@@ -537,6 +537,34 @@ def test_add_with_an_unknown_scheme_changes_nothing(server: FeedServer, db: Path
     assert rssmania(db, "list", "--json").stdout == before
 
 
+@pytest.mark.parametrize(
+    "interval", ["300000000000", "99999999999999999999999", "\u00b2", "\u0661\u0662\u0660", "0"]
+)
+def test_set_refuses_an_interval_no_schedule_holds(db: Path, interval: str) -> None:
+    # 300000000000 s was stored, and every later round died on a date past
+    # the year 9999; "²" passed str.isdigit() and crashed int().
+    url = "http://127.0.0.1:9/x.xml"
+    assert rssmania(db, "add", url).returncode == 0
+    before = rssmania(db, "list", "--json").stdout
+    assert_refused(rssmania(db, "set", url, "--interval", interval), 2, "--interval")
+    assert rssmania(db, "list", "--json").stdout == before
+
+
+def test_an_interval_stored_too_long_does_not_stop_the_round(server: FeedServer, db: Path) -> None:
+    # Set by an older version, or by hand: the feed is polled and rescheduled.
+    url = server.set("/long.xml", rss("Long", items("long", 1)))
+    with Aggregator(db, workers=1) as agg:
+        agg.add_feed(url)
+    with sqlite3.connect(db) as con:
+        con.execute("UPDATE feeds SET interval = 300000000000")
+    con.close()
+    with Aggregator(db, workers=1) as agg:
+        (result,) = agg.update()
+        assert result.error is None
+        assert len(result.new) == 1
+        assert result.feed.next_check is not None
+
+
 @pytest.mark.parametrize("command", [["list"], ["add", "http://127.0.0.1:9/x.xml"], ["update"]])
 def test_a_file_that_is_not_a_database_is_left_alone(tmp_path: Path, command: list[str]) -> None:
     db = tmp_path / "junk.sqlite"

@@ -8,6 +8,8 @@ from datetime import datetime, timedelta
 DEFAULT_INTERVAL = 30 * 60
 MAX_INTERVAL = 24 * 60 * 60
 """A publisher's hint (max-age, ttl...) may lengthen the interval up to this, no further."""
+LONGEST_INTERVAL = 365 * 24 * 60 * 60
+"""The longest interval a user may set: a feed is polled at least once a year."""
 MAX_BACKOFF = 24 * 60 * 60
 MAX_RETRY_AFTER = 7 * 24 * 60 * 60
 OFFLINE_RETRY = 5 * 60
@@ -43,5 +45,8 @@ def retry_delay(interval: int, error_count: int) -> int:
 
 
 def after(now: datetime, seconds: float, spread: float) -> datetime:
-    """``now`` plus ``seconds``, stretched by up to JITTER according to ``spread`` in [0, 1)."""
-    return now + timedelta(seconds=seconds * (1 + JITTER * spread))
+    """``now`` plus ``seconds``, stretched by up to JITTER according to ``spread`` in [0, 1).
+
+    At most LONGEST_INTERVAL ahead: a date past the year 9999 is no date.
+    """
+    return now + timedelta(seconds=min(seconds, LONGEST_INTERVAL) * (1 + JITTER * spread))

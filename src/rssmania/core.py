@@ -30,7 +30,7 @@ from rssmania._opml import OpmlOutline, parse_opml, write_opml
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
 from rssmania._poll.worker import fast_parser_problem, run_batch
 from rssmania._round import InFlight, PollBatch, StopFlag, run_jobs
-from rssmania._schedule import DEFAULT_INTERVAL, MAX_INTERVAL, jitter
+from rssmania._schedule import DEFAULT_INTERVAL, LONGEST_INTERVAL, MAX_INTERVAL, jitter
 from rssmania._storage import Storage
 from rssmania._storage.store import UNSET, Unset
 from rssmania._urls import check_feed_url
@@ -111,8 +111,10 @@ class Aggregator:
             raise ValueError("workers must be at least 1")
         if executor != "local" and workers is not None:
             raise ValueError("workers is for the local pool; a Dask cluster has its own")
-        if default_interval < 1:
-            raise ValueError("default_interval must be at least 1 second")
+        if not 1 <= default_interval <= LONGEST_INTERVAL:
+            raise ValueError(
+                f"default_interval must be from 1 to {LONGEST_INTERVAL} seconds (a year)"
+            )
         self.workers = workers or os.cpu_count() or 1
         self.default_interval = default_interval
         self.settings = PollSettings(
@@ -271,8 +273,8 @@ class Aggregator:
         and polls it at the next round; ``enabled=False`` pauses it.
         """
         self._check_open()
-        if isinstance(interval, int) and interval < 1:
-            raise ValueError("interval must be at least 1 second")
+        if isinstance(interval, int) and not 1 <= interval <= LONGEST_INTERVAL:
+            raise ValueError(f"interval must be from 1 to {LONGEST_INTERVAL} seconds (a year)")
         return self._storage.set_feed(
             url.strip(),
             interval=interval,

@@ -13,6 +13,7 @@ from rssmania import (
     InvalidFeedURLError,
     check_feed_url,
 )
+from rssmania._schedule import LONGEST_INTERVAL
 from rssmania.cli._app import BadInput, Options, RuntimeFailure, cli, open_aggregator, pass_options
 from rssmania.sinks import console as human
 from rssmania.sinks.jsonl import entry_line, feed_line
@@ -92,10 +93,14 @@ def set_(
     if interval is not None:
         if interval == "default":
             changes["interval"] = None
-        elif interval.isdigit() and int(interval) >= 1:
+        # isdigit() alone takes "²" and "١٢٠"; a year is the longest interval there is.
+        elif interval.isascii() and interval.isdigit() and 1 <= int(interval) <= LONGEST_INTERVAL:
             changes["interval"] = int(interval)
         else:
-            raise BadInput(f"--interval must be a number of seconds or 'default', not {interval!r}")
+            raise BadInput(
+                f"--interval must be a number of seconds from 1 to {LONGEST_INTERVAL} "
+                f"(a year) or 'default', not {interval!r}"
+            )
     if title is not None:
         changes["title"] = title or None
     if category is not None:
@@ -146,7 +151,7 @@ def export(options: Options, file: Path | None) -> None:
 
 @cli.command()
 @click.option("--feed", "feed_url", help="Only this feed's entries.")
-@click.option("--limit", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1, max=2**31), default=50, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines, as `update --json`.")
 @pass_options
 def entries(options: Options, feed_url: str | None, limit: int, as_json: bool) -> None:

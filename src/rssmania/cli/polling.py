@@ -25,6 +25,7 @@ from rssmania import (
     FeedResult,
     RoundSummary,
 )
+from rssmania._schedule import LONGEST_INTERVAL
 from rssmania.cli._app import Options, cli, open_aggregator, pass_options
 from rssmania.sinks import console as human
 from rssmania.sinks.jsonl import entry_line
@@ -220,7 +221,7 @@ def _watch(agg: Aggregator, *, as_json: bool, err: Console) -> None:
 @cli.command()
 @click.option(
     "--interval",
-    type=click.IntRange(min=1),
+    type=click.IntRange(min=1, max=LONGEST_INTERVAL),
     default=1800,
     show_default=True,
     help="Seconds between two polls of a feed (a feed's own setting wins).",
