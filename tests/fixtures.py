@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from rssmania._poll import PollJob, PollOutcome, PollSettings, poll_batch
 from tests.pool_tasks import record_pid
@@ -31,6 +32,20 @@ def poll_batch_raising_on_bug(settings: PollSettings, jobs: Sequence[PollJob]) -
     if any("bug" in job.url for job in jobs):
         raise ValueError("a bug that only this feed triggers")
     return poll_batch(settings, jobs)
+
+
+def poll_batch_unstorable_on_bad(
+    settings: PollSettings, jobs: Sequence[PollJob]
+) -> list[PollOutcome]:
+    """Like poll_batch, but a feed whose URL contains 'bad' comes back with a title no
+    database stores (a lone surrogate): a result the coordinator cannot store."""
+    outcomes = poll_batch(settings, jobs)
+    return [
+        replace(o, feed=replace(o.feed, title="caf\udce9"))
+        if "bad" in o.url and o.feed is not None
+        else o
+        for o in outcomes
+    ]
 
 
 def poll_batch_recording_pid(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:

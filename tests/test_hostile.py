@@ -135,6 +135,15 @@ def chunked_trickle(
         _send(handler, "chunked", b" ")
 
 
+def raw_answer(
+    handler: BaseHTTPRequestHandler, *, server: HostileServer, head: bytes, body: bytes
+) -> None:
+    """A status line and headers sent byte for byte, as no HTTP library would write them."""
+    handler.wfile.write(
+        head + b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body
+    )
+
+
 @pytest.fixture
 def hostile() -> Iterator[HostileServer]:
     with HostileServer() as s:
@@ -410,6 +419,47 @@ def test_scripts_and_javascript_links_are_stored_sanitized(server: FeedServer, d
     links = [polled.feed.link, *(e.link for e in polled.entries)]
     unsafe = [link for link in links if (link or "").strip().lower().startswith("javascript:")]
     assert unsafe == [], f"javascript: links stored: {unsafe}"
+
+
+@pytest.mark.parametrize(
+    "header",
+    [b'ETag: "caf\xe9\xff"', b"Last-Modified: Mon, 06 Sep 2021 16:45:00 GMT\xa0"],
+    ids=["etag", "last-modified"],
+)
+def test_a_validator_that_is_not_utf8_costs_only_the_validator(
+    server: FeedServer, hostile: HostileServer, db: Path, header: bytes
+) -> None:
+    # aiohttp hands such bytes over as lone surrogates, which SQLite refused:
+    # the whole round ended, the same way on every run, and stored nothing.
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n" + header + b"\r\n"
+    body = rss("Latin", items("latin", 2)).encode()
+    url = hostile.route("/latin.xml", raw_answer, head=head, body=body)
+    polled = poll_next_to_good(db, server, url)
+    assert polled.result.error is None, polled.result.error
+    assert len(polled.entries) == 2
+    with sqlite3.connect(db) as con:
+        validators = con.execute("SELECT etag, last_modified FROM feeds WHERE url = ?", (url,))
+        assert validators.fetchone() == (None, None)  # none it could send back as it came
+    con.close()
+
+
+def test_a_latin1_reason_phrase_is_read_as_latin1(
+    server: FeedServer, hostile: HostileServer, db: Path
+) -> None:
+    head = b"HTTP/1.1 404 Nicht gefunden \xfc\r\nContent-Type: text/plain\r\n"
+    url = hostile.route("/gone.xml", raw_answer, head=head, body=b"no")
+    polled = poll_next_to_good(db, server, url)
+    polled.assert_error("http")
+    assert polled.feed.last_error == "HTTP 404 Nicht gefunden \u00fc"
+
+
+def test_an_error_message_is_one_line(server: FeedServer, hostile: HostileServer, db: Path) -> None:
+    # aiohttp draws a caret under a bad status line, on lines of its own.
+    url = hostile.route("/garbage.xml", raw_answer, head=b"HTTP/1.1 2x0 \x01OK\r\n", body=b"x")
+    polled = poll_next_to_good(db, server, url)
+    polled.assert_error("network")
+    assert polled.feed.last_error is not None
+    assert polled.feed.last_error.isprintable(), polled.feed.last_error
 
 
 ESCAPES = ("\x1b", "\x9b", "\x07")

@@ -19,6 +19,7 @@ from tests.fixtures import (
     poll_batch_hanging_on_hang,
     poll_batch_raising_on_bug,
     poll_batch_recording_pid,
+    poll_batch_unstorable_on_bad,
 )
 from tests.procs import alive, descendants
 from tests.test_cli import Daemon
@@ -57,6 +58,24 @@ def test_a_bug_on_one_feed_is_that_feed_s_error(server: FeedServer, db: Path, wo
     assert error is not None
     assert error.kind == "internal"
     assert "only this feed triggers" in error.message
+
+
+def test_a_result_that_cannot_be_stored_is_that_feed_s_error(server: FeedServer, db: Path) -> None:
+    # Its group's transaction fails: the other feeds of the group are stored
+    # one by one, and this one gets an error and backs off.
+    urls = [server.set(f"/ok{i}.xml", rss(f"OK {i}", items(f"ok{i}", 2))) for i in range(6)]
+    bad = server.set("/bad.xml", rss("Bad", items("bad", 2)))
+    with Aggregator(db, workers=1, outbox=True, _poll_batch=poll_batch_unstorable_on_bad) as agg:
+        agg.add_feeds([*urls, bad])
+        results = {r.feed.url: r for r in agg.update()}
+        assert [u for u in urls if results[u].error is not None or len(results[u].new) != 2] == []
+        error = results[bad].error
+        assert error is not None
+        assert error.kind == "internal"
+        assert "cannot be stored" in error.message
+        assert agg.get_feed(bad).error_count == 1
+        assert {e.feed_url for e in agg.get_entries()} == set(urls)
+        assert len(agg.pending_changes()) == 12  # each stored entry reported once
 
 
 def _burn() -> None:

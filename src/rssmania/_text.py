@@ -18,3 +18,15 @@ CONTROLS = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 def without_controls(text: str) -> str:
     """``text`` without control characters (whitespace is left alone)."""
     return CONTROLS.sub("", text) if CONTROLS.search(text) else text
+
+
+def one_line(text: str) -> str:
+    """``text`` on one line, with no control character and no lone surrogate.
+
+    For messages that quote a server or a library (aiohttp's caret diagrams
+    span lines; header bytes that are not UTF-8 come out of it as lone
+    surrogates, which SQLite refuses to store).
+    """
+    if not text.isprintable():
+        text = " ".join(without_controls(text).split())
+    return text.encode("utf-8", "replace").decode("utf-8")

@@ -15,6 +15,7 @@ import enum
 import fcntl
 import logging
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import replace
@@ -24,7 +25,7 @@ from types import TracebackType
 from typing import Self
 
 from rssmania._dask import DaskPool, scheduler_address
-from rssmania._decide import OFFLINE, FeedState, decide, is_offline, throttled_hosts
+from rssmania._decide import OFFLINE, FeedState, FeedWrite, decide, is_offline, throttled_hosts
 from rssmania._executors import PoolType, SerialExecutor, WorkerPool
 from rssmania._opml import OpmlOutline, parse_opml, write_opml
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
@@ -32,7 +33,8 @@ from rssmania._poll.worker import fast_parser_problem, run_batch
 from rssmania._round import InFlight, PollBatch, StopFlag, run_jobs
 from rssmania._schedule import DEFAULT_INTERVAL, LONGEST_INTERVAL, MAX_INTERVAL, jitter
 from rssmania._storage import Storage
-from rssmania._storage.store import UNSET, Unset
+from rssmania._storage.store import UNSET, Applied, Unset
+from rssmania._text import one_line
 from rssmania._urls import check_feed_url
 from rssmania._version import __version__
 from rssmania.exceptions import (
@@ -49,6 +51,10 @@ _CHECKED_PARSER = False
 USER_AGENT = f"rssmania/{__version__} (+https://github.com/rssmania/rssmania)"
 
 _GROUP_FEEDS = 32
+# What storing one feed's result may raise on data no column holds (a lone
+# surrogate, an integer beyond 64 bits...): that feed's problem, not the round's.
+# OperationalError (disk full, locked) is the database's, and ends the round.
+_UNSTORABLE = (ValueError, OverflowError, TypeError, sqlite3.InterfaceError, sqlite3.DataError)
 """Feeds stored per transaction with an outbox (see Storage.apply_many).
 
 Only with an outbox: a caller that stops iterating in the middle of a group
@@ -493,6 +499,42 @@ class Aggregator:
             seconds=0.0,
         )
 
+    def _decide(self, state: FeedState, outcome: PollOutcome, now: datetime) -> FeedWrite:
+        return decide(
+            state,
+            outcome,
+            self._storage.entry_hashes(state.id) if outcome.feed else {},
+            now=now,
+            default_interval=self.default_interval,
+            spread=jitter(state.url, now),
+            max_interval=self.max_interval,
+        )
+
+    def _store_one_by_one(
+        self, group: list[tuple[FeedState, PollOutcome]], now: datetime
+    ) -> tuple[list[tuple[FeedState, PollOutcome]], list[Applied | None]]:
+        stored: list[tuple[FeedState, PollOutcome]] = []
+        applied: list[Applied | None] = []
+        for state, polled in group:
+            outcome = polled
+            try:
+                done = self._storage.apply_many(
+                    [self._decide(state, outcome, now)], outbox=self.outbox
+                )
+            except _UNSTORABLE as exc:
+                log.exception("cannot store the result of polling %s", state.url)
+                outcome = PollOutcome.failed(
+                    state.url,
+                    "internal",
+                    f"internal error: its result cannot be stored: {one_line(str(exc))}",
+                )
+                done = self._storage.apply_many(
+                    [self._decide(state, outcome, now)], outbox=self.outbox
+                )
+            stored.append((state, outcome))
+            applied.extend(done)
+        return stored, applied
+
     def _store(
         self, polled: list[tuple[FeedState, PollOutcome]]
     ) -> Generator[FeedResult, None, None]:
@@ -501,19 +543,13 @@ class Aggregator:
         for start in range(0, len(polled), size):
             group = polled[start : start + size]
             now = self._now()
-            writes = [
-                decide(
-                    state,
-                    outcome,
-                    self._storage.entry_hashes(state.id) if outcome.feed else {},
-                    now=now,
-                    default_interval=self.default_interval,
-                    spread=jitter(state.url, now),
-                    max_interval=self.max_interval,
-                )
-                for state, outcome in group
-            ]
-            applied = self._storage.apply_many(writes, outbox=self.outbox)
+            try:
+                writes = [self._decide(state, outcome, now) for state, outcome in group]
+                applied = self._storage.apply_many(writes, outbox=self.outbox)
+            except _UNSTORABLE:
+                # Some feed's result cannot be stored (a bug): store the group
+                # feed by feed, and that one as its error, not the round's end.
+                group, applied = self._store_one_by_one(group, now)
             for (state, outcome), done in zip(group, applied, strict=True):
                 if done is None:
                     log.info("%s was removed while it was polled; result dropped", state.url)

@@ -23,6 +23,7 @@ from rssmania._poll.fetch import Fetched, fetch, make_session
 from rssmania._poll.jobs import ParsedFeed, PollJob, PollOutcome, PollSettings
 from rssmania._poll.limits import ParseTooSlow, cpu_limit
 from rssmania._poll.parse import parse_feed
+from rssmania._text import one_line
 from rssmania._urls import host_of
 from rssmania.types import FeedError
 
@@ -129,6 +130,18 @@ async def _until_done_or_stopped(tasks: list[asyncio.Task[PollOutcome]]) -> None
 
 
 async def _poll_one(
+    session: aiohttp.ClientSession, settings: PollSettings, job: PollJob, gate: HostGate
+) -> PollOutcome:
+    outcome = await _poll_one_raw(session, settings, job, gate)
+    if outcome.error is not None and not outcome.error.message.isprintable():
+        # Messages quote servers and libraries: one line, storable, printable.
+        outcome = replace(
+            outcome, error=replace(outcome.error, message=one_line(outcome.error.message))
+        )
+    return outcome
+
+
+async def _poll_one_raw(
     session: aiohttp.ClientSession, settings: PollSettings, job: PollJob, gate: HostGate
 ) -> PollOutcome:
     started = time.perf_counter()

@@ -284,15 +284,39 @@ async def _fetch(
         return Fetched(
             final_url=str(response.url),
             status=response.status,
-            reason=response.reason or "",
+            reason=_reason_text(response.reason or ""),
             body=body,
             content_type=headers.get("Content-Type"),
-            etag=headers.get("ETag"),
-            last_modified=headers.get("Last-Modified"),
+            etag=_validator(headers.get("ETag")),
+            last_modified=_validator(headers.get("Last-Modified")),
             permanent_url=str(response.url) if moved else None,
             retry_after=retry_after(headers.get("Retry-After"), now=now),
             cache_lifetime=cache_lifetime({k.lower(): v for k, v in headers.items()}, now=now),
         )
+
+
+# aiohttp decodes header bytes as UTF-8, and bytes that are not UTF-8 as lone
+# surrogates ("café" in Latin-1 is "caf\udce9"): no database stores those.
+
+
+def _validator(value: str | None) -> str | None:
+    """An ETag or Last-Modified to send back, or None if it could not be sent back as it came."""
+    if value is None or value.isascii():
+        return value
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    return value
+
+
+def _reason_text(reason: str) -> str:
+    """A reason phrase as text: UTF-8 if it was, else Latin-1 (HTTP's historical charset)."""
+    try:
+        reason.encode("utf-8")
+    except UnicodeEncodeError:
+        return reason.encode("utf-8", "surrogateescape").decode("latin-1")
+    return reason
 
 
 async def _read_capped(

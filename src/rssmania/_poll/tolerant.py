@@ -55,14 +55,14 @@ def parse_tolerant(body: bytes, *, url: str, content_type: str | None) -> RawFee
     entries = [_entry(raw, url) for raw in parsed.entries]
     bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if not parsed.get("version") and not entries:
-        reason = f": {one_line(bozo)}" if bozo else ""
+        reason = f": {first_line(bozo)}" if bozo else ""
         return FeedError("malformed", f"not a feed that can be read{reason}")
     if bozo is not None and not entries and not isinstance(bozo, _HARMLESS_BOZO):
-        return FeedError("malformed", f"malformed feed, no entry recovered: {one_line(bozo)}")
+        return FeedError("malformed", f"malformed feed, no entry recovered: {first_line(bozo)}")
     meta = parsed.get("feed", {})
     warning = None
     if bozo is not None and not isinstance(bozo, _HARMLESS_BOZO):
-        warning = f"not well-formed, {len(entries)} entries recovered: {one_line(bozo)}"
+        warning = f"not well-formed, {len(entries)} entries recovered: {first_line(bozo)}"
     return RawFeed(
         title=_str(meta.get("title")),
         link=_str(meta.get("link")),
@@ -129,6 +129,6 @@ def _date(value: object) -> datetime | None:
         return None
 
 
-def one_line(exc: object) -> str:
+def first_line(exc: object) -> str:
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:200]
