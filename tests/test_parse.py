@@ -87,10 +87,7 @@ XHTML_TITLE = ATOM.replace(
     b'<title type="html">One &amp;lt;b&amp;gt;</title>',
     b'<title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">X <b>html</b></div></title>',
 )
-NO_ID_NO_LINK = rss(
-    '<item xmlns:a10="http://www.w3.org/2005/Atom"><title>x</title>'
-    '<a10:link href="https://example.org/a10"/></item>'
-)
+NO_ID_NO_LINK = rss("<item><title>x</title><description>Only text</description></item>")
 
 YOUTUBE = b"""<?xml version="1.0" encoding="UTF-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/"
@@ -111,7 +108,7 @@ YOUTUBE = b"""<?xml version="1.0" encoding="UTF-8"?>
         (NO_DECLARATION_1252, r"U\+FFFD", ("title", "Caf\xe9 cr\xe8me")),
         (LATIN1_DECLARED_UTF8, "single-byte", ("title", "Br\xf8ndby")),
         (XHTML_TITLE, "XHTML title", ("title", "X html")),
-        (NO_ID_NO_LINK, "neither id nor link", ("link", "https://example.org/a10")),
+        (NO_ID_NO_LINK, "neither id nor link", ("content", "Only text")),
         (YOUTUBE, "text was not read", ("content", "What the video is about.")),
     ],
     ids=[
@@ -370,6 +367,73 @@ def test_undeclared_entities_and_bare_ampersands_spoil_no_later_entry() -> None:
 )
 def test_references_are_repaired_outside_cdata(body: bytes, repaired: bytes) -> None:
     assert repair_references(body) == repaired
+
+
+def atom_entry(links: str) -> bytes:
+    return (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>urn:f</id>'
+        f"<entry><id>urn:e</id><title>E</title>{links}</entry></feed>"
+    ).encode()
+
+
+SAME_BOTH_WAYS = {
+    "relative-link-no-guid": (
+        rss("<item><title>First</title><link>/posts/1</link><description>d</description></item>"),
+        "https://example.org/posts/1",
+        "https://example.org/posts/1",
+    ),
+    "two-rss-links": (
+        rss(
+            "<item><title>A</title><link>https://h/first</link><link>https://h/second</link></item>"
+        ),
+        "https://h/first",
+        "https://h/first",
+    ),
+    "guid-that-is-no-address": (
+        rss("<item><title>A</title><guid>post-1</guid><description>d</description></item>"),
+        "post-1",
+        None,
+    ),
+    "atom-replies-before-alternate": (
+        atom_entry('<link rel="replies" href="https://h/1#comments"/><link href="https://h/1"/>'),
+        "urn:e",
+        "https://h/1",
+    ),
+    "atom-pdf-before-html": (
+        atom_entry(
+            '<link rel="alternate" type="application/pdf" href="https://h/1.pdf"/>'
+            '<link rel="alternate" type="text/html" href="https://h/1.html"/>'
+        ),
+        "urn:e",
+        "https://h/1.html",
+    ),
+    "atom-only-a-pdf": (
+        atom_entry('<link rel="alternate" type="application/pdf" href="https://h/1.pdf"/>'),
+        "urn:e",
+        "https://h/1.pdf",
+    ),
+    "item-xml-base": (
+        rss('<item xml:base="https://other/x/"><title>A</title><link>a.html</link></item>'),
+        "https://other/x/a.html",
+        "https://other/x/a.html",
+    ),
+}
+
+
+@pytest.mark.parametrize(
+    ("body", "key", "link"), SAME_BOTH_WAYS.values(), ids=SAME_BOTH_WAYS.keys()
+)
+def test_both_paths_give_an_entry_the_same_key_and_link(
+    body: bytes, key: str, link: str | None
+) -> None:
+    # Which path reads a feed is decided document by document: a new entry
+    # that makes the fast path decline must not turn old entries into new ones.
+    fast = finish(fastpath.parse_fast(body, url=URL)).entries[0]
+    tolerant = parse_tolerant(body, url=URL, content_type=None)
+    assert not isinstance(tolerant, FeedError), tolerant
+    slow = finish(tolerant).entries[0]
+    assert (fast.key, fast.link) == (key, link)
+    assert (slow.key, slow.link) == (key, link)
 
 
 @pytest.mark.parametrize(

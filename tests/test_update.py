@@ -76,6 +76,31 @@ def test_an_edited_entry_is_updated_not_new(server: FeedServer, db: Path, worker
         assert len(stored) == 3
 
 
+def test_an_entry_read_by_the_other_parser_next_time_is_not_new_again(
+    server: FeedServer, db: Path
+) -> None:
+    # No guid, a relative link: the fast path's key was "/posts/1", feedparser's
+    # the resolved link. A new post whose text mentions <item> makes the fast
+    # path decline the document (fewer entries than elements), and the old
+    # post was announced a second time.
+    head = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Rel</title>'
+    old = "<item><title>First post</title><link>/posts/1</link><description>one</description></item>"
+    new = (
+        "<item><title>How RSS works</title><link>/posts/2</link>"
+        "<description><![CDATA[Each post is an <item> element.]]></description></item>"
+    )
+    url = server.set("/rel.xml", f"{head}{old}</channel></rss>")
+    with Aggregator(db, workers=1) as agg:
+        agg.add_feed(url)
+        (first,) = agg.update(all_feeds=True)
+        assert [e.title for e in first.new] == ["First post"]
+        server.set("/rel.xml", f"{head}{new}{old}</channel></rss>")
+        (second,) = agg.update(all_feeds=True)
+        assert [e.title for e in second.new] == ["How RSS works"]
+        assert second.updated == ()
+        assert sorted(e.title for e in agg.get_entries()) == ["First post", "How RSS works"]
+
+
 def test_identity_falls_back_from_guid_to_link_to_content(server: FeedServer, db: Path) -> None:
     doc = rss(
         "Ids",

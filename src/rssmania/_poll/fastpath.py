@@ -42,7 +42,7 @@ import fastfeedparser.main
 from lxml import etree
 
 from rssmania._poll.hints import publisher_interval
-from rssmania._poll.raw import RawEntry, RawFeed
+from rssmania._poll.raw import RawEntry, RawFeed, alternate_link
 
 log = logging.getLogger("rssmania.poll.parse")
 
@@ -171,7 +171,7 @@ def _entry(raw: dict[str, Any]) -> RawEntry:
     return RawEntry(
         id=raw.get("id") or None,
         title=raw.get("title") or None,
-        link=raw.get("link") or None,
+        link=_link(raw),
         author=raw.get("author") or None,
         summary=summary,
         content=value or None,
@@ -179,6 +179,19 @@ def _entry(raw: dict[str, Any]) -> RawEntry:
         published=_date(raw.get("published")),
         updated=_date(raw.get("updated")),
     )
+
+
+def _link(raw: dict[str, Any]) -> str | None:
+    """RSS's <link>; else the alternate among the links (Atom, JSON Feed, atom:link in RSS).
+
+    fastfeedparser's "link" is an RSS <link>, or the first Atom link
+    whatever its rel (the comments, a PDF): one of "links", then.
+    """
+    link: str | None = raw.get("link") or None
+    links = raw.get("links") or ()
+    if link is None or any(other.get("href") == link for other in links):
+        return alternate_link(links)
+    return link
 
 
 # Atom xhtml content comes back as the serialized <content> element, and its

@@ -38,7 +38,7 @@ _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", r
 # Bumped whenever the way entries are read or hashed changes, so that the
 # coordinator can tell "the parser changed" from "the publisher edited it"
 # (see rssmania._decide).
-HASH_SCHEME = "4"  # 3: references repaired before parsing (entities.py); 4: controls dropped
+HASH_SCHEME = "4"  # 3: references repaired (entities.py); 4: no controls, links picked alike
 
 
 def parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed | FeedError:
@@ -140,7 +140,11 @@ def _entry(raw: RawEntry, feed_base: str) -> ParsedEntry:
         + [e.href for e in enclosures]
     )
     content_hash = HASH_SCHEME + ":" + hashlib.sha256(visible.encode()).hexdigest()[:32]
-    key = text_of(raw.id) or link or _fallback_key(title, summary, content)
+    # An id that is the link as written is the link, resolved: fastfeedparser
+    # copies a missing guid from the link, unresolved ("/posts/1"), where
+    # feedparser leaves it empty; either way the key is the same.
+    same = raw.id is not None and raw.id == raw.link and link is not None
+    key = (link if same else text_of(raw.id)) or link or _fallback_key(title, summary, content)
     return ParsedEntry(
         key=key,
         content_hash=content_hash,

@@ -8,8 +8,32 @@ from one path to the other keeps its entries as they were.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
+
+_HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
+
+
+def alternate_link(links: Iterable[Mapping[str, Any]]) -> str | None:
+    """An entry's web page among its links: the first alternate that is HTML, else the first.
+
+    Atom's rule (a link without rel is an alternate; without type, HTML is
+    assumed), as feedparser applies it, except that an entry whose only
+    alternate is, say, a PDF keeps that link (feedparser has none). Never
+    ``rel="replies"`` (the comments) or an enclosure. Both paths pick the
+    same link, so an entry keeps its link, and its identity, whichever reads it.
+    """
+    alternates = [
+        link
+        for link in links
+        if (link.get("rel") or "alternate") == "alternate" and link.get("href")
+    ]
+    for link in alternates:
+        if str(link.get("type") or "text/html").lower() in _HTML_TYPES:
+            return str(link["href"])
+    return str(alternates[0]["href"]) if alternates else None
 
 
 @dataclass(slots=True)

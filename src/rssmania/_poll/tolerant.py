@@ -23,7 +23,7 @@ from urllib.parse import urljoin
 import feedparser
 
 from rssmania._poll.hints import publisher_interval
-from rssmania._poll.raw import RawEntry, RawFeed
+from rssmania._poll.raw import RawEntry, RawFeed, alternate_link
 from rssmania.types import FeedError
 
 # Bozo exceptions that say "the document was read fine, but its declared type
@@ -83,7 +83,11 @@ def _entry(raw: dict[str, Any], url: str) -> RawEntry:
     return RawEntry(
         id=_str(raw.get("id")),
         title=_str(raw.get("title")),
-        link=_str(raw.get("link")),
+        # Not feedparser's "link": the last of several RSS <link>s (the fast
+        # path has the first), or, with no link at all, the guid, even one
+        # that is no address ("post-1" became http://host/post-1). The
+        # caller falls back on an id that is a web address, for both paths.
+        link=alternate_link(raw.get("links") or ()),
         # The name alone: feedparser appends "(email)", the fast path does not.
         author=_str(author.get("name")) or _str(raw.get("author")),
         summary=_str(raw.get("summary")),
