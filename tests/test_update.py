@@ -84,7 +84,7 @@ def test_an_entry_read_by_the_other_parser_next_time_is_not_new_again(
     # path decline the document (fewer entries than elements), and the old
     # post was announced a second time.
     head = '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>Rel</title>'
-    old = "<item><title>First post</title><link>/posts/1</link><description>one</description></item>"
+    old = "<item><title>First post</title><link>/posts/1</link><description>1</description></item>"
     new = (
         "<item><title>How RSS works</title><link>/posts/2</link>"
         "<description><![CDATA[Each post is an <item> element.]]></description></item>"
