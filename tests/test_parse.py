@@ -260,10 +260,56 @@ def test_json_feed_is_read() -> None:
     assert second.published == second.updated == datetime(2024, 2, 4, tzinfo=UTC)
 
 
+def test_a_json_feed_keeps_what_it_can_of_members_of_the_wrong_type() -> None:
+    # Any JSON goes anywhere: a numeric id (text, says the spec), a number as
+    # title or date, an object as URL. Each failed the feed, or reached
+    # SQLite as an integer title; now each costs only its own member.
+    odd: dict[str, object] = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": 7,
+        "items": [
+            {"id": 1, "url": "https://example.org/1", "title": "One", "date_published": 5},
+            {"id": 2.5, "url": {"x": 1}, "title": 5, "content_text": "Two", "tags": [1, "t"]},
+            {
+                "id": "3",
+                "url": "https://example.org/3",
+                "authors": [{"name": 5}],
+                "attachments": [
+                    {"url": 5},
+                    {"url": "https://example.org/3.mp3", "size_in_bytes": 9},
+                ],
+            },
+        ],
+    }
+    feed = parsed(json.dumps(odd).encode(), url="https://example.org/feed.json")
+    assert feed.title is None
+    assert [(e.key, e.title, e.link) for e in feed.entries] == [
+        ("1", "One", "https://example.org/1"),
+        ("2.5", None, None),
+        ("3", None, "https://example.org/3"),
+    ]
+    assert feed.entries[0].published is None
+    assert feed.entries[1].content == "Two"
+    assert [(x.href, x.length) for x in feed.entries[2].enclosures] == [
+        ("https://example.org/3.mp3", 9)
+    ]
+
+
+def test_a_json_feed_with_a_byte_order_mark_is_read() -> None:
+    body = b"\xef\xbb\xbf" + json.dumps(JSON_FEED).encode()
+    assert len(parsed(body, url="https://example.org/feed.json").entries) == 2
+
+
 @pytest.mark.parametrize(
     "body",
-    [b'{"version": "https://jsonfeed.org/version/1", "items": [', b'{"hello": "world"}', b"[1, 2]"],
-    ids=["truncated", "not-a-feed", "array"],
+    [
+        b'{"version": "https://jsonfeed.org/version/1", "items": [',
+        b'{"hello": "world"}',
+        b"[1, 2]",
+        b'{"version": "https://jsonfeed.org/version/1", "items": {"a": 1}}',
+        b'{"version": "https://jsonfeed.org/version/1", "items": [' + b"[" * 100_000,
+    ],
+    ids=["truncated", "not-a-feed", "array", "items-not-a-list", "deep"],
 )
 def test_json_that_is_no_feed_is_a_clear_error(body: bytes) -> None:
     result = parse_feed(body, url=URL, content_type="application/json")

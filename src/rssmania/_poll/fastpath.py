@@ -30,6 +30,7 @@ position.
 from __future__ import annotations
 
 import html
+import json
 import logging
 import re
 from dataclasses import dataclass
@@ -74,6 +75,9 @@ class Fallback(Exception):
 
 def parse_fast(body: bytes, *, url: str) -> RawFeed:
     """Read ``body`` fetched from ``url``, or raise ``Fallback``."""
+    is_json = body.lstrip()[:1] == b"{"
+    if is_json:
+        body = _json_cleaned(body)
     try:
         parsed = fastfeedparser.parse(body, include_tags=False, include_media=False)
     except (MemoryError, RecursionError):
@@ -81,7 +85,6 @@ def parse_fast(body: bytes, *, url: str) -> RawFeed:
     except Exception as exc:
         raise Fallback(f"fastfeedparser raised {type(exc).__name__}: {exc}") from None
     raw_entries: list[dict[str, Any]] = parsed.get("entries") or []
-    is_json = body.lstrip()[:1] == b"{"
     if not is_json and not raw_entries:
         # Nothing gained by speed; feedparser tells a valid empty channel
         # from a broken document (which fastfeedparser may recover as empty).
@@ -179,6 +182,48 @@ def _entry(raw: dict[str, Any]) -> RawEntry:
         published=_date(raw.get("published")),
         updated=_date(raw.get("updated")),
     )
+
+
+# The members of a JSON Feed that are numbers ("expired" is the one boolean);
+# every other one is text, an object or a list of them.
+_JSON_NUMBERS = frozenset({"size_in_bytes", "duration_in_seconds"})
+
+
+def _json_cleaned(body: bytes) -> bytes:
+    """A JSON Feed with what no member of its kind holds left out ("title": 5, "url": {}).
+
+    fastfeedparser took those as they came, and failed the feed on one
+    number where a date was, or passed an integer on as a title. A numeric
+    id is its decimal text, as the JSON Feed spec asks readers to take it.
+    """
+    try:
+        document = json.loads(body)
+    except (ValueError, RecursionError) as exc:
+        raise Fallback(f"not JSON: {exc}") from None
+    if not isinstance(document, dict) or not isinstance(document.get("items", []), list):
+        raise Fallback("a JSON document that is not an object with a list of items")
+    return json.dumps(_json_members(document)).encode()
+
+
+def _json_members(value: dict[str, Any]) -> dict[str, Any]:
+    kept: dict[str, Any] = {}
+    for key, member in value.items():
+        if isinstance(member, str) or (key == "expired" and isinstance(member, bool)):
+            kept[key] = member
+        elif type(member) in (int, float):
+            if key in _JSON_NUMBERS:
+                kept[key] = member
+            elif key == "id":
+                kept[key] = str(member)
+        elif isinstance(member, dict):
+            kept[key] = _json_members(member)
+        elif isinstance(member, list):
+            kept[key] = [
+                _json_members(x) if isinstance(x, dict) else x
+                for x in member
+                if isinstance(x, (dict, str))
+            ]
+    return kept
 
 
 def _link(raw: dict[str, Any]) -> str | None:

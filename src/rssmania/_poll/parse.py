@@ -32,6 +32,7 @@ log = logging.getLogger("rssmania.poll.parse")
 
 _OPML_START = re.compile(rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<opml[\s>]", re.I | re.S)
 _GZIP_MAGIC = b"\x1f\x8b"
+_UTF8_BOM = b"\xef\xbb\xbf"
 # The same cap as a fetched body's (rssmania._poll.jobs.PollSettings.max_bytes).
 _MAX_UNPACKED = 16 * 1024 * 1024
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", re.I | re.S)
@@ -49,6 +50,8 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed
         if isinstance(unpacked, FeedError):
             return unpacked
         body = unpacked
+    if body[:3] == _UTF8_BOM and body[3:].lstrip()[:1] == b"{":
+        body = body[3:]  # a JSON Feed written by a Windows tool; JSON has no BOM
     if not body.strip():
         return FeedError("empty", "the server sent an empty body")
     if _OPML_START.match(body[:4096]):
