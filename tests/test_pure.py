@@ -298,6 +298,9 @@ def test_a_small_round_of_spaced_hosts_is_not_polled_in_two_waits() -> None:
         ("Thu, 01 Jan 2026 11:00:00 GMT", 0.0),  # a date in the past: now
         ("soon", None),
         (None, None),
+        ("\u00b2", None),  # str.isdigit() says yes, float() no
+        ("9" * 400, float(hints.MAX_HINT)),  # was inf, in the message too
+        ("9" * 5000, float(hints.MAX_HINT)),  # int() reads 4,300 digits at most
     ],
 )
 def test_retry_after(value: str | None, expected: float | None) -> None:
@@ -315,6 +318,7 @@ def test_retry_after(value: str | None, expected: float | None) -> None:
         ),
         ({"expires": "0"}, None),
         ({"cache-control": "max-age=" + "9" * 30}, hints.MAX_HINT),
+        ({"cache-control": "max-age=" + "9" * 5000}, hints.MAX_HINT),  # past int()'s 4,300
         ({"expires": "Fri, 01 Jan 9999 00:00:00 GMT"}, hints.MAX_HINT),
         ({}, None),
     ],
@@ -333,6 +337,9 @@ def test_cache_lifetime(headers: dict[str, str], expected: int | None) -> None:
         ({"ttl": "soon"}, None),
         # Stored as an integer: 30 digits of minutes would not fit.
         ({"ttl": "9" * 30}, hints.MAX_HINT),
+        ({"ttl": "9" * 5000}, hints.MAX_HINT),
+        ({"ttl": "\u00b2"}, None),  # str.isdigit() says yes, int() no
+        ({"sy_updateperiod": "daily", "sy_updatefrequency": "\u00b2"}, 86400),
         ({}, None),
     ],
 )

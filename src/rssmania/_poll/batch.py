@@ -23,6 +23,7 @@ from rssmania._poll.fetch import Fetched, fetch, make_session
 from rssmania._poll.jobs import ParsedFeed, PollJob, PollOutcome, PollSettings
 from rssmania._poll.limits import ParseTooSlow, cpu_limit
 from rssmania._poll.parse import parse_feed
+from rssmania._schedule import MAX_RETRY_AFTER
 from rssmania._text import one_line
 from rssmania._urls import host_of
 from rssmania.types import FeedError
@@ -232,6 +233,8 @@ def _status_error(fetched: Fetched) -> FeedError | None:
     if is_throttling(fetched):
         wait = fetched.retry_after
         later = f", asked to retry in {wait:.0f} s" if wait is not None else ""
+        if wait is not None and wait > MAX_RETRY_AFTER:
+            later += f" (it will be {MAX_RETRY_AFTER // 86400} days, the longest rssmania waits)"
         return FeedError("throttled", f"{text}{later}", http_status=status)
     if 300 <= status < 400:
         return FeedError("http", f"{text} without a usable Location", http_status=status)

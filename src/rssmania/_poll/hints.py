@@ -18,6 +18,18 @@ _PERIODS = {"hourly": 3600, "daily": 86400, "weekly": 7 * 86400, "monthly": 30 *
 MAX_HINT = 365 * 86400
 
 
+def _number(text: str) -> int | None:
+    """A count of seconds, minutes or times written in ASCII digits, or None.
+
+    Not str.isdigit(), which takes "²" (that int() refuses); and thousands of
+    digits are more than int() reads (4,300) and more than any cap here.
+    """
+    text = text.strip()
+    if not (text.isascii() and text.isdigit()):
+        return None
+    return int(text) if len(text) <= 12 else 10**12
+
+
 def http_date(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -32,13 +44,13 @@ def retry_after(value: str | None, *, now: datetime) -> float | None:
     """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date."""
     if not value:
         return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
+    seconds = _number(value)
+    if seconds is not None:
+        return float(min(seconds, MAX_HINT))
     when = http_date(value)
     if when is None:
         return None
-    return max(0.0, (when - now).total_seconds())
+    return min(max(0.0, (when - now).total_seconds()), MAX_HINT)
 
 
 def cache_lifetime(headers: Mapping[str, str], *, now: datetime) -> int | None:
@@ -48,7 +60,8 @@ def cache_lifetime(headers: Mapping[str, str], *, now: datetime) -> int | None:
         return None
     match = _MAX_AGE.search(control)
     if match:
-        return min(int(match.group(1)), MAX_HINT)
+        seconds = _number(match.group(1))
+        return min(seconds, MAX_HINT) if seconds is not None else None
     expires = http_date(headers.get("expires"))
     if expires is None:
         return None
@@ -61,12 +74,11 @@ def cache_lifetime(headers: Mapping[str, str], *, now: datetime) -> int | None:
 def publisher_interval(feed: Mapping[str, Any]) -> int | None:
     """Seconds between updates that the feed itself announces (RSS <ttl>, sy:update*)."""
     hints = []
-    ttl = str(feed.get("ttl", "")).strip()
-    if ttl.isdigit():
-        hints.append(int(ttl) * 60)
+    ttl = _number(str(feed.get("ttl", "")))
+    if ttl is not None:
+        hints.append(ttl * 60)
     period = _PERIODS.get(str(feed.get("sy_updateperiod", "")).strip().lower())
     if period is not None:
-        frequency = str(feed.get("sy_updatefrequency", "1")).strip()
-        per_period = int(frequency) if frequency.isdigit() and int(frequency) > 0 else 1
-        hints.append(period // per_period)
+        frequency = _number(str(feed.get("sy_updatefrequency", "1")))
+        hints.append(period // frequency if frequency else period)
     return min(max(hints), MAX_HINT) if hints else None
