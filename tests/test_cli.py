@@ -130,6 +130,20 @@ def test_import_export_round_trip(server: FeedServer, db: Path, tmp_path: Path) 
     assert len(rssmania(db, "list", "--json").stdout.splitlines()) == 2
 
 
+def test_an_untitled_feed_comes_back_untitled(server: FeedServer, db: Path, tmp_path: Path) -> None:
+    # Exported before its first poll, it had its URL written as its title,
+    # and the import made that its own title for good.
+    url = server.set("/untitled.xml", rss("Its Real Title", items("u", 1)))
+    assert rssmania(db, "add", url).returncode == 0
+    opml = tmp_path / "subs.opml"
+    assert rssmania(db, "export", str(opml)).returncode == 0
+    other = tmp_path / "other.sqlite"
+    assert rssmania(other, "import", str(opml)).returncode == 0
+    assert rssmania(other, "update", "--all").returncode == 0
+    (listed,) = [json.loads(line) for line in rssmania(other, "list", "--json").stdout.splitlines()]
+    assert listed["title"] == "Its Real Title"
+
+
 def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
     db = tmp_path / "junk.sqlite"
     db.write_bytes(b"this is not sqlite" * 100)

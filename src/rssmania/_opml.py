@@ -86,6 +86,8 @@ class _RefuseDoctype:
         raise _DoctypeRefusedError(name)
 
 
+MAX_FOLDER_DEPTH = 32
+"""Folders nested deeper than this put their feeds in the 32nd: a category, not a maze."""
 _HTML_START = re.compile(
     rb"^\s*(?:<\?xml[^>]*>\s*)?(?:<!--.*?-->\s*)*<(?:!doctype\s+)?html\b", re.I | re.S
 )
@@ -184,12 +186,15 @@ def parse_opml(data: bytes, *, source: str = "<opml>") -> list[OpmlOutline]:
                 category = _clean_path(folders)
                 if category is None and attrs.get("category"):
                     category = _category_attribute(attrs["category"])
-                if text == url and not attrs.get("title"):
-                    # write_opml's stand-in for a missing title; it is not a name.
+                if text == url or attrs.get("title") == url:
+                    # write_opml's stand-in for a missing title (older exports
+                    # wrote the URL as the title too): it is not a name.
                     text = None
                 site_url = attrs.get("htmlurl") or None
                 outlines.append(OpmlOutline(url, text, category, site_url))
-            elif text is not None:
+            elif text is not None and len(folders) < MAX_FOLDER_DEPTH:
+                # Deeper folders are folded into the deepest kept one: copying the
+                # path at each of 200,000 levels took minutes.
                 inner = (*folders, text)
         # Children of any element, outline or not, are searched: feeds may sit anywhere in <body>.
         stack.extend((child, inner) for child in reversed(element))

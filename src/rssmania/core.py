@@ -333,7 +333,13 @@ class Aggregator:
     def export_opml(self, *, title: str = "rssmania subscriptions") -> bytes:
         self._check_open()
         outlines = [
-            OpmlOutline(url=f.url, title=f.display_title, category=f.category, site_url=f.link)
+            # Not display_title: a stand-in URL would come back as the feed's own title.
+            OpmlOutline(
+                url=f.url,
+                title=f.user_title if f.user_title is not None else f.title,
+                category=f.category,
+                site_url=f.link,
+            )
             for f in self._storage.get_feeds()
         ]
         return write_opml(outlines, title=title, now=self._now())
