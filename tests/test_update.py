@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from rssmania import Aggregator, EntryStatus, FeedResult, InvalidFeedURLError
+from rssmania import Aggregator, EntryStatus, FeedExistsError, FeedResult, InvalidFeedURLError
 from rssmania._poll.parse import HASH_SCHEME
 from tests.feedserver import FeedServer, Item, items, rss
 from tests.fixtures import poll_batch_dying_on_crash
@@ -99,6 +99,32 @@ def test_an_entry_read_by_the_other_parser_next_time_is_not_new_again(
         assert [e.title for e in second.new] == ["How RSS works"]
         assert second.updated == ()
         assert sorted(e.title for e in agg.get_entries()) == ["First post", "How RSS works"]
+
+
+def test_one_feed_written_many_ways_is_one_subscription(server: FeedServer, db: Path) -> None:
+    # Each was a subscription of its own, and every article was announced once per copy.
+    url = server.set("/same.xml", rss("Same", items("same", 2)))
+    host = url.split("//", 1)[1].split("/", 1)[0]
+    ip, port = host.split(":")
+    forms = [
+        url.replace("http://", "HTTP://"),
+        url + "#top",
+        url + "?",
+        f"http://{ip}:0{port}/same.xml",
+        f"http://{host}/./feeds/../same.xml",
+    ]
+    with Aggregator(db, workers=1) as agg:
+        assert [f.url for f in agg.add_feeds([url, *forms])] == [url]
+        for form in forms:
+            with pytest.raises(FeedExistsError):
+                agg.add_feed(form)
+        (result,) = agg.update()
+        assert len(result.new) == 2
+        # Any of its forms names it.
+        assert agg.set_feed(forms[0], title="Mine").display_title == "Mine"
+        assert len(agg.get_entries(feed_url=forms[1])) == 2
+        agg.remove_feed(forms[2])
+        assert agg.get_feeds() == []
 
 
 def test_identity_falls_back_from_guid_to_link_to_content(server: FeedServer, db: Path) -> None:

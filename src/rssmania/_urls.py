@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from rssmania._text import CONTROLS
 from rssmania.exceptions import InvalidFeedURLError
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
 
 def check_feed_url(url: str) -> str:
-    """Return ``url`` stripped, or raise InvalidFeedURLError saying what is wrong with it."""
+    """Return ``url`` normalized, or raise InvalidFeedURLError saying what is wrong with it.
+
+    Normalized as RFC 3986 says two URLs are the same: scheme and host in
+    lower case, no default port, no dot segments, no fragment (never sent);
+    so that "HTTP://Example.org:80/a/./feed#top" is not a second subscription
+    to http://example.org/a/feed, every article announced twice.
+    """
     url = url.strip()
     try:
         parts = urlsplit(url)
@@ -32,7 +40,35 @@ def check_feed_url(url: str) -> str:
         raise InvalidFeedURLError(url, "contains whitespace")
     if CONTROLS.search(url):
         raise InvalidFeedURLError(url, "contains a control character")
-    return url
+    if parts.port == 0:
+        raise InvalidFeedURLError(url, "port 0 is no port")
+    return _normalized(parts)
+
+
+def _normalized(parts: SplitResult) -> str:
+    scheme = parts.scheme.lower()
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    if parts.port is not None and parts.port != _DEFAULT_PORTS[scheme]:
+        host = f"{host}:{parts.port}"
+    userinfo = parts.netloc.rpartition("@")[0]
+    netloc = f"{userinfo}@{host}" if userinfo else host
+    path = parts.path or "/"
+    if "/." in path:
+        # urljoin removes dot segments the way RFC 3986 says to.
+        path = urlsplit(urljoin("http://h/", path.lstrip("/") or "/")).path
+    return urlunsplit((scheme, netloc, path, parts.query, ""))
+
+
+def stored_forms(url: str) -> list[str]:
+    """How a feed's URL may be stored: as given (stripped), and normalized as add stores it."""
+    url = url.strip()
+    try:
+        normal = check_feed_url(url)
+    except InvalidFeedURLError:
+        return [url]
+    return [url] if normal == url else [url, normal]
 
 
 def host_of(url: str) -> str:

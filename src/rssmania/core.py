@@ -11,6 +11,7 @@ Only this process touches the database; workers get jobs and return plain data.
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import fcntl
 import logging
@@ -22,7 +23,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 from rssmania._dask import DaskPool, scheduler_address
 from rssmania._decide import OFFLINE, FeedState, FeedWrite, decide, is_offline, throttled_hosts
@@ -35,7 +36,7 @@ from rssmania._schedule import DEFAULT_INTERVAL, LONGEST_INTERVAL, MAX_INTERVAL,
 from rssmania._storage import Storage
 from rssmania._storage.store import UNSET, Applied, Unset
 from rssmania._text import one_line
-from rssmania._urls import check_feed_url
+from rssmania._urls import check_feed_url, stored_forms
 from rssmania._version import __version__
 from rssmania.exceptions import (
     AggregatorStateError,
@@ -49,6 +50,8 @@ log = logging.getLogger("rssmania.core")
 _CHECKED_PARSER = False
 
 USER_AGENT = f"rssmania/{__version__} (+https://github.com/rssmania/rssmania)"
+
+T = TypeVar("T")
 
 _GROUP_FEEDS = 32
 # What storing one feed's result may raise on data no column holds (a lone
@@ -281,13 +284,16 @@ class Aggregator:
         self._check_open()
         if isinstance(interval, int) and not 1 <= interval <= LONGEST_INTERVAL:
             raise ValueError(f"interval must be from 1 to {LONGEST_INTERVAL} seconds (a year)")
-        return self._storage.set_feed(
-            url.strip(),
-            interval=interval,
-            title=title,
-            category=category,
-            enabled=enabled,
-            now=self._now(),
+        return self._for_url(
+            url,
+            lambda stored: self._storage.set_feed(
+                stored,
+                interval=interval,
+                title=title,
+                category=category,
+                enabled=enabled,
+                now=self._now(),
+            ),
         )
 
     def in_flight(self) -> list[tuple[str, float]]:
@@ -301,11 +307,19 @@ class Aggregator:
     def remove_feed(self, url: str) -> None:
         """Unsubscribe and delete the feed's entries; raises FeedNotFoundError."""
         self._check_open()
-        self._storage.remove_feed(url.strip())
+        self._for_url(url, self._storage.remove_feed)
 
     def get_feed(self, url: str) -> Feed:
         self._check_open()
-        return self._storage.get_feed(url.strip())
+        return self._for_url(url, self._storage.get_feed)
+
+    def _for_url(self, url: str, action: Callable[[str], T]) -> T:
+        """``action`` on the feed ``url`` names, as typed or as add_feed normalizes it."""
+        *forms, last = stored_forms(url)
+        for form in forms:
+            with contextlib.suppress(FeedNotFoundError):
+                return action(form)
+        return action(last)
 
     def get_feeds(self) -> list[Feed]:
         self._check_open()
@@ -349,7 +363,11 @@ class Aggregator:
     def get_entries(self, *, feed_url: str | None = None, limit: int | None = None) -> list[Entry]:
         """Stored entries, newest first."""
         self._check_open()
-        return self._storage.get_entries(feed_url=feed_url, limit=limit)
+        if feed_url is None:
+            return self._storage.get_entries(feed_url=None, limit=limit)
+        return self._for_url(
+            feed_url, lambda stored: self._storage.get_entries(feed_url=stored, limit=limit)
+        )
 
     def pending_changes(self) -> list[EntryChange]:
         """Changes recorded in the outbox and not yet acknowledged, oldest first.
