@@ -453,6 +453,16 @@ def test_a_latin1_reason_phrase_is_read_as_latin1(
     assert polled.feed.last_error == "HTTP 404 Nicht gefunden \u00fc"
 
 
+def test_a_304_to_a_first_request_is_an_error(server: FeedServer, db: Path) -> None:
+    # Nothing was asked conditionally; taken as "not modified", the feed
+    # showed as healthy for ever, with no title and no entry.
+    url = server.set("/always304.xml", b"", status=304, validators=False)
+    polled = poll_next_to_good(db, server, url)
+    polled.assert_error("http")
+    assert polled.feed.last_error is not None
+    assert "304" in polled.feed.last_error
+
+
 def test_an_error_message_is_one_line(server: FeedServer, hostile: HostileServer, db: Path) -> None:
     # aiohttp draws a caret under a bad status line, on lines of its own.
     url = hostile.route("/garbage.xml", raw_answer, head=b"HTTP/1.1 2x0 \x01OK\r\n", body=b"x")

@@ -127,6 +127,18 @@ def test_one_feed_written_many_ways_is_one_subscription(server: FeedServer, db: 
         assert agg.get_feeds() == []
 
 
+def test_titles_and_categories_are_stored_as_export_writes_them(db: Path) -> None:
+    # add --category '' stored an empty category (set's '' means none), and
+    # "/ A //B/ " was kept as typed but exported as A/B.
+    with Aggregator(db, workers=1) as agg:
+        feed = agg.add_feed("http://127.0.0.1:9/a.xml", title="  ", category="/ A //B/ ")
+        assert (feed.user_title, feed.category) == (None, "A/B")
+        (other,) = agg.add_feeds(["http://127.0.0.1:9/b.xml"], category="")
+        assert other.category is None
+        feed = agg.set_feed("http://127.0.0.1:9/a.xml", title=" Mine ", category=" C/ ")
+        assert (feed.user_title, feed.category) == ("Mine", "C")
+
+
 def test_identity_falls_back_from_guid_to_link_to_content(server: FeedServer, db: Path) -> None:
     doc = rss(
         "Ids",

@@ -31,7 +31,7 @@ from xml.parsers.expat import ErrorString
 
 from rssmania.exceptions import InvalidOPMLError
 
-__all__ = ["OpmlOutline", "parse_opml", "write_opml"]
+__all__ = ["OpmlOutline", "category_path", "parse_opml", "write_opml"]
 
 
 @dataclass(frozen=True)
@@ -143,6 +143,11 @@ def _attrs(element: ET.Element) -> dict[str, str]:
 def _clean_path(parts: Iterable[str]) -> str | None:
     path = "/".join(part for part in (p.strip() for p in parts) if part)
     return path or None
+
+
+def category_path(value: str | None) -> str | None:
+    """A category as stored: "/ Tech //Python/ " is "Tech/Python", "" none at all."""
+    return _clean_path(value.split("/")) if value is not None else None
 
 
 def _category_attribute(value: str) -> str | None:

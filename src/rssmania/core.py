@@ -28,7 +28,7 @@ from typing import Self, TypeVar
 from rssmania._dask import DaskPool, scheduler_address
 from rssmania._decide import OFFLINE, FeedState, FeedWrite, decide, is_offline, throttled_hosts
 from rssmania._executors import PoolType, SerialExecutor, WorkerPool
-from rssmania._opml import OpmlOutline, parse_opml, write_opml
+from rssmania._opml import OpmlOutline, category_path, parse_opml, write_opml
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
 from rssmania._poll.worker import fast_parser_problem, run_batch
 from rssmania._round import InFlight, PollBatch, StopFlag, run_jobs
@@ -256,14 +256,17 @@ class Aggregator:
         """Subscribe to ``url``; raises InvalidFeedURLError or FeedExistsError."""
         self._check_open()
         return self._storage.add_feed(
-            check_feed_url(url), title=title, category=category, now=self._now()
+            check_feed_url(url),
+            title=_title(title),
+            category=category_path(category),
+            now=self._now(),
         )
 
     def add_feeds(self, urls: Iterable[str], *, category: str | None = None) -> list[Feed]:
         """Subscribe to several URLs at once: all of them, or (on any error) none."""
         self._check_open()
         checked = [check_feed_url(url) for url in urls]
-        rows = [(url, None, category) for url in dict.fromkeys(checked)]
+        rows = [(url, None, category_path(category)) for url in dict.fromkeys(checked)]
         self._storage.add_feeds(rows, now=self._now(), skip_existing=False)
         return [self._storage.get_feed(url) for url, _, _ in rows]
 
@@ -289,8 +292,9 @@ class Aggregator:
             lambda stored: self._storage.set_feed(
                 stored,
                 interval=interval,
-                title=title,
-                category=category,
+                # "" is none, as the command line's --title '' and --category '' say.
+                title=_title(title) if isinstance(title, str) else title,
+                category=category_path(category) if isinstance(category, str) else category,
                 enabled=enabled,
                 now=self._now(),
             ),
@@ -587,3 +591,8 @@ class Aggregator:
                     not_modified=outcome.not_modified,
                     seconds=outcome.seconds,
                 )
+
+
+def _title(title: str | None) -> str | None:
+    """A title as stored: stripped, and none when nothing is left."""
+    return (title.strip() or None) if title is not None else None

@@ -195,6 +195,17 @@ def _outcome(job: PollJob, fetched: Fetched, settings: PollSettings) -> PollOutc
         retry_after=fetched.retry_after,
         interval_hint=fetched.cache_lifetime,
     )
+    if fetched.status == 304 and not (job.etag or job.last_modified):
+        # Nothing was asked conditionally: "not modified" since when? Taken as
+        # is, the feed looked healthy for ever with nothing in it.
+        return replace(
+            base,
+            error=FeedError(
+                "http",
+                "HTTP 304 Not Modified to a request that sent no validators",
+                http_status=304,
+            ),
+        )
     if fetched.status == 304:
         return replace(
             base,
