@@ -146,6 +146,8 @@ XML_BASE = b"""<?xml version="1.0" encoding="utf-8"?>
 <content type="html">&lt;a href="a.html"&gt;a&lt;/a&gt; &lt;img src="/i.png"&gt;</content></entry>
 <entry xml:base="sub/"><id>urn:b:2</id><title>Two</title><link href="two.html"/>
 <content type="html">&lt;a href="b.html"&gt;b&lt;/a&gt;</content></entry>
+<entry xml:base="2024/"><id>urn:b:3</id><title>Three</title><link href="three.html"/>
+<content type="html" xml:base="post/">&lt;img src="photo.jpg"&gt;</content></entry>
 </feed>"""
 
 
@@ -159,12 +161,15 @@ def test_relative_links_resolve_against_xml_base(path: str) -> None:
     assert not isinstance(raw, FeedError)
 
     feed = finish(raw)
-    one, two = feed.entries
+    one, two, three = feed.entries
     assert one.link == "https://base.example.net/root/one.html"
     assert 'href="https://base.example.net/root/a.html"' in (one.content or "")
     assert 'src="https://base.example.net/i.png"' in (one.content or "")
     assert two.link == "https://base.example.net/root/sub/two.html"
     assert 'href="https://base.example.net/root/sub/b.html"' in (two.content or "")
+    # The content's own xml:base is for the content; the link keeps the entry's.
+    assert three.link == "https://base.example.net/root/2024/three.html"
+    assert 'src="https://base.example.net/root/2024/post/photo.jpg"' in (three.content or "")
     assert feed.link == "https://base.example.net/root/home/"
 
 

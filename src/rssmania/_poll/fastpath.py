@@ -336,6 +336,9 @@ def _apply_xml_base(tree: _Tree, url: str, entries: list[RawEntry]) -> str:
         base = element.base
         if base and base != url:
             entry.base = urljoin(url, base)
+        text = _text_element(element)
+        if text is not None and text.base and text.base != base:
+            entry.text_base = urljoin(url, text.base)
     feed_base = tree.root.base
     return urljoin(url, feed_base) if feed_base else url
 
@@ -356,6 +359,20 @@ def _text_may_be_lost(body: bytes, entries: list[RawEntry]) -> bool:
     """An entry came out without text (title-only feeds exist), and the document has where
     its text could be: then an lxml parse, a fraction of what feedparser would cost, tells."""
     return any(not e.summary and not e.content for e in entries) and bool(_TEXT_HINT.search(body))
+
+
+def _text_element(element: Any) -> Any:
+    """The child that holds an entry's text: its content, else its summary or description."""
+    found = None
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue  # a comment or a processing instruction
+        name = etree.QName(child).localname
+        if name in ("content", "encoded"):
+            return child
+        if name in ("summary", "description") and found is None:
+            found = child
+    return found
 
 
 def _text_lost(tree: _Tree, entries: list[RawEntry]) -> bool:

@@ -123,8 +123,9 @@ def _entry(raw: RawEntry, feed_base: str) -> ParsedEntry:
     # permalink unless it says otherwise): that is where the entry lives.
     link = web_link(raw.link, base=base) or web_link(raw.id)
     author = _author_name(text_of(raw.author))
-    summary = sanitize(raw.summary, base=base)
-    content = summary if raw.content == raw.summary else sanitize(raw.content, base=base)
+    text_base = raw.text_base or base
+    summary = sanitize(raw.summary, base=text_base)
+    content = summary if raw.content == raw.summary else sanitize(raw.content, base=text_base)
     # One body, one place: an RSS description alone, or an Atom entry whose
     # summary repeats its content, is the content; both parsers agree then.
     if content is None:

@@ -54,6 +54,8 @@ class RawEntry:
     updated: datetime | None = None
     base: str | None = None
     """The entry's xml:base when it has one, absolute; else the feed's base applies."""
+    text_base: str | None = None
+    """The xml:base where its text is (``<content xml:base="post/">``), when not ``base``."""
 
 
 @dataclass(slots=True)

@@ -78,7 +78,10 @@ def _entry(raw: dict[str, Any], url: str) -> RawEntry:
     content = raw.get("content")
     best = _content(content) if isinstance(content, list) else None
     summary_base = (raw.get("summary_detail") or {}).get("base")
-    base = (best or {}).get("base") or summary_base
+    text_base = (best or {}).get("base") or summary_base
+    # The entry's own base, as in effect at its title (feedparser has already
+    # resolved links and enclosures against it).
+    base = (raw.get("title_detail") or {}).get("base") or text_base
     author = raw.get("author_detail") or {}
     return RawEntry(
         id=_str(raw.get("id")),
@@ -104,6 +107,7 @@ def _entry(raw: dict[str, Any], url: str) -> RawEntry:
         # The xml:base in effect where the text is (feedparser tracks it per
         # element), made absolute against the feed's URL.
         base=urljoin(url, base) if base else None,
+        text_base=urljoin(url, text_base) if text_base and text_base != base else None,
     )
 
 
