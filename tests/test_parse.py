@@ -487,22 +487,6 @@ def test_both_paths_give_an_entry_the_same_key_and_link(
     assert (slow.key, slow.link) == (key, link)
 
 
-@pytest.mark.parametrize(
-    "body",
-    [
-        rss(item(1) + item(2)),
-        ATOM,
-        RDF,
-        b"<rdf:RDF><rss:item/><rss:item >x</rss:item><items/><item_x/><entry/></rdf:RDF>",
-        b"<r><a:entry\n/><entry>\t</entry><b:item></b:item></r>",
-        b"<r>no entries at all</r>",
-    ],
-)
-def test_the_cheap_entry_count_never_counts_fewer_than_the_regex(body: bytes) -> None:
-    # It decides whether the regex runs: counting fewer would skip a fallback.
-    assert fastpath._entry_tags_at_most(body) >= len(fastpath._ENTRY_TAG.findall(body))
-
-
 def test_a_lone_surrogate_reference_costs_one_character_not_the_feed() -> None:
     # feedparser raised UnicodeEncodeError on the whole feed, and lxml dropped the entry.
     result = parsed(rss(item(1, "<author>&#xD800;x@example.org (Ann)</author>") + item(2)))
