@@ -54,16 +54,17 @@ USER_AGENT = f"rssmania/{__version__} (+https://github.com/rssmania/rssmania)"
 T = TypeVar("T")
 
 _GROUP_FEEDS = 32
-# What storing one feed's result may raise on data no column holds (a lone
-# surrogate, an integer beyond 64 bits...): that feed's problem, not the round's.
-# OperationalError (disk full, locked) is the database's, and ends the round.
-_UNSTORABLE = (ValueError, OverflowError, TypeError, sqlite3.InterfaceError, sqlite3.DataError)
 """Feeds stored per transaction with an outbox (see Storage.apply_many).
 
 Only with an outbox: a caller that stops iterating in the middle of a group
 never sees the rest of it, which was committed; the outbox still holds their
 changes. Without one, each feed is its own transaction, as it is yielded.
 """
+
+# What storing one feed's result may raise on data no column holds (a lone
+# surrogate, an integer beyond 64 bits...): that feed's problem, not the round's.
+# OperationalError (disk full, locked) is the database's, and ends the round.
+_UNSTORABLE = (ValueError, OverflowError, TypeError, sqlite3.InterfaceError, sqlite3.DataError)
 
 
 class _State(enum.Enum):
