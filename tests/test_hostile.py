@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import resource
 import signal
 import sqlite3
@@ -595,6 +596,42 @@ def test_add_with_an_unknown_scheme_changes_nothing(server: FeedServer, db: Path
         # Next to a good URL: all or nothing.
         assert_refused(rssmania(db, "add", server.url("/also.xml"), url), 2, url)
     assert rssmania(db, "list", "--json").stdout == before
+
+
+@pytest.mark.parametrize("as_json", [True, False], ids=["json", "console"])
+def test_output_that_cannot_be_written_is_an_error_and_kept(
+    server: FeedServer, db: Path, as_json: bool
+) -> None:
+    # A full disk behind `> file` and a closed stdout were tracebacks.
+    url = server.set("/kept.xml", rss("Kept", items("kept", 3)))
+    assert rssmania(db, "add", url).returncode == 0
+    command = [sys.executable, "-m", "rssmania", "update", *(["--json"] if as_json else [])]
+    with open("/dev/full", "wb") as full:
+        failed = subprocess.run(
+            command,
+            env=cli_env(db),
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert failed.returncode == 1
+    assert "Traceback" not in failed.stderr
+    assert "No space left" in failed.stderr
+    closed = subprocess.run(
+        ["sh", "-c", 'exec "$@" >&-', "sh", *command],
+        env=cli_env(db),
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert closed.returncode == 1
+    assert "standard output is closed" in closed.stderr
+    # Neither run showed them: the outbox still has them, for this one.
+    shown = rssmania(db, "update", "--json").stdout.splitlines()
+    assert sorted(json.loads(line)["id"] for line in shown) == ["kept-0", "kept-1", "kept-2"]
 
 
 @pytest.mark.parametrize(

@@ -26,7 +26,7 @@ from rssmania import (
     RoundSummary,
 )
 from rssmania._schedule import LONGEST_INTERVAL
-from rssmania.cli._app import Options, cli, open_aggregator, pass_options
+from rssmania.cli._app import Options, RuntimeFailure, cli, open_aggregator, pass_options
 from rssmania.sinks import console as human
 from rssmania.sinks.jsonl import entry_line
 
@@ -89,11 +89,38 @@ json_option = click.option(
 )
 
 
+def write_fully(out: BinaryIO, data: bytes) -> None:
+    """All of ``data`` to ``out``, or an exception.
+
+    Not ``out.write``: a signal (our own Ctrl+C handling) arriving while a
+    big write waits on a slow reader made Python's buffered writer drop the
+    rest of that write without a word (3.11): a JSON line cut in two, the
+    feed's later articles never shown, and acknowledged all the same.
+    ``os.write`` says how much went out, and the loop sends the rest.
+    """
+    out.flush()
+    try:
+        fd = out.fileno()
+    except (AttributeError, OSError, ValueError):  # not a file (tests write to memory)
+        out.write(data)
+        out.flush()
+        return
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _stdout() -> BinaryIO:
+    if sys.stdout is None:  # started with `>&-`
+        raise RuntimeFailure("standard output is closed: there is nowhere to show new articles")
+    return sys.stdout.buffer
+
+
 class Reporter:
     """Prints committed changes, then acknowledges them in the outbox.
 
-    Printing comes first: a kill between the two shows an article again at
-    the next start rather than never.
+    Printing comes first, and all of it (``write_fully``): a kill between
+    the two shows an article again at the next start rather than never.
     """
 
     def __init__(self, agg: Aggregator, *, as_json: bool, out: BinaryIO, console: Console) -> None:
@@ -105,12 +132,18 @@ class Reporter:
     def report(self, changes: tuple[EntryChange, ...] | list[EntryChange]) -> None:
         if not changes:
             return
-        if self.as_json:
-            self.out.write(b"".join(entry_line(change.entry) for change in changes))
-            self.out.flush()
-        else:
-            human.print_changes(self.console, [c.entry for c in changes])
-            self.console.file.flush()
+        try:
+            if self.as_json:
+                data = b"".join(entry_line(change.entry) for change in changes)
+            else:
+                with self.console.capture() as shown:
+                    human.print_changes(self.console, [c.entry for c in changes])
+                data = shown.get().encode(self.console.encoding, "replace")
+            write_fully(self.out, data)
+        except BrokenPipeError:
+            raise  # the reader went away (`| head`): main() exits quietly
+        except OSError as exc:
+            raise RuntimeFailure(f"cannot write to standard output: {exc.strerror or exc}") from exc
         self.agg.ack_changes(max(c.seq for c in changes))
 
     def report_leftovers(self) -> None:
@@ -150,7 +183,7 @@ def update(
         enabled = err.is_terminal
         total = _due(agg, all_feeds) if enabled else 0
         results = agg.update(all_feeds=all_feeds)  # takes the poll lock first
-        reporter = Reporter(agg, as_json=as_json, out=sys.stdout.buffer, console=out)
+        reporter = Reporter(agg, as_json=as_json, out=_stdout(), console=out)
         reporter.report_leftovers()
         counts = {"feeds": 0, "new": 0, "updated": 0, "errors": 0, "not_modified": 0, "offline": 0}
         with _progress(err, agg, total, enabled=enabled) as advance:
@@ -200,7 +233,7 @@ def _due(agg: Aggregator, all_feeds: bool) -> int:
 def _watch(agg: Aggregator, *, as_json: bool, err: Console) -> None:
     out = Console(soft_wrap=True)
     results = agg.watch()  # takes the poll lock first
-    reporter = Reporter(agg, as_json=as_json, out=sys.stdout.buffer, console=out)
+    reporter = Reporter(agg, as_json=as_json, out=_stdout(), console=out)
     reporter.report_leftovers()
     offline = False
     for result in results:
