@@ -49,6 +49,7 @@ def poll_batch_unstorable_on_bad(
 
 
 def poll_batch_recording_pid(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
-    """Like poll_batch, and appends this worker's PID to the file named after '#pids=' in a URL."""
-    record_pid(jobs, "#pids=")
+    """Like poll_batch, and appends this worker's PID to the file named after '?pids=' in a URL
+    (a query: a feed URL keeps no fragment)."""
+    record_pid(jobs, "?pids=")
     return poll_batch(settings, jobs)

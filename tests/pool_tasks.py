@@ -23,7 +23,7 @@ def echo(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
 
 
 def record_pid(jobs: Sequence[PollJob], marker: str) -> None:
-    """Append this process's PID to the file named after ``marker`` (e.g. '#pids=') in a URL."""
+    """Append this process's PID to the file named after ``marker`` (e.g. '?pids=') in a URL."""
     for job in jobs:
         if marker in job.url:
             with open(job.url.split(marker, 1)[1], "a") as out:

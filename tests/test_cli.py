@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -158,13 +159,15 @@ def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:
 class Daemon:
     """`rssmania run` in a child process, its stdout read line by line."""
 
-    def __init__(self, db: Path, *args: str) -> None:
+    def __init__(self, db: Path, *args: str, own_group: bool = False) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "rssmania", *args],
             env=cli_env(db),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # Its own process group, as a service manager starts it.
+            start_new_session=own_group,
         )
         self.lines: list[str] = []
         self.errors: list[str] = []
@@ -245,16 +248,39 @@ def test_a_signal_stops_within_5_s_and_leaves_no_child(
         _stop_and_check(server, db, sig, command, urls)
 
 
+@pytest.mark.parametrize("command", ["update", "run"])
+def test_a_sigterm_to_the_process_group_keeps_the_grace_period(db: Path, command: str) -> None:
+    # systemd's stop and `kill -TERM -PGID` reach the workers too: they died at
+    # once ("a worker process died"), and nothing in flight was stored.
+    with FeedServer(hosts=8) as server:
+        urls = [
+            server.set(
+                f"/slow{i}.xml", rss(f"Slow {i}", items(f"s{i}", 1)), i % 8, delay=0.5 + i * 0.6
+            )
+            for i in range(16)
+        ]
+        _stop_and_check(server, db, signal.SIGTERM, command, urls, whole_group=True)
+
+
 def _stop_and_check(
-    server: FeedServer, db: Path, sig: signal.Signals, command: str, urls: list[str]
+    server: FeedServer,
+    db: Path,
+    sig: signal.Signals,
+    command: str,
+    urls: list[str],
+    *,
+    whole_group: bool = False,
 ) -> None:
     rssmania(db, "add", *urls)
-    daemon = Daemon(db, command, "--workers", "2", "--json")
+    daemon = Daemon(db, command, "--workers", "2", "--json", own_group=whole_group)
     wait_for(lambda: len(server.seen) >= 2, what="polling to start")
     children = descendants(daemon.proc.pid)
     assert len(children) >= 2, children
     started = time.monotonic()
-    daemon.proc.send_signal(sig)
+    if whole_group:
+        os.killpg(daemon.proc.pid, sig)
+    else:
+        daemon.proc.send_signal(sig)
     assert daemon.wait(timeout=10) == 0
     assert time.monotonic() - started < 5
     wait_for(lambda: not alive(children), timeout=5, what="worker processes to exit")
@@ -262,6 +288,7 @@ def _stop_and_check(
     stored = rssmania(db, "entries", "--json").stdout.splitlines()
     assert 0 < len(stored) < 16
     assert len(daemon.lines) == len(stored)
+    assert not any("died" in line for line in daemon.errors), daemon.errors
 
 
 def _writing_to_a_full_pipe(pid: int) -> bool:

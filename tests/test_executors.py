@@ -288,7 +288,7 @@ def test_killing_a_worker_mid_round_loses_nothing_and_repeats_nothing(
     with FeedServer(hosts=4) as server:
         urls = [
             server.set(f"/k{i}.xml", rss(f"K {i}", items(f"k{i}", 5)), i % 4, delay=0.2)
-            + f"#pids={pids}"
+            + f"?pids={pids}"
             for i in range(40)
         ]
         killed: list[int] = []

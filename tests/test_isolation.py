@@ -164,7 +164,7 @@ def test_workers_are_recycled_after_some_batches(
     server: FeedServer, db: Path, tmp_path: Path
 ) -> None:
     pids = tmp_path / "pids"
-    url = server.set("/r.xml", rss("R", items("r", 1))) + f"#pids={pids}"
+    url = server.set("/r.xml", rss("R", items("r", 1))) + f"?pids={pids}"
     with Aggregator(
         db, workers=2, max_tasks_per_child=1, _poll_batch=poll_batch_recording_pid
     ) as agg:

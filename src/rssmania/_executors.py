@@ -22,6 +22,8 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
 from rssmania._poll.worker import BATCH_MODULE, worker_init
 
+FORKSERVER_MODULE = "rssmania._poll.forkserver"
+
 log = logging.getLogger("rssmania.executors")
 
 P = ParamSpec("P")
@@ -35,7 +37,9 @@ def start_forkserver() -> None:
     workers fork from the forkserver only once it has, and then start
     without importing anything.
     """
-    multiprocessing.get_context("forkserver").set_forkserver_preload([BATCH_MODULE])
+    multiprocessing.get_context("forkserver").set_forkserver_preload(
+        [FORKSERVER_MODULE, BATCH_MODULE]
+    )
     multiprocessing.forkserver.ensure_running()
 
 

@@ -61,10 +61,24 @@ def worker_init(
     with started.get_lock():
         started.value += 1
     # Ctrl+C reaches the whole process group; only the coordinator decides
-    # what to do with it (finish, then stop), so workers ignore it.
+    # what to do with it (finish, then stop), so workers ignore it. So with a
+    # SIGTERM to the group (systemd's stop, kill -TERM -PGID): it killed the
+    # workers at once, and the feeds in flight lost their grace period. But
+    # the pool's own terminate() (after a worker died) must still end a
+    # worker: SIGTERM is blocked in every thread, and one thread reads it
+    # with its sender, and exits only when that is the coordinator.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
     threading.Thread(target=_exit_with, args=(coordinator,), daemon=True).start()
+    threading.Thread(target=_exit_on_sigterm_from, args=(coordinator,), daemon=True).start()
+
+
+def _exit_on_sigterm_from(coordinator: int) -> None:
+    while True:
+        sent = signal.sigwaitinfo({signal.SIGTERM})
+        if sent.si_pid == coordinator:
+            os._exit(128 + signal.SIGTERM)
 
 
 def _exit_with(coordinator: int) -> None:
