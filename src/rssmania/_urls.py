@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import re
+import socket
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from rssmania._text import CONTROLS
 from rssmania.exceptions import InvalidFeedURLError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_NUMERIC_HOST = re.compile(r"[0-9][0-9a-fx.]*")
 
 
 def check_feed_url(url: str) -> str:
@@ -50,6 +54,11 @@ def _normalized(parts: SplitResult) -> str:
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"  # IPv6
+    elif _NUMERIC_HOST.fullmatch(host):
+        # 127.1, 2130706433, 0x7f.1: IPv4 as browsers read it, which the HTTP
+        # client refuses ("not a canonical IPv4 address") on every poll.
+        with contextlib.suppress(OSError):
+            host = socket.inet_ntoa(socket.inet_aton(host))
     if parts.port is not None and parts.port != _DEFAULT_PORTS[scheme]:
         host = f"{host}:{parts.port}"
     userinfo = parts.netloc.rpartition("@")[0]
