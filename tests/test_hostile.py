@@ -690,6 +690,9 @@ def test_a_database_locked_by_a_running_rssmania(server: FeedServer, db: Path) -
         before = rssmania(db, "entries", "--json").stdout
         line = assert_refused(rssmania(db, "update", "--all"), 1, str(db))
         assert "lock" in line.lower() or "another rssmania" in line, line
+        # Nor does run: the refusal alone, not "Watching..." before it.
+        line = assert_refused(rssmania(db, "run"), 1, str(db))
+        assert "another rssmania" in line, line
         assert server.count("/locked.xml") == 1  # the refused update fetched nothing
         assert rssmania(db, "entries", "--json").stdout == before
     finally:

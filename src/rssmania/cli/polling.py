@@ -230,9 +230,11 @@ def _due(agg: Aggregator, all_feeds: bool) -> int:
     )
 
 
-def _watch(agg: Aggregator, *, as_json: bool, err: Console) -> None:
+def _watch(agg: Aggregator, *, as_json: bool, err: Console, banner: str = "") -> None:
     out = Console(soft_wrap=True)
     results = agg.watch()  # takes the poll lock first
+    if banner:  # once the lock is ours: not "Watching..." then "another process polls"
+        err.print(banner, highlight=False)
     reporter = Reporter(agg, as_json=as_json, out=_stdout(), console=out)
     reporter.report_leftovers()
     offline = False
@@ -278,12 +280,11 @@ def run(options: Options, interval: int, workers: int | None, executor: str, as_
         stop_on_signals(agg, err),
     ):
         count = len(agg.get_feeds())
-        err.print(
+        banner = (
             f"Watching {count} feed{'s' if count != 1 else ''} in {options.db_path} "
-            f"(every {interval} s); Ctrl+C to stop.",
-            highlight=False,
+            f"(every {interval} s); Ctrl+C to stop."
         )
-        _watch(agg, as_json=as_json, err=err)
+        _watch(agg, as_json=as_json, err=err, banner=banner)
     err.print("Stopped.")
 
 
