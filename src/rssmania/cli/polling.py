@@ -134,12 +134,16 @@ class Reporter:
             return
         try:
             if self.as_json:
-                data = b"".join(entry_line(change.entry) for change in changes)
+                write_fully(self.out, b"".join(entry_line(change.entry) for change in changes))
+            elif self.console.is_terminal:
+                # Through rich, which keeps the progress bar below the articles; a
+                # terminal does not keep a write waiting as a slow pipe reader does.
+                human.print_changes(self.console, [c.entry for c in changes])
+                self.console.file.flush()
             else:
                 with self.console.capture() as shown:
                     human.print_changes(self.console, [c.entry for c in changes])
-                data = shown.get().encode(self.console.encoding, "replace")
-            write_fully(self.out, data)
+                write_fully(self.out, shown.get().encode(self.console.encoding, "replace"))
         except BrokenPipeError:
             raise  # the reader went away (`| head`): main() exits quietly
         except OSError as exc:
