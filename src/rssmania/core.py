@@ -353,12 +353,7 @@ class Aggregator:
         self._check_open()
         outlines = [
             # Not display_title: a stand-in URL would come back as the feed's own title.
-            OpmlOutline(
-                url=f.url,
-                title=f.user_title if f.user_title is not None else f.title,
-                category=f.category,
-                site_url=f.link,
-            )
+            OpmlOutline(url=f.url, title=f.given_title, category=f.category, site_url=f.link)
             for f in self._storage.get_feeds()
         ]
         return write_opml(outlines, title=title, now=self._now())

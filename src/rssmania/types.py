@@ -96,6 +96,11 @@ class Feed:
     """Why polling stopped (410 Gone, paused); None while the feed is polled."""
 
     @property
+    def given_title(self) -> str | None:
+        """Your title if you gave one, else the feed's own; None before the first poll."""
+        return self.user_title if self.user_title is not None else self.title
+
+    @property
     def display_title(self) -> str:
         return self.user_title or self.title or self.url
 

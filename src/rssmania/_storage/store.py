@@ -375,7 +375,7 @@ def _apply_one(db: sqlite3.Connection, write: FeedWrite, outbox: bool) -> Applie
             or row
         )
     feed = _feed(row)
-    feed_title = feed.user_title if feed.user_title is not None else feed.title
+    feed_title = feed.given_title
     reported: list[tuple[int, Entry]] = []
     for item in write.entries:
         e = item.entry
