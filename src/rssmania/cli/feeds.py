@@ -101,10 +101,11 @@ def set_(
                 f"--interval must be a number of seconds from 1 to {LONGEST_INTERVAL} "
                 f"(a year) or 'default', not {interval!r}"
             )
+    # '' clears either: Aggregator.set_feed stores a blank title or category as none.
     if title is not None:
-        changes["title"] = title or None
+        changes["title"] = title
     if category is not None:
-        changes["category"] = category or None
+        changes["category"] = category
     if enabled is not None:
         changes["enabled"] = enabled
     if not changes:

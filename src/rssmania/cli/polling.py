@@ -101,7 +101,7 @@ def write_fully(out: BinaryIO, data: bytes) -> None:
     out.flush()
     try:
         fd = out.fileno()
-    except (AttributeError, OSError, ValueError):  # not a file (tests write to memory)
+    except (AttributeError, OSError, ValueError):  # stdout replaced by an in-memory stream
         out.write(data)
         out.flush()
         return
