@@ -139,6 +139,33 @@ def test_the_fast_path_hands_over_what_it_would_read_wrong(
         assert getattr(first, what) == expected
 
 
+CONTENT_NS = '<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"'
+TITLE_ONLY = "<item><guid>urn:9</guid><title>Title only</title></item>"
+
+
+def test_a_title_only_entry_costs_no_second_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Its neighbours' content:encoded is no place its own text could hide.
+    encoded = "<content:encoded>&lt;p&gt;Body&lt;/p&gt;</content:encoded>"
+    body = rss(item(1, encoded) + TITLE_ONLY + item(2, encoded)).replace(
+        b'<rss version="2.0"', CONTENT_NS.encode()
+    )
+
+    def no_second_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("lxml parsed the document again")
+
+    monkeypatch.setattr(fastpath._Tree, "read", no_second_parse)
+    raw = fastpath.parse_fast(body, url=URL)
+    assert [(e.title, e.content) for e in raw.entries][1] == ("Title only", None)
+
+
+def test_text_lost_after_a_title_only_entry_is_still_found() -> None:
+    title_only = b'<entry><id>urn:9</id><title>Title only</title><link href="/9"/></entry>'
+    body = YOUTUBE.replace(b"<entry>", title_only + b"<entry>", 1)
+    with pytest.raises(fastpath.Fallback, match="text was not read"):
+        fastpath.parse_fast(body, url=URL)
+    assert [e.content for e in parsed(body).entries] == [None, "What the video is about."]
+
+
 XML_BASE = b"""<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://base.example.net/root/">
 <title>B</title><id>urn:b</id><link href="home/"/>

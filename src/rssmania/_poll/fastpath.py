@@ -346,9 +346,20 @@ _TEXT_HINT = re.compile(
 
 
 def _text_may_be_lost(body: bytes, entries: list[RawEntry]) -> bool:
-    """An entry came out without text (title-only feeds exist), and the document has where
-    its text could be: then an lxml parse, a fraction of what feedparser would cost, tells."""
-    return any(not e.summary and not e.content for e in entries) and bool(_TEXT_HINT.search(body))
+    """An entry came out without text (title-only entries exist), and its part of the
+    document has where text could be: then an lxml parse, a fraction of what
+    feedparser would cost, tells."""
+    textless = [i for i, e in enumerate(entries) if not e.summary and not e.content]
+    if not textless:
+        return False
+    starts = [m.start() for m in _ENTRY_TAG.finditer(body)]
+    if len(starts) != len(entries):
+        return _TEXT_HINT.search(body) is not None
+    # Entries come in document order, each from its start tag to the next
+    # one's. Looking only there spares the second parse when a title-only
+    # entry sits among entries with content:encoded (the hint matches theirs).
+    ends = [*starts[1:], len(body)]
+    return any(_TEXT_HINT.search(body, starts[i], ends[i]) for i in textless)
 
 
 def _text_element(element: Any) -> Any:
@@ -383,8 +394,8 @@ def _text_lost(tree: _Tree, entries: list[RawEntry]) -> bool:
 def _interval_hint(body: bytes) -> int | None:
     # Channel-level elements come before the entries (where a <ttl> in an
     # entry's content would be somebody's text).
-    first = [i for i in (body.find(b"<item"), body.find(b"<entry")) if i != -1]
-    head = body[: min(first)] if first else body
+    first = _ENTRY_TAG.search(body)
+    head = body[: first.start()] if first else body
     if b"<ttl>" not in head and b"<sy:update" not in head:
         return None
     meta: dict[str, str] = {}
