@@ -83,6 +83,24 @@ def test_decide_entries(
     assert write.next_check == NOW + timedelta(seconds=600)
 
 
+@pytest.mark.parametrize(
+    ("previous", "reported"),
+    [
+        ({}, True),  # never changed before
+        ({"a": "2:older"}, True),  # a third version
+        ({"a": "2:h"}, False),  # back to the version before last: a flip, stored quietly
+    ],
+)
+def test_an_entry_back_to_its_version_before_last_is_not_reported(
+    previous: dict[str, str], reported: bool
+) -> None:
+    outcome = PollOutcome(
+        url="http://x/", http_status=200, feed=ParsedFeed("T", None, (entry("a", "2:h"),))
+    )
+    write = decide(STATE, outcome, {"a": "2:now"}, previous=previous, now=NOW, default_interval=600)
+    assert [(w.status.value, w.quiet) for w in write.entries] == [("updated", not reported)]
+
+
 def test_decide_error_keeps_validators_and_backs_off() -> None:
     outcome = PollOutcome.failed("http://x/", "http", "HTTP 500", http_status=500)
     write = decide(STATE, outcome, {}, now=NOW, default_interval=600)

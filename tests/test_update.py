@@ -76,6 +76,34 @@ def test_an_edited_entry_is_updated_not_new(server: FeedServer, db: Path, worker
         assert len(stored) == 3
 
 
+def test_an_entry_that_flips_between_two_versions_is_reported_once(
+    server: FeedServer, db: Path
+) -> None:
+    # Two servers behind one name, one of them serving a stale copy: each
+    # poll saw the other version, and the entry was "updated" every time.
+    first = items("v", 2)
+    edited = Item(guid="v-1", title="v article 1 (fixed)", link=first[1].link, date=first[1].date)
+    versions = [rss("Flip", first), rss("Flip", [first[0], edited])]
+    url = server.set("/v.xml", versions[0])
+    with Aggregator(db, workers=1) as agg:
+        agg.add_feed(url)
+        assert len(next(iter(agg.update(all_feeds=True))).new) == 2
+        server.set("/v.xml", versions[1])
+        (changed,) = agg.update(all_feeds=True)
+        assert [(e.id, e.title) for e in changed.updated] == [("v-1", "v article 1 (fixed)")]
+        for n in range(4):
+            server.set("/v.xml", versions[n % 2])
+            (again,) = agg.update(all_feeds=True)
+            assert (again.new, again.updated, again.error) == ((), (), None)
+            stored = {e.id: e.title for e in agg.get_entries()}
+            assert stored["v-1"] == ("v article 1", "v article 1 (fixed)")[n % 2]
+        # A third version is news again.
+        server.set(
+            "/v.xml", rss("Flip", [first[0], Item(guid="v-1", title="third", link=first[1].link)])
+        )
+        assert [e.title for e in next(iter(agg.update(all_feeds=True))).updated] == ["third"]
+
+
 def test_an_entry_read_by_the_other_parser_next_time_is_not_new_again(
     server: FeedServer, db: Path
 ) -> None:

@@ -60,7 +60,8 @@ class EntryWrite:
     status: EntryStatus
     sort_date: datetime
     quiet: bool = False
-    """Stored but not reported: only the way rssmania reads entries changed."""
+    """Stored but not reported: only the way rssmania reads entries changed, or the
+    entry went back to the version before last."""
 
 
 @dataclass(frozen=True)
@@ -91,12 +92,14 @@ def decide(
     outcome: PollOutcome,
     stored: Mapping[str, str],
     *,
+    previous: Mapping[str, str] | None = None,
     now: datetime,
     default_interval: int,
     spread: float = 0.0,
     max_interval: int = MAX_INTERVAL,
 ) -> FeedWrite:
-    """``stored`` maps each stored entry key of the feed to its content hash.
+    """``stored`` maps each stored entry key of the feed to its content hash,
+    ``previous`` to the hash it had before its last change (if it changed).
 
     ``spread`` in [0, 1) picks where in the jitter range the next check falls.
     """
@@ -110,10 +113,16 @@ def decide(
             if known == entry.content_hash:
                 continue
             status = EntryStatus.NEW if known is None else EntryStatus.UPDATED
-            # A hash of another scheme: rssmania reads entries differently
-            # now (a new parser), the publisher changed nothing. Store the
-            # new reading without reporting it.
-            quiet = known is not None and hash_scheme(known) != hash_scheme(entry.content_hash)
+            # Stored without being reported: a hash of another scheme
+            # (rssmania reads entries differently now, the publisher changed
+            # nothing), or the hash before the last change (a server that
+            # alternates between two copies of its feed, a cache out of step
+            # with its origin, would have the entry reported at every poll;
+            # a publisher's revert goes unannounced too).
+            quiet = known is not None and (
+                hash_scheme(known) != hash_scheme(entry.content_hash)
+                or (previous or {}).get(entry.key) == entry.content_hash
+            )
             writes.append(EntryWrite(entry, status, sort_date(entry, now), quiet=quiet))
     hint = outcome.interval_hint
     if hint is None and outcome.not_modified:

@@ -524,10 +524,12 @@ class Aggregator:
         )
 
     def _decide(self, state: FeedState, outcome: PollOutcome, now: datetime) -> FeedWrite:
+        stored, previous = self._storage.entry_versions(state.id) if outcome.feed else ({}, {})
         return decide(
             state,
             outcome,
-            self._storage.entry_hashes(state.id) if outcome.feed else {},
+            stored,
+            previous=previous,
             now=now,
             default_interval=self.default_interval,
             spread=jitter(state.url, now),

@@ -86,6 +86,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     DROP INDEX entries_feed_sort_date;
     """,
+    # The hash an entry had before its last change: an entry that goes back
+    # to it is stored without being reported again (see rssmania._decide).
+    """
+    ALTER TABLE entries ADD COLUMN previous_hash TEXT;
+    """,
 )
 
 

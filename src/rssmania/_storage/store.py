@@ -50,7 +50,9 @@ _UPSERT_ENTRY = (
         author = excluded.author, summary = excluded.summary, content = excluded.content,
         enclosures = excluded.enclosures, published = excluded.published,
         updated = excluded.updated, last_changed = excluded.last_changed,
-        status = excluded.status
+        status = excluded.status,
+        previous_hash = CASE entries.content_hash WHEN excluded.content_hash
+                        THEN entries.previous_hash ELSE entries.content_hash END
     RETURNING id, first_seen, read, starred
 """
 )
@@ -275,6 +277,13 @@ class Storage:
     def entry_hashes(self, feed_id: int) -> dict[str, str]:
         rows = self._query("SELECT key, content_hash FROM entries WHERE feed_id = ?", (feed_id,))
         return dict(rows)
+
+    def entry_versions(self, feed_id: int) -> tuple[dict[str, str], dict[str, str]]:
+        """Each stored entry's content hash, and the one it had before its last change."""
+        rows = self._query(
+            "SELECT key, content_hash, previous_hash FROM entries WHERE feed_id = ?", (feed_id,)
+        )
+        return {key: now for key, now, _ in rows}, {key: was for key, _, was in rows if was}
 
     def apply_many(self, writes: Sequence[FeedWrite], *, outbox: bool) -> list[Applied | None]:
         """Store several feeds' poll results in one transaction; None for a feed removed meanwhile.
