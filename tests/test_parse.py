@@ -542,6 +542,21 @@ def test_no_control_character_reaches_a_title_a_name_or_a_link() -> None:
     assert result.title == "T\u203a"  # &#x9b; is windows-1252's single right angle quote
 
 
+@pytest.mark.parametrize(
+    "date", ["Tue, 02 Jan 2024 10:00:00", "Tue, 02 Jan 2024 10:00:00 -0000", "2024-01-02 10:00:00"]
+)
+def test_both_paths_read_a_date_without_its_zone_as_utc(date: str) -> None:
+    body = rss(f"<item><guid>urn:1</guid><title>x</title><pubDate>{date}</pubDate></item>")
+    fast = fastpath.parse_fast(body, url=URL).entries[0].published
+    tolerant = parse_tolerant(body, url=URL, content_type=None).entries[0].published
+    assert fast == tolerant == datetime(2024, 1, 2, 10, tzinfo=UTC)
+
+
+def test_a_date_no_parser_reads_is_no_date() -> None:
+    body = rss("<item><guid>urn:1</guid><title>x</title><pubDate>Tuesday-ish</pubDate></item>")
+    assert parse_tolerant(body, url=URL, content_type=None).entries[0].published is None
+
+
 def test_an_html_page_is_not_a_feed() -> None:
     result = parse_feed(b"<!DOCTYPE html><html><body>hi</body></html>", url=URL, content_type=None)
     assert isinstance(result, FeedError)

@@ -17,6 +17,7 @@ import calendar
 import io
 import time
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urljoin
 
@@ -102,8 +103,8 @@ def _entry(raw: dict[str, Any], url: str) -> RawEntry:
         ],
         # dict.get, not raw.get: FeedParserDict maps a missing updated_parsed to
         # published_parsed (with a warning); the fallback is ours to decide.
-        published=_date(dict.get(raw, "published_parsed")),
-        updated=_date(dict.get(raw, "updated_parsed")),
+        published=_date(dict.get(raw, "published_parsed"), dict.get(raw, "published")),
+        updated=_date(dict.get(raw, "updated_parsed"), dict.get(raw, "updated")),
         # The xml:base in effect where the text is (feedparser tracks it per
         # element), made absolute against the feed's URL.
         base=urljoin(url, base) if base else None,
@@ -127,14 +128,23 @@ def _length(value: object) -> int | None:
     return int(text) if text.isdigit() else None
 
 
-def _date(value: object) -> datetime | None:
-    if not isinstance(value, time.struct_time):
+def _date(parsed: object, text: object) -> datetime | None:
+    if isinstance(parsed, time.struct_time):
+        try:
+            # feedparser normalises every date to UTC before building the struct.
+            return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+        except (OverflowError, ValueError, OSError):
+            return None
+    if not isinstance(text, str):
         return None
+    # feedparser gives up on an RFC 822 date without its zone, which the
+    # fast path reads as UTC: so does this one, and an entry keeps its date
+    # (and its place in the list) whichever path reads it.
     try:
-        # feedparser normalises every date to UTC before building the struct.
-        return datetime.fromtimestamp(calendar.timegm(value), tz=UTC)
-    except (OverflowError, ValueError, OSError):
+        date = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
+    return date if date.tzinfo is not None else date.replace(tzinfo=UTC)
 
 
 def first_line(exc: object) -> str:
