@@ -166,6 +166,18 @@ def test_text_lost_after_a_title_only_entry_is_still_found() -> None:
     assert [e.content for e in parsed(body).entries] == [None, "What the video is about."]
 
 
+@pytest.mark.parametrize("base", [b"", b' xml:base="https://example.org/"'], ids=["text", "base"])
+def test_an_undeclared_prefix_in_an_entry_fails_nothing(base: bytes) -> None:
+    # lxml's recovering parser keeps "wfw:commentRss" as the tag's name, and
+    # etree.QName raised on it: the feed failed with an internal error.
+    body = YOUTUBE.replace(
+        b"<title>A video</title>", b"<title>A video</title><wfw:commentRss>c</wfw:commentRss>"
+    )
+    body = body.replace(b"<feed ", b"<feed" + base + b" ")
+    (entry,) = parsed(body).entries
+    assert entry.content == "What the video is about."
+
+
 XML_BASE = b"""<?xml version="1.0" encoding="utf-8"?>
 <feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://base.example.net/root/">
 <title>B</title><id>urn:b</id><link href="home/"/>
@@ -175,6 +187,9 @@ XML_BASE = b"""<?xml version="1.0" encoding="utf-8"?>
 <content type="html">&lt;a href="b.html"&gt;b&lt;/a&gt;</content></entry>
 <entry xml:base="2024/"><id>urn:b:3</id><title>Three</title><link href="three.html"/>
 <content type="html" xml:base="post/">&lt;img src="photo.jpg"&gt;</content></entry>
+<entry><id>urn:b:4</id><title>Four</title><link href="four.html"/>
+<summary type="html">&lt;a href="more.html"&gt;More&lt;/a&gt;</summary>
+<content type="html" xml:base="2025/four/">&lt;img src="photo.jpg"&gt;</content></entry>
 </feed>"""
 
 
@@ -188,7 +203,7 @@ def test_relative_links_resolve_against_xml_base(path: str) -> None:
     assert not isinstance(raw, FeedError)
 
     feed = finish(raw)
-    one, two, three = feed.entries
+    one, two, three, four = feed.entries
     assert one.link == "https://base.example.net/root/one.html"
     assert 'href="https://base.example.net/root/a.html"' in (one.content or "")
     assert 'src="https://base.example.net/i.png"' in (one.content or "")
@@ -197,6 +212,9 @@ def test_relative_links_resolve_against_xml_base(path: str) -> None:
     # The content's own xml:base is for the content; the link keeps the entry's.
     assert three.link == "https://base.example.net/root/2024/three.html"
     assert 'src="https://base.example.net/root/2024/post/photo.jpg"' in (three.content or "")
+    # A WordPress Atom entry: the content has a base of its own, the summary not.
+    assert 'src="https://base.example.net/root/2025/four/photo.jpg"' in (four.content or "")
+    assert 'href="https://base.example.net/root/more.html"' in (four.summary or "")
     assert feed.link == "https://base.example.net/root/home/"
 
 

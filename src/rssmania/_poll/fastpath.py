@@ -326,9 +326,11 @@ def _apply_xml_base(tree: _Tree, url: str, entries: list[RawEntry]) -> str:
         base = element.base
         if base and base != url:
             entry.base = urljoin(url, base)
-        text = _text_element(element)
-        if text is not None and text.base and text.base != base:
-            entry.text_base = urljoin(url, text.base)
+        summary, content = _text_elements(element)
+        if summary is not None and summary.base and summary.base != base:
+            entry.summary_base = urljoin(url, summary.base)
+        if content is not None and content.base and content.base != base:
+            entry.content_base = urljoin(url, content.base)
     feed_base = tree.root.base
     return urljoin(url, feed_base) if feed_base else url
 
@@ -362,18 +364,25 @@ def _text_may_be_lost(body: bytes, entries: list[RawEntry]) -> bool:
     return any(_TEXT_HINT.search(body, starts[i], ends[i]) for i in textless)
 
 
-def _text_element(element: Any) -> Any:
-    """The child that holds an entry's text: its content, else its summary or description."""
-    found = None
+def _local_name(tag: str) -> str:
+    """An element's name without its namespace: "encoded" for "{...content/}encoded",
+    and "commentRss" for "wfw:commentRss", as lxml's recovering parser keeps an
+    undeclared prefix (etree.QName raises on it)."""
+    return tag.rpartition("}")[2].rpartition(":")[2]
+
+
+def _text_elements(element: Any) -> tuple[Any, Any]:
+    """The children that hold an entry's summary (or description) and its content."""
+    summary = content = None
     for child in element:
         if not isinstance(child.tag, str):
             continue  # a comment or a processing instruction
-        name = etree.QName(child).localname
-        if name in ("content", "encoded"):
-            return child
-        if name in ("summary", "description") and found is None:
-            found = child
-    return found
+        name = _local_name(child.tag)
+        if name in ("content", "encoded") and content is None:
+            content = child
+        elif name in ("summary", "description") and summary is None:
+            summary = child
+    return summary, content
 
 
 def _text_lost(tree: _Tree, entries: list[RawEntry]) -> bool:
@@ -384,7 +393,7 @@ def _text_lost(tree: _Tree, entries: list[RawEntry]) -> bool:
         for child in element.iterdescendants():
             if not isinstance(child.tag, str):
                 continue  # a comment or a processing instruction
-            if etree.QName(child).localname in _TEXT_ELEMENTS and (
+            if _local_name(child.tag) in _TEXT_ELEMENTS and (
                 (child.text or "").strip() or len(child)
             ):
                 return True

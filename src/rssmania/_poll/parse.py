@@ -39,7 +39,7 @@ _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", r
 # Bumped whenever the way entries are read or hashed changes, so that the
 # coordinator can tell "the parser changed" from "the publisher edited it"
 # (see rssmania._decide).
-HASH_SCHEME = "4"  # 3: references repaired (entities.py); 4: no controls, links picked alike
+HASH_SCHEME = "5"  # 3: references repaired; 4: no controls, links picked alike; 5: summary base
 
 
 def parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed | FeedError:
@@ -123,9 +123,11 @@ def _entry(raw: RawEntry, feed_base: str) -> ParsedEntry:
     # permalink unless it says otherwise): that is where the entry lives.
     link = web_link(raw.link, base=base) or web_link(raw.id)
     author = _author_name(text_of(raw.author))
-    text_base = raw.text_base or base
-    summary = sanitize(raw.summary, base=text_base)
-    content = summary if raw.content == raw.summary else sanitize(raw.content, base=text_base)
+    summary = sanitize(raw.summary, base=raw.summary_base or base)
+    if raw.content == raw.summary and raw.content_base == raw.summary_base:
+        content = summary
+    else:
+        content = sanitize(raw.content, base=raw.content_base or base)
     # One body, one place: an RSS description alone, or an Atom entry whose
     # summary repeats its content, is the content; both parsers agree then.
     if content is None:

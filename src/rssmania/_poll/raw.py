@@ -54,8 +54,10 @@ class RawEntry:
     updated: datetime | None = None
     base: str | None = None
     """The entry's xml:base when it has one, absolute; else the feed's base applies."""
-    text_base: str | None = None
-    """The xml:base where its text is (``<content xml:base="post/">``), when not ``base``."""
+    summary_base: str | None = None
+    """The xml:base where its summary is, when not ``base``, absolute."""
+    content_base: str | None = None
+    """The xml:base where its content is (``<content xml:base="post/">``), when not ``base``."""
 
 
 @dataclass(slots=True)

@@ -79,10 +79,10 @@ def _entry(raw: dict[str, Any], url: str) -> RawEntry:
     content = raw.get("content")
     best = _content(content) if isinstance(content, list) else None
     summary_base = (raw.get("summary_detail") or {}).get("base")
-    text_base = (best or {}).get("base") or summary_base
+    content_base = (best or {}).get("base")
     # The entry's own base, as in effect at its title (feedparser has already
     # resolved links and enclosures against it).
-    base = (raw.get("title_detail") or {}).get("base") or text_base
+    base = (raw.get("title_detail") or {}).get("base") or content_base or summary_base
     author = raw.get("author_detail") or {}
     return RawEntry(
         id=_str(raw.get("id")),
@@ -105,10 +105,11 @@ def _entry(raw: dict[str, Any], url: str) -> RawEntry:
         # published_parsed (with a warning); the fallback is ours to decide.
         published=_date(dict.get(raw, "published_parsed"), dict.get(raw, "published")),
         updated=_date(dict.get(raw, "updated_parsed"), dict.get(raw, "updated")),
-        # The xml:base in effect where the text is (feedparser tracks it per
+        # The xml:base in effect where each text is (feedparser tracks it per
         # element), made absolute against the feed's URL.
         base=urljoin(url, base) if base else None,
-        text_base=urljoin(url, text_base) if text_base and text_base != base else None,
+        summary_base=urljoin(url, summary_base) if summary_base and summary_base != base else None,
+        content_base=urljoin(url, content_base) if content_base and content_base != base else None,
     )
 
 
