@@ -218,6 +218,35 @@ def test_relative_links_resolve_against_xml_base(path: str) -> None:
     assert feed.link == "https://base.example.net/root/home/"
 
 
+@pytest.mark.parametrize("path", ["fast", "feedparser"])
+@pytest.mark.parametrize("where", ["feed", "entry"])
+def test_an_xml_base_that_is_no_url_is_ignored(path: str, where: str) -> None:
+    # urljoin raises on a bracketed host it cannot read: the feed failed.
+    bad = b' xml:base="http://[oops/"'
+    body = XML_BASE.replace(b' xml:base="https://base.example.net/root/"', b"")
+    body = (
+        body.replace(b"<feed ", b"<feed" + bad + b" ")
+        if where == "feed"
+        else body.replace(b"<entry>", b"<entry" + bad + b">", 1)
+    )
+    raw = (
+        fastpath.parse_fast(body, url=URL)
+        if path == "fast"
+        else parse_tolerant(body, url=URL, content_type=None)
+    )
+    assert not isinstance(raw, FeedError)
+    one = finish(raw).entries[0]
+    assert 'href="https://example.org/blog/a.html"' in (one.content or "")
+    if path == "fast":
+        # feedparser itself loses the entries' ids and links under a base it cannot read.
+        assert (one.key, one.link) == ("urn:b:1", "https://example.org/blog/one.html")
+
+
+def test_a_link_to_a_host_no_browser_reads_is_no_link() -> None:
+    body = rss("<item><guid>urn:1</guid><title>x</title><link>http://[oops/1</link></item>")
+    assert parsed(body).entries[0].link is None
+
+
 def test_relative_links_resolve_against_the_final_url() -> None:
     body = rss(
         "<item><guid>g</guid><title>t</title><link>/posts/1</link>"

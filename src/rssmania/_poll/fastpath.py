@@ -36,14 +36,13 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin
 
 import fastfeedparser
 import fastfeedparser.main
 from lxml import etree
 
 from rssmania._poll.hints import publisher_interval
-from rssmania._poll.raw import RawEntry, RawFeed, alternate_link
+from rssmania._poll.raw import RawEntry, RawFeed, alternate_link, resolved
 
 log = logging.getLogger("rssmania.poll.parse")
 
@@ -325,14 +324,13 @@ def _apply_xml_base(tree: _Tree, url: str, entries: list[RawEntry]) -> str:
     for entry, element in zip(entries, tree.elements, strict=True):
         base = element.base
         if base and base != url:
-            entry.base = urljoin(url, base)
+            entry.base = resolved(url, base)
         summary, content = _text_elements(element)
         if summary is not None and summary.base and summary.base != base:
-            entry.summary_base = urljoin(url, summary.base)
+            entry.summary_base = resolved(url, summary.base)
         if content is not None and content.base and content.base != base:
-            entry.content_base = urljoin(url, content.base)
-    feed_base = tree.root.base
-    return urljoin(url, feed_base) if feed_base else url
+            entry.content_base = resolved(url, content.base)
+    return resolved(url, tree.root.base) or url
 
 
 # Where an entry's text can be, by local name: description, media:description,

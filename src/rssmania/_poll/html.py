@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import html
 from functools import lru_cache
-from urllib.parse import quote, urljoin
+from urllib.parse import quote, urljoin, urlsplit
 
 import nh3
 
@@ -77,4 +77,9 @@ def web_link(value: str | None, *, base: str | None = None) -> str | None:
             return None
     if not value.lower().startswith(("http://", "https://")):
         return None
+    if "[" in value:  # an IPv6 host: one a browser could not open is no link
+        try:
+            urlsplit(value)
+        except ValueError:
+            return None
     return value

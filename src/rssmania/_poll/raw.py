@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import urljoin
 
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
@@ -34,6 +35,17 @@ def alternate_link(links: Iterable[Mapping[str, Any]]) -> str | None:
         if str(link.get("type") or "text/html").lower() in _HTML_TYPES:
             return str(link["href"])
     return str(alternates[0]["href"]) if alternates else None
+
+
+def resolved(url: str, base: str | None) -> str | None:
+    """An xml:base made absolute against the document's ``url``; None for one that is no
+    URL ("http://[oops/", on which urljoin raises): the bases around it apply instead."""
+    if not base:
+        return None
+    try:
+        return urljoin(url, base)
+    except ValueError:
+        return None
 
 
 @dataclass(slots=True)

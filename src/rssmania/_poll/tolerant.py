@@ -19,12 +19,11 @@ import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import urljoin
 
 import feedparser
 
 from rssmania._poll.hints import publisher_interval
-from rssmania._poll.raw import RawEntry, RawFeed, alternate_link
+from rssmania._poll.raw import RawEntry, RawFeed, alternate_link, resolved
 from rssmania.types import FeedError
 
 # Bozo exceptions that say "the document was read fine, but its declared type
@@ -107,9 +106,9 @@ def _entry(raw: dict[str, Any], url: str) -> RawEntry:
         updated=_date(dict.get(raw, "updated_parsed"), dict.get(raw, "updated")),
         # The xml:base in effect where each text is (feedparser tracks it per
         # element), made absolute against the feed's URL.
-        base=urljoin(url, base) if base else None,
-        summary_base=urljoin(url, summary_base) if summary_base and summary_base != base else None,
-        content_base=urljoin(url, content_base) if content_base and content_base != base else None,
+        base=resolved(url, base),
+        summary_base=resolved(url, summary_base) if summary_base != base else None,
+        content_base=resolved(url, content_base) if content_base != base else None,
     )
 
 
