@@ -242,8 +242,11 @@ def test_an_xml_base_that_is_no_url_is_ignored(path: str, where: str) -> None:
         assert (one.key, one.link) == ("urn:b:1", "https://example.org/blog/one.html")
 
 
-def test_a_link_to_a_host_no_browser_reads_is_no_link() -> None:
-    body = rss("<item><guid>urn:1</guid><title>x</title><link>http://[oops/1</link></item>")
+@pytest.mark.parametrize(
+    "link", ["http://[oops/1", "https://]::1", "https://", "http:///x", "https://?q"]
+)
+def test_a_link_to_no_host_a_browser_reads_is_no_link(link: str) -> None:
+    body = rss(f"<item><guid>urn:1</guid><title>x</title><link>{link}</link></item>")
     assert parsed(body).entries[0].link is None
 
 

@@ -77,7 +77,10 @@ def web_link(value: str | None, *, base: str | None = None) -> str | None:
             return None
     if not value.lower().startswith(("http://", "https://")):
         return None
-    if "[" in value:  # an IPv6 host: one a browser could not open is no link
+    host = value[value.index("//") + 2 :]
+    if not host or host[0] in "/?#":  # "https://", "http:///x": nowhere to go
+        return None
+    if "[" in value or "]" in value:  # an IPv6 host, or a broken one: no link then
         try:
             urlsplit(value)
         except ValueError:
