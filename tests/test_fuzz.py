@@ -10,12 +10,15 @@ from __future__ import annotations
 import collections
 import contextlib
 import functools
+import html
+import json
 import re
 import sqlite3
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import HealthCheck, Phase, given, note, settings
@@ -23,7 +26,8 @@ from hypothesis import strategies as st
 
 from rssmania import Aggregator
 from rssmania._poll.jobs import ParsedFeed
-from rssmania._poll.parse import parse_feed
+from rssmania._poll.parse import finish, parse_feed
+from rssmania._poll.tolerant import parse_tolerant
 from rssmania.types import FeedError
 from tests.feedserver import FeedServer
 
@@ -332,3 +336,70 @@ def test_mutated_feeds_parse_to_a_value(corpus: Path, data: st.DataObject) -> No
 def test_mutated_feeds_poll_without_internal_error(corpus: Path, data: st.DataObject) -> None:
     mutants = [data.draw(_mutants(_samples(corpus))) for _ in range(30)]
     assert _poll_bodies([(repr(m), m.body, m.content_type) for m in mutants]) == []
+
+
+# Hostile URLs in every place a feed holds one --------------------------------------------------
+
+# What URL parsers trip on: brackets (IPv6), ports out of range, schemes alone, escapes.
+URL_PIECES = ("http://", "https://", "//", "[", "]", "[::1]", "%zz", "%00", "#", "?", "@", ":",
+              ":99999", "..", "/", "\\", " ", "javascript:", "data:", "é", "\u2028", "a",
+              "b.example", "0x7f.1", "&#x5b;", "http://[fe80::1%25eth0]/", "https:x")  # fmt: skip
+_urlish = st.lists(st.sampled_from(URL_PIECES), max_size=6).map("".join)
+
+
+def _hostile_feed(kind: str, u: list[str]) -> bytes:
+    """A feed of ``kind`` with the strings of ``u`` as its xml:base, links, enclosures, hrefs."""
+    a = [html.escape(x, quote=True) for x in u]
+    if kind == "json":
+        item = {
+            "id": u[0] or "x",
+            "url": u[1],
+            "external_url": u[2],
+            "content_html": f"<a href='{a[3]}'>x</a>",
+            "attachments": [{"url": u[4]}],
+        }
+        document = {"version": "https://jsonfeed.org/version/1.1", "title": "T", "items": [item]}
+        return json.dumps({**document, "home_page_url": u[5]}).encode()
+    if kind == "rss":
+        return (
+            f'<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>{a[5]}</link>'
+            f"<item><guid>{a[0]}</guid><title>t</title><link>{a[1]}</link>"
+            f'<enclosure url="{a[4]}" length="{a[2]}" type="audio/mpeg"/>'
+            f"<description>{html.escape(f'<a href={a[3]}>x</a>')}</description></item>"
+            "</channel></rss>"
+        ).encode()
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom" '
+        f'xml:base="{a[5]}"><title>T</title><entry xml:base="{a[2]}"><id>{a[0] or "x"}</id>'
+        f'<title>t</title><link href="{a[1]}"/><link rel="enclosure" href="{a[4]}"/>'
+        f'<summary type="html">{html.escape(f"<img src={a[3]}>")}</summary>'
+        f'<content type="html" xml:base="{a[3]}">{html.escape(f"<a href={a[1]}>y</a>")}</content>'
+        "</entry></feed>"
+    ).encode()
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    kind=st.sampled_from(["atom", "rss", "json"]),
+    urls=st.lists(_urlish, min_size=6, max_size=6),
+    final_url=st.sampled_from([URL, "https://[::1]:8080/a/b", "http://127.0.0.1:9/x?y"]),
+    fallback=st.booleans(),
+)
+def test_hostile_urls_anywhere_fail_nothing_and_give_only_web_links(
+    kind: str, urls: list[str], final_url: str, fallback: bool
+) -> None:
+    body = _hostile_feed(kind, urls)
+    if fallback and kind != "json":
+        raw = parse_tolerant(body, url=final_url, content_type=None)
+        result: object = raw if isinstance(raw, FeedError) else finish(raw)
+    else:
+        result = parse_feed(body, url=final_url, content_type=None)
+    _check_parsed(result)
+    if isinstance(result, ParsedFeed):
+        for link in [result.link] + [
+            href for e in result.entries for href in [e.link, *(x.href for x in e.enclosures)]
+        ]:
+            if link is not None:
+                parts = urlsplit(link)
+                assert parts.scheme in ("http", "https"), link
+                assert parts.netloc, link
