@@ -72,6 +72,52 @@ def test_only_one_poller_per_database(server: FeedServer, tmp_path: Path) -> Non
         assert [f.url for f in second.get_feeds()] == [url]  # reading is fine
 
 
+def test_one_poller_per_database_whatever_name_leads_to_it(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    # Through a symlink the lock file had another name: two pollers on one
+    # database, every feed fetched twice and articles reported twice.
+    url = server.set("/a.xml", rss("A", items("a", 1)))
+    db = tmp_path / "a.sqlite"
+    (tmp_path / "link.sqlite").symlink_to(db)
+    with rssmania.Aggregator(db, workers=1) as first:
+        first.add_feed(url)
+        list(first.update())
+        for other in (tmp_path / "link.sqlite", tmp_path / "." / "a.sqlite"):
+            with rssmania.Aggregator(other, workers=1) as second:
+                with pytest.raises(rssmania.DatabaseLockedError):
+                    second.update()
+                assert [f.url for f in second.get_feeds()] == [url]
+
+
+@pytest.mark.parametrize(
+    ("settings", "error"),
+    [
+        ({"interval": -5.0}, TypeError),  # stored as -5: `run` polled the feed nonstop
+        ({"interval": 60.0}, TypeError),
+        ({"interval": "60"}, TypeError),
+        ({"interval": True}, TypeError),
+        ({"interval": 0}, ValueError),
+        ({"title": b"bytes"}, TypeError),  # stored as a BLOB: every command failed after
+        ({"category": 5}, TypeError),
+        ({"enabled": "no"}, TypeError),  # was ignored without a word
+    ],
+)
+def test_settings_of_the_wrong_type_are_refused_and_nothing_changes(
+    tmp_path: Path, settings: dict[str, object], error: type[Exception]
+) -> None:
+    with rssmania.Aggregator(tmp_path / "a.sqlite", workers=1) as agg:
+        before = agg.add_feed("http://127.0.0.1:9/a.xml", title="A")
+        with pytest.raises(error):
+            agg.set_feed(before.url, **settings)  # type: ignore[arg-type]
+        assert agg.get_feed(before.url) == before
+        with pytest.raises(TypeError):
+            agg.add_feed("http://127.0.0.1:9/b.xml", title=b"B")  # type: ignore[arg-type]
+        with pytest.raises(TypeError):
+            agg.get_entries(limit="x")  # type: ignore[arg-type]
+        assert [f.url for f in agg.get_feeds()] == [before.url]
+
+
 def test_outbox_keeps_changes_until_acknowledged(server: FeedServer, tmp_path: Path) -> None:
     """A crash between commit and print loses nothing: the next run shows the change."""
     url = server.set("/o.xml", rss("O", items("o", 3)))

@@ -121,10 +121,7 @@ class Aggregator:
             raise ValueError("workers must be at least 1")
         if executor != "local" and workers is not None:
             raise ValueError("workers is for the local pool; a Dask cluster has its own")
-        if not 1 <= default_interval <= LONGEST_INTERVAL:
-            raise ValueError(
-                f"default_interval must be from 1 to {LONGEST_INTERVAL} seconds (a year)"
-            )
+        _check_interval("default_interval", default_interval)
         self.workers = workers or os.cpu_count() or 1
         self.default_interval = default_interval
         self.settings = PollSettings(
@@ -210,7 +207,9 @@ class Aggregator:
         """
         if self._poll_lock is not None or self._storage.path == ":memory:":
             return
-        path = self._storage.path + ".lock"
+        # The file's real name: through a symlink (or as ./x and x) another
+        # process would take another lock and poll the same database.
+        path = os.path.realpath(self._storage.path) + ".lock"
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
@@ -256,6 +255,8 @@ class Aggregator:
     def add_feed(self, url: str, *, title: str | None = None, category: str | None = None) -> Feed:
         """Subscribe to ``url``; raises InvalidFeedURLError or FeedExistsError."""
         self._check_open()
+        _check_text("title", title)
+        _check_text("category", category)
         return self._storage.add_feed(
             check_feed_url(url),
             title=_title(title),
@@ -266,6 +267,7 @@ class Aggregator:
     def add_feeds(self, urls: Iterable[str], *, category: str | None = None) -> list[Feed]:
         """Subscribe to several URLs at once: all of them, or (on any error) none."""
         self._check_open()
+        _check_text("category", category)
         checked = [check_feed_url(url) for url in urls]
         rows = [(url, None, category_path(category)) for url in dict.fromkeys(checked)]
         self._storage.add_feeds(rows, now=self._now(), skip_existing=False)
@@ -286,8 +288,14 @@ class Aggregator:
         and polls it at the next round; ``enabled=False`` pauses it.
         """
         self._check_open()
-        if isinstance(interval, int) and not 1 <= interval <= LONGEST_INTERVAL:
-            raise ValueError(f"interval must be from 1 to {LONGEST_INTERVAL} seconds (a year)")
+        if not isinstance(interval, Unset) and interval is not None:
+            _check_interval("interval", interval)
+        if not isinstance(title, Unset):
+            _check_text("title", title)
+        if not isinstance(category, Unset):
+            _check_text("category", category)
+        if not isinstance(enabled, Unset | bool):
+            raise TypeError(f"enabled must be True or False, not {enabled!r}")
         return self._for_url(
             url,
             lambda stored: self._storage.set_feed(
@@ -363,6 +371,8 @@ class Aggregator:
     def get_entries(self, *, feed_url: str | None = None, limit: int | None = None) -> list[Entry]:
         """Stored entries, newest first."""
         self._check_open()
+        if limit is not None and (type(limit) is not int or limit < 0):
+            raise TypeError(f"limit must be a whole number from 0, or None, not {limit!r}")
         if feed_url is None:
             return self._storage.get_entries(feed_url=None, limit=limit)
         return self._for_url(
@@ -589,6 +599,22 @@ class Aggregator:
                     not_modified=outcome.not_modified,
                     seconds=outcome.seconds,
                 )
+
+
+def _check_interval(name: str, value: object) -> None:
+    # A float slipped past the range check (-5.0 was stored, and `run`
+    # polled the feed without a pause); neither it nor "60" is a number of
+    # seconds SQLite and the scheduler agree on.
+    if type(value) is not int:
+        raise TypeError(f"{name} must be a whole number of seconds, not {value!r}")
+    if not 1 <= value <= LONGEST_INTERVAL:
+        raise ValueError(f"{name} must be from 1 to {LONGEST_INTERVAL} seconds (a year)")
+
+
+def _check_text(name: str, value: object) -> None:
+    # Bytes were stored as a BLOB, and every command failed on them after.
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name} must be text or None, not {type(value).__name__}")
 
 
 def _title(title: str | None) -> str | None:
