@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import signal
 import subprocess
 import sys
@@ -130,6 +131,37 @@ def test_import_export_round_trip(server: FeedServer, db: Path, tmp_path: Path) 
     assert result.returncode == 2
     assert "cannot read OPML" in result.stderr
     assert len(rssmania(db, "list", "--json").stdout.splitlines()) == 2
+
+
+def test_an_export_that_cannot_be_written_leaves_the_last_one_whole(
+    db: Path, tmp_path: Path
+) -> None:
+    urls = [f"http://127.0.0.1:9/{'long/' * 20}feed-{n}.xml" for n in range(600)]
+    assert rssmania(db, "add", *urls).returncode == 0
+    out = tmp_path / "subs.opml"
+    assert rssmania(db, "export", str(out)).returncode == 0
+    good = out.read_bytes()
+    assert rssmania(db, "add", "http://127.0.0.1:9/one-more.xml").returncode == 0
+
+    def small_files() -> None:  # the disk fills up: a write past 64 KB fails with EFBIG
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (65536, 65536))
+
+    full = subprocess.run(
+        [sys.executable, "-m", "rssmania", "export", str(out)],
+        env=cli_env(db),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        preexec_fn=small_files,
+    )
+    assert full.returncode == 1, full
+    assert "cannot write" in full.stderr
+    assert "Traceback" not in full.stderr
+    assert len(good) > 65536
+    assert out.read_bytes() == good  # was cut at 64 KB
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
 def test_an_untitled_feed_comes_back_untitled(server: FeedServer, db: Path, tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -145,9 +146,24 @@ def export(options: Options, file: Path | None) -> None:
         sys.stdout.flush()
         return
     try:
-        file.write_bytes(data)
+        _replace_atomically(file, data)
     except OSError as exc:
         raise RuntimeFailure(f"cannot write {file}: {exc.strerror}") from exc
+
+
+def _replace_atomically(file: Path, data: bytes) -> None:
+    """Write ``file`` whole or not at all: a full disk once left the last export cut in two."""
+    target = Path(os.path.realpath(file))  # a symlink stays one, to the new file
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        with temporary.open("xb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(temporary, target)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 @cli.command()
