@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -102,6 +102,24 @@ def test_an_entry_that_flips_between_two_versions_is_reported_once(
             "/v.xml", rss("Flip", [first[0], Item(guid="v-1", title="third", link=first[1].link)])
         )
         assert [e.title for e in next(iter(agg.update(all_feeds=True))).updated] == ["third"]
+
+
+def test_a_shorter_interval_applies_at_once(server: FeedServer, db: Path) -> None:
+    # set --interval 60 on a feed checked daily left its next check a day away.
+    clock = [datetime(2026, 1, 1, tzinfo=UTC)]
+    url = server.set("/i.xml", rss("I", items("i", 1)))
+    with Aggregator(db, workers=1, now=lambda: clock[0], default_interval=86400) as agg:
+        agg.add_feed(url)
+        assert len(list(agg.update())) == 1
+        checked = agg.get_feed(url).last_checked
+        assert checked is not None
+        assert agg.get_feed(url).next_check >= checked + timedelta(days=1)
+        assert agg.set_feed(url, interval=60).next_check == checked + timedelta(seconds=60)
+        assert agg.set_feed(url, interval=7200).next_check == checked + timedelta(seconds=60)
+        clock[0] += timedelta(seconds=61)
+        assert [r.feed.url for r in agg.update()] == [url]
+        # Back to the default: from the last check on, not before.
+        assert agg.set_feed(url, interval=None).next_check >= clock[0] + timedelta(seconds=60)
 
 
 def test_an_entry_read_by_the_other_parser_next_time_is_not_new_again(

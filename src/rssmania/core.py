@@ -306,6 +306,7 @@ class Aggregator:
                 category=category_path(category) if isinstance(category, str) else category,
                 enabled=enabled,
                 now=self._now(),
+                default_interval=self.default_interval,
             ),
         )
 

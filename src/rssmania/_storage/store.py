@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -248,9 +248,13 @@ class Storage:
         category: str | Unset | None,
         enabled: bool | Unset,
         now: datetime,
+        default_interval: int,
     ) -> Feed:
         with self._transaction() as db:
-            if not db.execute("SELECT 1 FROM feeds WHERE url = ?", (url,)).fetchone():
+            row = db.execute(
+                "SELECT last_checked, next_check FROM feeds WHERE url = ?", (url,)
+            ).fetchone()
+            if row is None:
                 raise FeedNotFoundError(url)
             for column, value in (
                 ("interval", interval),
@@ -259,8 +263,19 @@ class Storage:
             ):
                 if not isinstance(value, Unset):
                     db.execute(f"UPDATE feeds SET {column} = ? WHERE url = ?", (value, url))
+            last_checked, next_check = map(to_datetime, row)
+            if not isinstance(interval, Unset) and last_checked and next_check:
+                # A shorter interval applies now, not after the check the old
+                # one planned (a day away, say); a longer one from that check on.
+                due = last_checked + timedelta(seconds=interval or default_interval)
+                if due < next_check:
+                    db.execute(
+                        "UPDATE feeds SET next_check = ?, next_check_reason = 'interval' "
+                        "WHERE url = ?",
+                        (to_text(max(due, now)), url),
+                    )
             if enabled is True:
-                # Resuming a stopped feed, or changing its interval: poll it soon.
+                # Resuming a stopped feed: poll it soon.
                 db.execute(
                     "UPDATE feeds SET disabled_reason = NULL, error_count = 0, next_check = ?, "
                     "next_check_reason = 'resumed' WHERE url = ?",
