@@ -671,6 +671,24 @@ def test_a_file_that_is_not_a_database_is_left_alone(tmp_path: Path, command: li
     assert db.read_bytes() == junk
 
 
+@pytest.mark.parametrize("tables", [["bookmarks"], ["feeds", "items"]])
+@pytest.mark.parametrize("command", [["list"], ["add", "http://127.0.0.1:9/x.xml"]])
+def test_another_programs_database_is_left_alone(
+    tmp_path: Path, command: list[str], tables: list[str]
+) -> None:
+    # `list` switched it to WAL and added rssmania's tables (or failed on its
+    # own "feeds" after the switch).
+    db = tmp_path / "other.sqlite"
+    with sqlite3.connect(db) as con:
+        for table in tables:
+            con.execute(f"CREATE TABLE {table} (id INTEGER PRIMARY KEY, x TEXT)")
+    con.close()
+    before = db.read_bytes()
+    assert_refused(rssmania(db, *command), 1, "not an rssmania database")
+    assert db.read_bytes() == before
+    assert not Path(f"{db}-wal").exists()
+
+
 def test_a_database_locked_by_a_running_rssmania(server: FeedServer, db: Path) -> None:
     url = server.set("/locked.xml", rss("Locked", items("locked", 2)))
     assert rssmania(db, "add", url).returncode == 0

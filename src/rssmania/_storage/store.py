@@ -92,6 +92,13 @@ class Storage:
                 self.path, f"SQLite {sqlite3.sqlite_version} is too old (3.35 or newer is needed)"
             )
         try:
+            if foreign := _foreign_tables(self._db):
+                self._db.close()
+                raise StorageError(
+                    self.path,
+                    f"not an rssmania database: it holds tables of another program ({foreign});"
+                    " nothing was changed",
+                )
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA journal_mode = WAL")
             # NORMAL is durable against a killed process (only a power cut can
@@ -460,6 +467,16 @@ def _to_outbox(db: sqlite3.Connection, entry_ids: list[int]) -> dict[int, int]:
         (json.dumps(entry_ids),),
     ).fetchall()
     return dict(rows)
+
+
+def _foreign_tables(db: sqlite3.Connection) -> str:
+    """Names of tables in a file rssmania never set up (schema version 0), or ""."""
+    if db.execute("PRAGMA user_version").fetchone()[0] != 0:
+        return ""
+    names = [row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+    # Switching such a file to WAL, or adding our tables to it, would change
+    # another program's database behind its back (a `list` did both).
+    return ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
 
 
 def _opt(value: datetime | None) -> str | None:
