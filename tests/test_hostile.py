@@ -689,6 +689,35 @@ def test_another_programs_database_is_left_alone(
     assert not Path(f"{db}-wal").exists()
 
 
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "UPDATE feeds SET next_check = datetime('now')",  # no zone: how SQLite writes dates
+        "UPDATE feeds SET last_checked = 'garbage', added = 'garbage'",
+        "UPDATE entries SET enclosures = 'not json'",
+        "UPDATE entries SET enclosures = '[{\"url\": 1}]'",
+        "UPDATE entries SET status = 'weird', first_seen = 'garbage', published = 'x'",
+    ],
+)
+def test_values_another_tool_wrote_fail_no_command(server: FeedServer, db: Path, edit: str) -> None:
+    # One such row made list, entries or update fail with a traceback.
+    url = server.set("/edited.xml", rss("Edited", items("ed", 2)))
+    assert rssmania(db, "add", url).returncode == 0
+    assert rssmania(db, "update").returncode == 0
+    with sqlite3.connect(db) as con:
+        con.execute(edit)
+    con.close()
+    server.set("/edited.xml", rss("Edited, again", items("ed", 3)))  # an update reads first_seen
+    for command in (["list"], ["entries"], ["entries", "--json"], ["update", "--all"], ["export"]):
+        result = rssmania(db, *command)
+        assert result.returncode == 0, (command, result.stderr)
+        assert "Traceback" not in result.stderr
+    titles = [
+        json.loads(line)["title"] for line in rssmania(db, "entries", "--json").stdout.splitlines()
+    ]
+    assert len(titles) == 3
+
+
 def test_a_database_locked_by_a_running_rssmania(server: FeedServer, db: Path) -> None:
     url = server.set("/locked.xml", rss("Locked", items("locked", 2)))
     assert rssmania(db, "add", url).returncode == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager, suppress
@@ -16,6 +17,8 @@ from rssmania._storage.schema import migrate
 from rssmania._urls import host_of
 from rssmania.exceptions import FeedExistsError, FeedNotFoundError, StorageError
 from rssmania.types import Enclosure, Entry, EntryChange, EntryStatus, Feed
+
+log = logging.getLogger("rssmania.storage")
 
 _FEED_COLUMNS = (
     "url, title, link, user_title, category, added, last_checked, next_check, "
@@ -72,7 +75,17 @@ def to_text(value: datetime) -> str:
 
 
 def to_datetime(value: str | None) -> datetime | None:
-    return None if value is None else datetime.fromisoformat(value)
+    """A stored date; one written by another tool is read as well as it can be."""
+    if value is None:
+        return None
+    try:
+        date = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        # Not a date at all: one bad row must not make every command fail.
+        log.warning("the database holds a date rssmania cannot read: %r", value)
+        return None
+    # SQLite's own datetime('now') has no zone, and is UTC.
+    return date if date.tzinfo is not None else date.replace(tzinfo=UTC)
 
 
 class Storage:
@@ -244,7 +257,11 @@ class Storage:
             "SELECT name, throttled_until, reason FROM hosts WHERE throttled_until > ?",
             (to_text(now),),
         )
-        return {name: (datetime.fromisoformat(until), reason) for name, until, reason in rows}
+        return {
+            name: (until, reason)
+            for name, text, reason in rows
+            if (until := to_datetime(text)) is not None
+        }
 
     def set_feed(
         self,
@@ -433,7 +450,7 @@ def _apply_one(db: sqlite3.Connection, write: FeedWrite, outbox: bool) -> Applie
         if item.quiet:
             continue  # stored, not reported (see EntryWrite.quiet)
         # An entry seen before keeps its first sighting (and read/starred).
-        seen = write.checked if first_seen == checked else datetime.fromisoformat(first_seen)
+        seen = write.checked if first_seen == checked else to_datetime(first_seen) or _NO_DATE
         entry = Entry(
             feed_url=feed.url,
             feed_title=feed_title,
@@ -487,15 +504,13 @@ def _feed(row: tuple[Any, ...]) -> Feed:
     (url, title, link, user_title, category, added, last_checked, next_check,
      last_status, error_count, last_error, interval, next_check_reason, polls,
      not_modified_count, moved_from, disabled_reason) = row  # fmt: skip
-    added_at = to_datetime(added)
-    assert added_at is not None
     return Feed(
         url=url,
         title=title,
         link=link,
         user_title=user_title,
         category=category,
-        added=added_at,
+        added=to_datetime(added) or _NO_DATE,
         last_checked=to_datetime(last_checked),
         next_check=to_datetime(next_check),
         last_status=last_status,
@@ -510,6 +525,18 @@ def _feed(row: tuple[Any, ...]) -> Feed:
     )
 
 
+# What a required date reads as when another tool wrote something else there.
+_NO_DATE = datetime.min.replace(tzinfo=UTC)
+
+
+def _enclosures(stored: str) -> tuple[Enclosure, ...]:
+    try:
+        return tuple(Enclosure(str(x[0]), *x[1:3]) for x in json.loads(stored) if x)
+    except (TypeError, ValueError, KeyError, IndexError):
+        log.warning("the database holds enclosures rssmania cannot read: %r", stored[:100])
+        return ()
+
+
 def _entry(row: tuple[Any, ...]) -> Entry:
     (feed_url, feed_title, key, title, link, author, summary, content, enclosures,
      published, updated, first_seen, last_changed, status, read, starred) = row  # fmt: skip
@@ -522,12 +549,12 @@ def _entry(row: tuple[Any, ...]) -> Entry:
         author=author,
         summary=summary,
         content=content,
-        enclosures=tuple(Enclosure(*x) for x in json.loads(enclosures)),
+        enclosures=_enclosures(enclosures),
         published=to_datetime(published),
         updated=to_datetime(updated),
-        first_seen=to_datetime(first_seen) or datetime.min.replace(tzinfo=UTC),
-        last_changed=to_datetime(last_changed) or datetime.min.replace(tzinfo=UTC),
-        status=EntryStatus(status),
+        first_seen=to_datetime(first_seen) or _NO_DATE,
+        last_changed=to_datetime(last_changed) or _NO_DATE,
+        status=EntryStatus.UPDATED if status == EntryStatus.UPDATED else EntryStatus.NEW,
         read=bool(read),
         starred=bool(starred),
     )
