@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+import threading
 from pathlib import Path
 
 import pytest
@@ -116,6 +117,39 @@ def test_settings_of_the_wrong_type_are_refused_and_nothing_changes(
         with pytest.raises(TypeError):
             agg.get_entries(limit="x")  # type: ignore[arg-type]
         assert [f.url for f in agg.get_feeds()] == [before.url]
+
+
+def test_another_thread_may_stop_a_round_but_not_close_it(
+    server: FeedServer, tmp_path: Path
+) -> None:
+    # close() from a GUI thread during a round failed half-way ("generator
+    # already executing") and left the workers, the database and the lock.
+    urls = [server.set(f"/t{n}.xml", rss("T", items(f"t{n}", 1))) for n in range(3)]
+    db = tmp_path / "a.sqlite"
+    with rssmania.Aggregator(db, workers=2) as agg:
+        agg.add_feeds(urls)
+        errors: list[BaseException] = []
+
+        def other_thread() -> None:
+            for call in (agg.close, agg.get_feeds, lambda: list(agg.update())):
+                try:
+                    call()
+                except rssmania.AggregatorStateError as exc:
+                    errors.append(exc)
+            agg.stop()  # the one thing another thread may do, with in_flight()
+            agg.in_flight()
+
+        rounds = agg.update()
+        next(rounds)
+        thread = threading.Thread(target=other_thread)
+        thread.start()
+        thread.join(timeout=30)
+        assert len(errors) == 3
+        assert all("thread that created it" in str(e) for e in errors)
+        list(rounds)  # stopped, in this thread
+        assert len(agg.get_feeds()) == 3  # still open here
+    with rssmania.Aggregator(db, workers=1) as again:  # the lock was let go
+        assert len(list(again.update(all_feeds=True))) == 3
 
 
 def test_outbox_keeps_changes_until_acknowledged(server: FeedServer, tmp_path: Path) -> None:

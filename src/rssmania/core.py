@@ -17,6 +17,7 @@ import fcntl
 import logging
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import replace
@@ -162,6 +163,7 @@ class Aggregator:
         self._round: Generator[FeedResult, None, None] | None = None
         self._in_flight: InFlight = {}
         self._state = _State.OPEN
+        self._thread = threading.get_ident()
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -187,17 +189,22 @@ class Aggregator:
         """Stop the workers and close the database. Safe to call twice."""
         if self._state is _State.CLOSED:
             return
+        self._check_thread()
         self._state = _State.CLOSED
-        self._end_round()
-        if not isinstance(self._executor, SerialExecutor):
-            if self._stop.requested:
-                self._executor.kill()
-            else:
-                self._executor.close()
-        self._storage.close()
-        if self._poll_lock is not None:
-            os.close(self._poll_lock)
-            self._poll_lock = None
+        try:
+            self._end_round()
+        finally:
+            try:
+                if not isinstance(self._executor, SerialExecutor):
+                    if self._stop.requested:
+                        self._executor.kill()
+                    else:
+                        self._executor.close()
+            finally:
+                self._storage.close()
+                if self._poll_lock is not None:
+                    os.close(self._poll_lock)
+                    self._poll_lock = None
 
     def _lock_polling(self) -> None:
         """Be the only process polling into this database, until close().
@@ -249,6 +256,16 @@ class Aggregator:
     def _check_open(self) -> None:
         if self._state is _State.CLOSED:
             raise AggregatorStateError("the aggregator is closed")
+        self._check_thread()
+
+    def _check_thread(self) -> None:
+        # Its database connection and its round belong to one thread; closing
+        # from another one failed half-way and left the workers and the lock.
+        if threading.get_ident() != self._thread:
+            raise AggregatorStateError(
+                "an Aggregator is used from the thread that created it; other threads "
+                "may call stop() and in_flight()"
+            )
 
     # -- subscriptions ---------------------------------------------------------
 
