@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -33,7 +34,13 @@ from rssmania._executors import WorkerPool
 from rssmania._poll import ParsedEntry, ParsedFeed, PollJob, PollOutcome, PollSettings, poll_batch
 from rssmania._process import WORKER_NICENESS, YOUNG_GENERATION
 from tests.conftest import cli_env, rssmania
-from tests.dask_cluster import DaskCluster, cluster_fixture, dask_cluster, shared_cluster_fixture
+from tests.dask_cluster import (
+    LOOPBACK,
+    DaskCluster,
+    cluster_fixture,
+    dask_cluster,
+    shared_cluster_fixture,
+)
 from tests.feedserver import FeedServer, items, rss, wait_for
 from tests.fixtures import (
     poll_batch_dying_on_crash,
@@ -500,6 +507,24 @@ def test_an_unreachable_scheduler_is_a_clear_error() -> None:
         pool.warm_up()
     assert time.monotonic() - started < 10
     pool.close()
+
+
+@pytest.mark.parametrize("answers", [False, True], ids=["silent", "http"])
+def test_another_service_on_the_port_is_a_clear_error(answers: bool, server: FeedServer) -> None:
+    # A port that accepts and never answers hung Client() for good (two
+    # Ctrl+C did not end it); an HTTP server did the same.
+    pytest.importorskip("distributed")
+    silent = socket.create_server((LOOPBACK, 0))
+    address = (
+        server.url("/").rstrip("/") if answers else f"http://{LOOPBACK}:{silent.getsockname()[1]}"
+    )
+    pool = DaskPool(address.replace("http://", "tcp://"), connect_timeout=2)
+    started = time.monotonic()
+    with pytest.raises(ClusterError, match="Dask scheduler"):
+        pool.warm_up()
+    assert time.monotonic() - started < 15
+    pool.close()
+    silent.close()
 
 
 def test_a_cluster_with_other_versions_is_refused(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -88,6 +90,7 @@ def connect(address: str, *, timeout: float | None, name: str) -> distributed.Cl
             "TLS needs this client's certificate: set DASK_DISTRIBUTED__COMM__TLS__CA_FILE, "
             "DASK_DISTRIBUTED__COMM__TLS__CLIENT__CERT and ..._CLIENT__KEY (docs/cluster.md)",
         )
+    _check_a_scheduler_answers(address, timeout)
     try:
         client = Client(address, timeout=timeout, set_as_default=False, name=name)
     except Exception as exc:  # OSError, TimeoutError, ValueError, a TLS TypeError...
@@ -106,3 +109,36 @@ def connect(address: str, *, timeout: float | None, name: str) -> distributed.Cl
         raise ClusterError(address, "versions differ:\n  " + "\n  ".join(mismatches))
     log.info("connected to the Dask cluster at %s", address)
     return client
+
+
+def _check_a_scheduler_answers(address: str, timeout: float) -> None:
+    """Ask whoever listens at ``address`` what it is, within ``timeout``.
+
+    Client waits for ever on a service that accepts the connection and never
+    answers (another program's port): Dask's handshake read has no deadline,
+    and two Ctrl+C did not end the wait. Raises ClusterError.
+    """
+    from distributed.core import rpc  # noqa: PLC0415 - Dask is optional
+    from distributed.security import Security  # noqa: PLC0415
+
+    async def identity() -> Any:
+        connection_args = Security().get_connection_args("client")
+        async with rpc(address, timeout=timeout, connection_args=connection_args) as peer:
+            return await peer.identity()
+
+    # A thread of its own: the caller may be running an event loop already.
+    with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="rssmania-dask") as pool:
+        answer = pool.submit(asyncio.run, asyncio.wait_for(identity(), timeout))
+        try:
+            info = answer.result()
+        except TimeoutError:
+            raise ClusterError(
+                address, f"nothing there answers as a Dask scheduler within {timeout:g} s"
+            ) from None
+        except Exception as exc:  # OSError, a refused TLS handshake...
+            raise ClusterError(address, f"cannot reach the scheduler: {exc}") from exc
+    kind = info.get("type") if isinstance(info, Mapping) else None
+    if kind != "Scheduler":
+        raise ClusterError(
+            address, f"not a Dask scheduler: {kind or 'something else'} answers there"
+        )
