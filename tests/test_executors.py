@@ -386,6 +386,30 @@ def test_losing_the_scheduler_mid_round_ends_it_and_loses_nothing(db: Path, tmp_
             assert all(agg.get_feed(url).last_checked is None for url in slow)
 
 
+def test_the_command_line_says_in_one_line_that_the_scheduler_was_lost(
+    db: Path, tmp_path: Path
+) -> None:
+    # Dask logged 30 lines of traceback before rssmania's own error line.
+    with dask_cluster(tmp_path) as own, FeedServer(hosts=2) as server:
+        fast = [server.set(f"/f{i}.xml", rss("F", items(f"f{i}", 2)), 0) for i in range(2)]
+        slow = [server.set(f"/s{i}.xml", rss("S", items(f"s{i}", 2)), 1, delay=5) for i in range(2)]
+        assert rssmania(db, "add", *fast, *slow).returncode == 0
+        executor = "dask://" + own.address.removeprefix("tcp://")
+        command = [sys.executable, "-m", "rssmania", "update", "--json", "--executor", executor]
+        with subprocess.Popen(
+            command, env=cli_env(db), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        ) as update:
+            assert update.stdout is not None
+            for _ in range(4):  # both fast feeds' entries: the slow ones are in flight
+                assert update.stdout.readline()
+            own.kill_scheduler()
+            _, err = update.communicate(timeout=120)
+        assert update.returncode == 1
+        assert err.strip().splitlines() == [
+            f"Error: Dask cluster {own.address}: lost the connection to the scheduler mid-round"
+        ]
+
+
 def test_the_command_line_polls_on_a_cluster(
     cluster: DaskCluster, server: FeedServer, db: Path
 ) -> None:

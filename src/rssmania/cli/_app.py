@@ -116,9 +116,15 @@ def cli(
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
     logging.basicConfig(level=level, format="rssmania: %(name)s: %(message)s", stream=sys.stderr)
     if verbose < 2:
-        # A Dask client logs its connections at INFO: too much for -v. Its
-        # logging is set from its config when it is imported.
+        # A Dask client logs its connections at INFO (its logging is set from
+        # its config when it is imported), and a lost scheduler as 30 lines
+        # of traceback before rssmania's own one-line error says the same.
         os.environ.setdefault("DASK_LOGGING__DISTRIBUTED", "warning")
+        quiet = logging.ERROR if verbose else logging.CRITICAL
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(
+                lambda record: record.levelno >= quiet or not record.name.startswith("distributed")
+            )
     ctx.obj = Options(db=db, user_agent=user_agent, refuse_private=refuse_private)
 
 
