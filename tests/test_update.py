@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -120,6 +121,33 @@ def test_a_shorter_interval_applies_at_once(server: FeedServer, db: Path) -> Non
         assert [r.feed.url for r in agg.update()] == [url]
         # Back to the default: from the last check on, not before.
         assert agg.set_feed(url, interval=None).next_check >= clock[0] + timedelta(seconds=60)
+
+
+def test_watch_waits_out_a_database_another_program_keeps_locked(
+    server: FeedServer, db: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A write held past SQLite's 10 s wait (a backup, a sqlite3 shell) ended `run`.
+    url = server.set("/w.xml", rss("W", items("w", 2)))
+    with Aggregator(db, workers=1) as agg:
+        agg.add_feed(url)
+        other = sqlite3.connect(db, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        released = threading.Timer(12, lambda: other.execute("COMMIT"))
+        released.start()
+        try:
+            watching = agg.watch(idle=0.1)
+            first = next(watching)
+            assert not released.is_alive(), "stored while the other program held its write"
+            assert len(first.new) == 2
+            assert "locked by another process; trying again" in caplog.text
+            agg.stop()
+            list(watching)
+        finally:
+            released.cancel()
+            released.join()
+            other.close()
+    with Aggregator(db, workers=1) as agg:
+        assert len(agg.get_entries()) == 2
 
 
 def test_an_entry_read_by_the_other_parser_next_time_is_not_new_again(

@@ -65,6 +65,10 @@ changes. Without one, each feed is its own transaction, as it is yielded.
 # What storing one feed's result may raise on data no column holds (a lone
 # surrogate, an integer beyond 64 bits...): that feed's problem, not the round's.
 # OperationalError (disk full, locked) is the database's, and ends the round.
+# Seconds `run` waits before trying again to store into a database that
+# another program keeps locked (after SQLite's own 10 s wait).
+LOCKED_RETRY = 5.0
+
 _UNSTORABLE = (ValueError, OverflowError, TypeError, sqlite3.InterfaceError, sqlite3.DataError)
 
 
@@ -164,6 +168,7 @@ class Aggregator:
         self._in_flight: InFlight = {}
         self._state = _State.OPEN
         self._thread = threading.get_ident()
+        self._watching = False
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -410,7 +415,7 @@ class Aggregator:
         """Drop outbox changes up to ``up_to_seq``: they have been shown."""
         self._check_open()
         self._lock_polling()
-        self._storage.ack_changes(up_to_seq)
+        self._when_unlocked(lambda: self._storage.ack_changes(up_to_seq))
 
     # -- polling -----------------------------------------------------------------
 
@@ -454,6 +459,13 @@ class Aggregator:
             self._stop = StopFlag(grace=self.stop_grace)
 
     def _watch(self, idle: float) -> Generator[FeedResult, None, None]:
+        self._watching = True
+        try:
+            yield from self._watch_until_stopped(idle)
+        finally:
+            self._watching = False
+
+    def _watch_until_stopped(self, idle: float) -> Generator[FeedResult, None, None]:
         while not self._stop.requested:
             now = self._now()
             states = self._storage.feed_states(now=now, due_only=True)
@@ -599,7 +611,7 @@ class Aggregator:
             now = self._now()
             try:
                 writes = [self._decide(state, outcome, now) for state, outcome in group]
-                applied = self._storage.apply_many(writes, outbox=self.outbox)
+                applied = self._apply(writes)
             except _UNSTORABLE:
                 # Some feed's result cannot be stored (a bug): store the group
                 # feed by feed, and that one as its error, not the round's end.
@@ -617,6 +629,25 @@ class Aggregator:
                     not_modified=outcome.not_modified,
                     seconds=outcome.seconds,
                 )
+
+    def _apply(self, writes: list[FeedWrite]) -> list[Applied | None]:
+        return self._when_unlocked(lambda: self._storage.apply_many(writes, outbox=self.outbox))
+
+    def _when_unlocked(self, write: Callable[[], T]) -> T:
+        while True:
+            try:
+                return write()
+            except DatabaseLockedError:
+                # Another program holds a write for longer than SQLite waits
+                # (a backup, a sqlite3 shell): `run` waits its turn rather
+                # than stop polling; `update` says so and ends.
+                if not self._watching or self._stop.requested:
+                    raise
+                log.warning(
+                    "the database is locked by another process; trying again in %g s",
+                    LOCKED_RETRY,
+                )
+                self._sleep(LOCKED_RETRY)
 
 
 def _check_interval(name: str, value: object) -> None:

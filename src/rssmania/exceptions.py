@@ -85,7 +85,7 @@ class StorageError(RssmaniaError):
 
 
 class DatabaseLockedError(StorageError):
-    """Another rssmania process is updating this database."""
+    """Another process is updating this database (rssmania, or any program holding a write)."""
 
 
 class WorkerStartupError(RssmaniaError, RuntimeError):

@@ -15,7 +15,12 @@ from typing import Any
 from rssmania._decide import FeedState, FeedWrite
 from rssmania._storage.schema import migrate
 from rssmania._urls import host_of
-from rssmania.exceptions import FeedExistsError, FeedNotFoundError, StorageError
+from rssmania.exceptions import (
+    DatabaseLockedError,
+    FeedExistsError,
+    FeedNotFoundError,
+    StorageError,
+)
 from rssmania.types import Enclosure, Entry, EntryChange, EntryStatus, Feed
 
 log = logging.getLogger("rssmania.storage")
@@ -128,7 +133,7 @@ class Storage:
             migrate(self._db)
         except sqlite3.Error as exc:
             self._db.close()
-            raise StorageError(self.path, _explain(exc)) from exc
+            raise _storage_error(self.path, exc) from exc
 
     def close(self) -> None:
         self._db.close()
@@ -151,13 +156,13 @@ class Storage:
             if self._db.in_transaction:
                 with suppress(sqlite3.Error):
                     self._db.execute("ROLLBACK")
-            raise StorageError(self.path, _explain(exc)) from exc
+            raise _storage_error(self.path, exc) from exc
 
     def _query(self, sql: str, params: Iterable[Any] = ()) -> list[Any]:
         try:
             return self._db.execute(sql, tuple(params)).fetchall()
         except sqlite3.Error as exc:
-            raise StorageError(self.path, _explain(exc)) from exc
+            raise _storage_error(self.path, exc) from exc
 
     # -- feeds ---------------------------------------------------------------
 
@@ -560,6 +565,15 @@ def _entry(row: tuple[Any, ...]) -> Entry:
     )
 
 
+def _storage_error(path: str, exc: sqlite3.Error) -> StorageError:
+    reason = _explain(exc)
+    busy = reason == _LOCKED
+    return DatabaseLockedError(path, reason) if busy else StorageError(path, reason)
+
+
+_LOCKED = "the database is locked by another process"
+
+
 def _explain(exc: sqlite3.Error) -> str:
     text = str(exc)
     if "json_each" in text:
@@ -567,7 +581,7 @@ def _explain(exc: sqlite3.Error) -> str:
     if "file is not a database" in text:
         return "not an rssmania database (file is not a database)"
     if "locked" in text or "busy" in text:
-        return "the database is locked by another process"
+        return _LOCKED
     if "readonly" in text or "unable to open" in text:
         return f"cannot write the database: {text}"
     return text
