@@ -64,12 +64,13 @@ changes. Without one, each feed is its own transaction, as it is yielded.
 
 # What storing one feed's result may raise on data no column holds (a lone
 # surrogate, an integer beyond 64 bits...): that feed's problem, not the round's.
-# OperationalError (disk full, locked) is the database's, and ends the round.
+# OperationalError (disk full, locked) is the database's, and ends the round
+# (but for `run` on a locked database: see LOCKED_RETRY).
+_UNSTORABLE = (ValueError, OverflowError, TypeError, sqlite3.InterfaceError, sqlite3.DataError)
+
 # Seconds `run` waits before trying again to store into a database that
 # another program keeps locked (after SQLite's own 10 s wait).
 LOCKED_RETRY = 5.0
-
-_UNSTORABLE = (ValueError, OverflowError, TypeError, sqlite3.InterfaceError, sqlite3.DataError)
 
 
 class _State(enum.Enum):
