@@ -11,12 +11,13 @@ from rich.console import Console
 
 from rssmania import Entry, EntryStatus, Feed, FeedError, RoundSummary
 from rssmania._decide import FeedState, decide, is_offline, sort_date, throttled_hosts
-from rssmania._poll import ParsedEntry, ParsedFeed, PollJob, PollOutcome, hints
+from rssmania._poll import ParsedEntry, ParsedFeed, PollJob, PollOutcome, PollSettings, hints
 from rssmania._round import (
     BATCHES_PER_WORKER,
     MAX_BATCH,
     MAX_COST,
     MAX_WAITING_COST,
+    _budget,
     job_cost,
     make_batches,
 )
@@ -417,3 +418,13 @@ def test_a_new_hash_scheme_updates_quietly(stored: str, new_hash: str, reported:
     )
     (write,) = decide(STATE, outcome, {"a": stored}, now=NOW, default_interval=600).entries
     assert (write.status.value, write.quiet) == ("updated", not reported)
+
+
+def test_a_batch_is_given_the_time_its_largest_host_honestly_takes() -> None:
+    # 14 feeds of one server, each taking the whole timeout, 2 at a time: 7
+    # timeouts in a row. The batch was killed as hung at 300 s and polled again.
+    settings = PollSettings(user_agent="t", total_timeout=60, host_concurrency=2)
+    one_host = [PollJob(f"http://one.example/{n}") for n in range(14)]
+    assert _budget(one_host, settings, queued=False) > 7 * 60
+    many_hosts = [PollJob(f"http://h{n}.example/") for n in range(14)]
+    assert _budget(many_hosts, settings, queued=False) < 7 * 60

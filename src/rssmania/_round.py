@@ -31,7 +31,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -378,8 +378,13 @@ def _stuck(
 def _budget(batch: list[PollJob], settings: PollSettings, *, queued: bool) -> float:
     # Every fetch is bounded by total_timeout and every parse by its CPU
     # limit, so a batch that takes far longer is stuck where no limit reaches.
+    # A host's feeds go host_concurrency at a time: 14 feeds of a server that
+    # honestly takes the whole timeout each need 7 timeouts in a row (with
+    # two, such a batch was killed as hung and all its feeds polled again).
+    largest = max(Counter(host_of(job.url) for job in batch).values(), default=0)
+    in_a_row = math.ceil(largest / max(1, settings.host_concurrency))
     one = (
-        2 * settings.total_timeout
+        (in_a_row + 1) * settings.total_timeout
         + (settings.parse_cpu_limit or 60.0)
         + len(batch) * (settings.host_spacing + 0.5)
     )
