@@ -208,6 +208,21 @@ def test_per_host_spacing(db: Path) -> None:
         assert starts[-1] - starts[0] >= 11 * 0.2 * 0.9
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_per_host_spacing_holds_from_one_round_to_the_next(db: Path, workers: int) -> None:
+    # `run` polls round after round: each round started its host's spacing
+    # afresh, and requests to one host came 3 ms apart.
+    with FeedServer() as server:
+        urls = [server.set(f"/r{i}.xml", feed(f"r{i}")) for i in range(3)]
+        with Aggregator(db, workers=workers, per_host_limit=2, per_host_spacing=0.5) as agg:
+            agg.add_feeds(urls)
+            for _ in range(3):
+                assert len(list(agg.update(all_feeds=True))) == 3
+        starts = sorted(s.at for s in server.seen)
+        assert len(starts) == 9
+        assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.4
+
+
 def test_retry_after_delays_one_feed_and_several_delay_the_host(db: Path) -> None:
     with FeedServer(hosts=2) as server:
         lone = server.set("/lone.xml", "slow down", status=429, headers={"Retry-After": "7200"})

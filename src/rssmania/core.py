@@ -37,7 +37,7 @@ from rssmania._schedule import DEFAULT_INTERVAL, LONGEST_INTERVAL, MAX_INTERVAL,
 from rssmania._storage import Storage
 from rssmania._storage.store import UNSET, Applied, Unset
 from rssmania._text import one_line
-from rssmania._urls import check_feed_url, stored_forms
+from rssmania._urls import check_feed_url, host_of, stored_forms
 from rssmania._version import __version__
 from rssmania.exceptions import (
     AggregatorStateError,
@@ -170,6 +170,8 @@ class Aggregator:
         self._state = _State.OPEN
         self._thread = threading.get_ident()
         self._watching = False
+        self._host_asked: dict[str, float] = {}
+        """When the last round that asked each host ended (time.monotonic())."""
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -485,7 +487,10 @@ class Aggregator:
     def _poll_states(self, states: Iterable[FeedState]) -> Generator[FeedResult, None, None]:
         by_url = {s.url: s for s in states}
         self._polling = by_url
-        jobs = [PollJob(s.url, s.etag, s.last_modified, s.body_hash) for s in by_url.values()]
+        jobs = [
+            PollJob(s.url, s.etag, s.last_modified, s.body_hash, self._spacing_left(s.url))
+            for s in by_url.values()
+        ]
         executor = self._executor
         outcomes = run_jobs(
             executor,
@@ -530,6 +535,12 @@ class Aggregator:
             # Also when storing fails: kill the batches in flight now, rather
             # than when the traceback that holds this frame is collected.
             outcomes.close()
+        # A round ends once every request of it is over: the next round's
+        # first request to these hosts is spaced from here (`run` polls round
+        # after round, and started them 3 ms apart).
+        ended = time.monotonic()
+        for outcome in [*answered, *(outcome for _, outcome in unreached)]:
+            self._host_asked[host_of(outcome.url)] = ended
         now = self._now()
         for host, (wait, reason) in throttled_hosts(
             answered, threshold=self.settings.throttled_host_after
@@ -545,6 +556,12 @@ class Aggregator:
                 for state, failed in unreached
             ]
         )
+
+    def _spacing_left(self, url: str) -> float:
+        asked = self._host_asked.get(host_of(url))
+        if asked is None:
+            return 0.0
+        return max(0.0, asked + self.settings.host_spacing - time.monotonic())
 
     def _stored_entries(self, url: str) -> dict[str, str]:
         """A feed's stored entries: a Dask worker sends back only the others."""

@@ -50,12 +50,14 @@ class HostGate:
     start as it really happens, not as it was queued.
     """
 
-    def __init__(self, settings: PollSettings, batch_slots: asyncio.Semaphore) -> None:
+    def __init__(
+        self, settings: PollSettings, batch_slots: asyncio.Semaphore, *, first_start: float = 0.0
+    ) -> None:
         self._slots = asyncio.Semaphore(max(1, settings.host_concurrency))
         self._batch_slots = batch_slots
         self._spacing = settings.host_spacing
         self._turn = asyncio.Lock()
-        self._next_start = 0.0
+        self._next_start = first_start
         self.throttled = 0
         self.limit = settings.throttled_host_after
 
@@ -98,12 +100,16 @@ def poll_batch(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutc
 
 
 async def _poll_all(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
-    gates: dict[str, HostGate] = {}
-    batch_slots = asyncio.Semaphore(_MAX_IN_FLIGHT)
+    delays: dict[str, float] = {}
     for job in jobs:
         host = host_of(job.url)
-        if host not in gates:
-            gates[host] = HostGate(settings, batch_slots)
+        delays[host] = max(delays.get(host, 0.0), job.start_delay)
+    batch_slots = asyncio.Semaphore(_MAX_IN_FLIGHT)
+    now = asyncio.get_running_loop().time()
+    gates = {
+        host: HostGate(settings, batch_slots, first_start=now + delay)
+        for host, delay in delays.items()
+    }
     async with make_session(settings, max_connections=_MAX_IN_FLIGHT) as session:
         tasks = [
             asyncio.create_task(_poll_one(session, settings, job, gates[host_of(job.url)]))

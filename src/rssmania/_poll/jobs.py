@@ -45,6 +45,9 @@ class PollJob:
     last_modified: str | None = None
     body_hash: str | None = None
     """Hash of the last body parsed: a server that ignores validators costs no parse."""
+    start_delay: float = 0.0
+    """Seconds before the first request to its host: the previous round asked that host
+    so recently that its spacing is not over (``run`` polls round after round)."""
 
 
 @dataclass(frozen=True)
