@@ -252,6 +252,22 @@ def test_retry_after_delays_one_feed_and_several_delay_the_host(db: Path) -> Non
             assert hosts_asked == {server._servers[0]}
 
 
+def test_feeds_of_one_host_throttled_in_different_rounds_delay_the_host(db: Path) -> None:
+    # In `run` a round holds what is due then: two feeds of a host saying 429
+    # in two rounds never left the host alone.
+    with FeedServer() as server:
+        busy = {"headers": {"Retry-After": "600"}, "status": 429}
+        a, b, c = (server.set(f"/{name}.xml", "slow down", **busy) for name in "abc")  # type: ignore[arg-type]
+        with Aggregator(db, workers=1) as agg:
+            agg.add_feed(a)
+            assert [r.error.kind for r in agg.update() if r.error] == ["throttled"]
+            agg.add_feed(b)
+            assert [r.feed.url for r in agg.update()] == [b]  # a waits its 600 s
+            agg.add_feed(c)
+            list(agg.update())
+        assert server.count("/c.xml") == 0, "the host asked to be left alone"
+
+
 def test_publisher_hints_raise_the_interval_up_to_a_cap(server: FeedServer, db: Path) -> None:
     ttl = rss("ttl", items("ttl", 1)).replace("<description>", "<ttl>180</ttl><description>")
     cached = server.set("/cached.xml", feed("c"), headers={"Cache-Control": "max-age=7200"})

@@ -27,7 +27,15 @@ from types import TracebackType
 from typing import Self, TypeVar
 
 from rssmania._dask import DaskPool, scheduler_address
-from rssmania._decide import OFFLINE, FeedState, FeedWrite, decide, is_offline, throttled_hosts
+from rssmania._decide import (
+    DEFAULT_HOST_WAIT,
+    OFFLINE,
+    FeedState,
+    FeedWrite,
+    decide,
+    is_offline,
+    throttled_hosts,
+)
 from rssmania._executors import PoolType, SerialExecutor, WorkerPool
 from rssmania._opml import OpmlOutline, category_path, parse_opml, write_opml
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
@@ -172,6 +180,8 @@ class Aggregator:
         self._watching = False
         self._host_asked: dict[str, float] = {}
         """When the last round that asked each host ended (time.monotonic())."""
+        self._throttled: dict[str, tuple[PollOutcome, float]] = {}
+        """Feeds that answered 429/503, until their wait is over (time.monotonic())."""
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -543,10 +553,11 @@ class Aggregator:
             self._host_asked[host_of(outcome.url)] = ended
         now = self._now()
         for host, (wait, reason) in throttled_hosts(
-            answered, threshold=self.settings.throttled_host_after
+            self._recent_throttles(answered, ended), threshold=self.settings.throttled_host_after
         ).items():
             log.warning("host %s is throttling us: %s; waiting %.0f s", host, reason, wait)
             self._storage.throttle_host(host, until=now + timedelta(seconds=wait), reason=reason)
+            self._throttled = {u: t for u, t in self._throttled.items() if host_of(u) != host}
         offline = is_offline(answered, [outcome for _, outcome in unreached])
         if offline:
             log.warning("network unreachable: none of %d feeds could be reached", len(unreached))
@@ -556,6 +567,22 @@ class Aggregator:
                 for state, failed in unreached
             ]
         )
+
+    def _recent_throttles(self, answered: list[PollOutcome], now: float) -> list[PollOutcome]:
+        """This round's throttled feeds, and those of earlier rounds whose wait is not over.
+
+        In `run`, a round holds what is due at that moment: two feeds of one
+        host rarely answer 429 in the same round, and the host was never left
+        alone however often its feeds said so.
+        """
+        for outcome in answered:
+            if outcome.error is not None and outcome.error.kind == "throttled":
+                wait = outcome.retry_after or DEFAULT_HOST_WAIT
+                self._throttled[outcome.url] = (outcome, now + wait)
+            else:
+                self._throttled.pop(outcome.url, None)
+        self._throttled = {u: t for u, t in self._throttled.items() if t[1] > now}
+        return [replace(o, retry_after=until - now) for o, until in self._throttled.values()]
 
     def _spacing_left(self, url: str) -> float:
         asked = self._host_asked.get(host_of(url))
