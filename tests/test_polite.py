@@ -268,6 +268,27 @@ def test_feeds_of_one_host_throttled_in_different_rounds_delay_the_host(db: Path
         assert server.count("/c.xml") == 0, "the host asked to be left alone"
 
 
+def test_the_host_that_says_429_is_throttled_not_the_one_that_redirected_there(
+    db: Path,
+) -> None:
+    with FeedServer(hosts=2) as server:
+        busy = {"headers": {"Retry-After": "600"}, "status": 429}
+        targets = [server.set(f"/t{i}.xml", "slow down", host=1, **busy) for i in range(2)]  # type: ignore[arg-type]
+        moved = [
+            server.set(f"/m{i}.xml", status=302, headers={"Location": target})
+            for i, target in enumerate(targets)
+        ]
+        with Aggregator(db, workers=1) as agg:
+            agg.add_feeds(moved)
+            assert all(r.error and r.error.kind == "throttled" for r in agg.update())
+            agg.add_feeds(
+                [server.set("/own.xml", feed("own")), server.set("/d.xml", feed("d"), host=1)]
+            )
+            list(agg.update())
+        assert server.count("/own.xml") == 1  # its host only sent readers on
+        assert server.count("/d.xml") == 0  # the host that asked to be left alone is
+
+
 def test_publisher_hints_raise_the_interval_up_to_a_cap(server: FeedServer, db: Path) -> None:
     ttl = rss("ttl", items("ttl", 1)).replace("<description>", "<ttl>180</ttl><description>")
     cached = server.set("/cached.xml", feed("c"), headers={"Cache-Control": "max-age=7200"})

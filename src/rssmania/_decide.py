@@ -256,7 +256,9 @@ def throttled_hosts(
     reasons: dict[str, str] = {}
     for outcome in outcomes:
         if outcome.error is not None and outcome.error.kind == "throttled":
-            host = host_of(outcome.url)
+            # The host that answered, at the end of any redirects: not an
+            # innocent one whose feeds send readers there.
+            host = host_of(outcome.final_url or outcome.url)
             waits.setdefault(host, []).append(outcome.retry_after or DEFAULT_HOST_WAIT)
             reasons[host] = outcome.error.message
     return {

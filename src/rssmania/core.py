@@ -557,7 +557,9 @@ class Aggregator:
         ).items():
             log.warning("host %s is throttling us: %s; waiting %.0f s", host, reason, wait)
             self._storage.throttle_host(host, until=now + timedelta(seconds=wait), reason=reason)
-            self._throttled = {u: t for u, t in self._throttled.items() if host_of(u) != host}
+            self._throttled = {
+                u: t for u, t in self._throttled.items() if host_of(t[0].final_url or u) != host
+            }
         offline = is_offline(answered, [outcome for _, outcome in unreached])
         if offline:
             log.warning("network unreachable: none of %d feeds could be reached", len(unreached))
