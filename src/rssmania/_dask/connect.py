@@ -128,12 +128,15 @@ def _check_a_scheduler_answers(address: str, timeout: float) -> None:
 
     # A thread of its own: the caller may be running an event loop already.
     with concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="rssmania-dask") as pool:
-        answer = pool.submit(asyncio.run, asyncio.wait_for(identity(), timeout))
+        # The connection has ``timeout`` (its failure says why); the answer
+        # as long again.
+        deadline = 2 * timeout + 1
+        answer = pool.submit(asyncio.run, asyncio.wait_for(identity(), deadline))
         try:
             info = answer.result()
         except TimeoutError:
             raise ClusterError(
-                address, f"nothing there answers as a Dask scheduler within {timeout:g} s"
+                address, f"nothing there answers as a Dask scheduler within {deadline:g} s"
             ) from None
         except Exception as exc:  # OSError, a refused TLS handshake...
             raise ClusterError(address, f"cannot reach the scheduler: {exc}") from exc
