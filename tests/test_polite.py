@@ -223,6 +223,26 @@ def test_per_host_spacing_holds_from_one_round_to_the_next(db: Path, workers: in
         assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.4
 
 
+def test_the_limits_are_those_of_the_host_a_redirect_leads_to(db: Path) -> None:
+    # Feeds of two hosts sent on to a third (a CDN, feedburner): under the
+    # first hosts' gates only, that one server had 16 requests at once.
+    with FeedServer(hosts=3) as server:
+        targets = [server.set(f"/t{i}.xml", feed(f"t{i}"), host=1, delay=0.3) for i in range(8)]
+        sources = [
+            server.set(f"/s{i}.xml", status=302, headers={"Location": target}, host=2 * (i % 2))
+            for i, target in enumerate(targets)
+        ]
+        again = server.set("/again.xml", status=302, headers={"Location": "/t0.xml"}, host=1)
+        with Aggregator(db, workers=1, per_host_limit=2, per_host_spacing=0.2) as agg:
+            agg.add_feeds([*sources, again])
+            assert all(r.error is None for r in agg.update())
+        assert server.max_concurrent(host=1) == 2
+        to_target = sorted(s.at for s in server.seen if s.server is server._servers[1])
+        assert len(to_target) == 8 + 2
+        # A redirect to the same host is a request like any: spaced too.
+        assert min(b - a for a, b in itertools.pairwise(to_target)) >= 0.15
+
+
 def test_retry_after_delays_one_feed_and_several_delay_the_host(db: Path) -> None:
     with FeedServer(hosts=2) as server:
         lone = server.set("/lone.xml", "slow down", status=429, headers={"Retry-After": "7200"})

@@ -5,6 +5,8 @@ flight, starts spaced by ``host_spacing``, and once ``throttled_host_after``
 feeds of a host answered 429/503 the rest of that host is not asked at all.
 The coordinator sends all the feeds of a host in one batch (or in batches
 that never run at the same time), so these limits hold for the whole round.
+A redirect hop is held to the limits of the host it goes to (``Hops``);
+those hold within the batch, not between batches that redirect to one host.
 """
 
 from __future__ import annotations
@@ -43,18 +45,10 @@ def is_throttling(fetched: Fetched) -> bool:
 
 
 class HostGate:
-    """Concurrency, spacing and throttling state of one host within a batch.
+    """Concurrency, spacing and throttling state of one host within a batch."""
 
-    ``batch_slots`` bounds the requests of the whole batch; it is taken last,
-    inside the host's turn, so that a start is spaced from the previous
-    start as it really happens, not as it was queued.
-    """
-
-    def __init__(
-        self, settings: PollSettings, batch_slots: asyncio.Semaphore, *, first_start: float = 0.0
-    ) -> None:
+    def __init__(self, settings: PollSettings, *, first_start: float = 0.0) -> None:
         self._slots = asyncio.Semaphore(max(1, settings.host_concurrency))
-        self._batch_slots = batch_slots
         self._spacing = settings.host_spacing
         self._turn = asyncio.Lock()
         self._next_start = first_start
@@ -65,19 +59,30 @@ class HostGate:
     def closed(self) -> bool:
         return self.throttled >= self.limit
 
-    async def __aenter__(self) -> None:
+    async def take(self, then: asyncio.Semaphore | None = None) -> None:
+        """Wait for one of the host's slots and its spacing, then for ``then`` too.
+
+        ``then`` (the batch's slots) is taken last, inside the host's turn,
+        so that a start is spaced from the previous start as it really
+        happens, not as it was queued.
+        """
         await self._slots.acquire()
         try:
-            async with self._turn:
-                loop = asyncio.get_running_loop()
-                wait = self._next_start - loop.time()
-                if wait > 0:
-                    await asyncio.sleep(wait)
-                await self._batch_slots.acquire()
-                self._next_start = loop.time() + self._spacing
+            await self.respace(then)
         except BaseException:  # cancelled while waiting (a stop): give the slot back
             self._slots.release()
             raise
+
+    async def respace(self, then: asyncio.Semaphore | None = None) -> None:
+        """Wait for the host's spacing, with a slot already held (a redirect to the same host)."""
+        async with self._turn:
+            loop = asyncio.get_running_loop()
+            wait = self._next_start - loop.time()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            if then is not None:
+                await then.acquire()
+            self._next_start = loop.time() + self._spacing
 
     def sent(self) -> None:
         """A request has gone out: the next one waits its spacing from now.
@@ -89,9 +94,52 @@ class HostGate:
         loop = asyncio.get_running_loop()
         self._next_start = max(self._next_start, loop.time() + self._spacing)
 
-    async def __aexit__(self, *exc: object) -> None:
-        self._batch_slots.release()
+    def give_back(self) -> None:
         self._slots.release()
+
+
+class Hops:
+    """The host gates one poll holds, hop by hop: the limits are the host's that is asked.
+
+    A feed that redirects elsewhere (a CDN, feedburner) asks that other host
+    for the body: under the first host's gate only, 16 requests went to one
+    server at once. On a redirect the poll gives its host's slot back and
+    takes the next host's; it keeps its batch slot (and the one connection
+    it holds), so no two polls can wait for each other.
+    """
+
+    def __init__(
+        self, gates: dict[str, HostGate], settings: PollSettings, batch_slots: asyncio.Semaphore
+    ) -> None:
+        self._gates = gates
+        self._settings = settings
+        self._batch_slots = batch_slots
+        self._host = ""
+
+    async def start(self, host: str) -> None:
+        await self._gates[host].take(self._batch_slots)
+        self._host = host
+
+    def sent(self) -> None:
+        self._gates[self._host].sent()
+
+    async def redirected(self, target: str) -> None:
+        host = host_of(target)
+        gate = self._gates.get(host)
+        if gate is None:
+            gate = self._gates[host] = HostGate(self._settings)
+        if host == self._host:
+            await gate.respace()
+            return
+        self._gates[self._host].give_back()
+        self._host = ""
+        await gate.take()
+        self._host = host
+
+    def end(self) -> None:
+        if self._host:
+            self._gates[self._host].give_back()
+        self._batch_slots.release()
 
 
 def poll_batch(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
@@ -106,13 +154,12 @@ async def _poll_all(settings: PollSettings, jobs: Sequence[PollJob]) -> list[Pol
         delays[host] = max(delays.get(host, 0.0), job.start_delay)
     batch_slots = asyncio.Semaphore(_MAX_IN_FLIGHT)
     now = asyncio.get_running_loop().time()
-    gates = {
-        host: HostGate(settings, batch_slots, first_start=now + delay)
-        for host, delay in delays.items()
-    }
+    gates = {host: HostGate(settings, first_start=now + delay) for host, delay in delays.items()}
     async with make_session(settings, max_connections=_MAX_IN_FLIGHT) as session:
         tasks = [
-            asyncio.create_task(_poll_one(session, settings, job, gates[host_of(job.url)]))
+            asyncio.create_task(
+                _poll_one(session, settings, job, gates, Hops(gates, settings, batch_slots))
+            )
             for job in jobs
         ]
         await _until_done_or_stopped(tasks)
@@ -137,9 +184,13 @@ async def _until_done_or_stopped(tasks: list[asyncio.Task[PollOutcome]]) -> None
 
 
 async def _poll_one(
-    session: aiohttp.ClientSession, settings: PollSettings, job: PollJob, gate: HostGate
+    session: aiohttp.ClientSession,
+    settings: PollSettings,
+    job: PollJob,
+    gates: dict[str, HostGate],
+    hops: Hops,
 ) -> PollOutcome:
-    outcome = await _poll_one_raw(session, settings, job, gate)
+    outcome = await _poll_one_raw(session, settings, job, gates[host_of(job.url)], hops)
     if outcome.error is not None and not outcome.error.message.isprintable():
         # Messages quote servers and libraries: one line, storable, printable.
         outcome = replace(
@@ -149,16 +200,23 @@ async def _poll_one(
 
 
 async def _poll_one_raw(
-    session: aiohttp.ClientSession, settings: PollSettings, job: PollJob, gate: HostGate
+    session: aiohttp.ClientSession,
+    settings: PollSettings,
+    job: PollJob,
+    gate: HostGate,
+    hops: Hops,
 ) -> PollOutcome:
     started = time.perf_counter()
     try:
         if gate.closed:
             return PollOutcome(url=job.url, host_throttled=True)
-        async with gate:
+        await hops.start(host_of(job.url))
+        try:
             if gate.closed:  # throttled while this one waited its turn
                 return PollOutcome(url=job.url, host_throttled=True)
-            fetched = await fetch(session, job, settings, on_sent=gate)
+            fetched = await fetch(session, job, settings, on_sent=hops)
+        finally:
+            hops.end()
         if isinstance(fetched, FeedError):
             return PollOutcome(url=job.url, error=fetched, seconds=time.perf_counter() - started)
         if is_throttling(fetched):

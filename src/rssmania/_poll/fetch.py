@@ -137,8 +137,24 @@ def _tracing() -> aiohttp.TraceConfig:
         if on_sent is not None:
             on_sent.sent()
 
+    async def redirected(
+        session: aiohttp.ClientSession,
+        context: SimpleNamespace,
+        params: aiohttp.TraceRequestRedirectParams,
+    ) -> None:
+        on_sent = context.trace_request_ctx
+        location = params.response.headers.get("Location")
+        if on_sent is None or not location:
+            return
+        try:
+            target = params.response.url.join(URL(location))
+        except ValueError:
+            return  # aiohttp refuses it itself, as an invalid redirect
+        await on_sent.redirected(str(target))
+
     config = aiohttp.TraceConfig()
     config.on_request_headers_sent.append(headers_sent)
+    config.on_request_redirect.append(redirected)
     config.freeze()
     return config
 
@@ -251,9 +267,13 @@ async def fetch(
 
 
 class SentListener(Protocol):
-    """What ``fetch`` tells when a request has gone out (see ``HostGate``)."""
+    """What ``fetch`` tells of a request's hops (see ``batch.Hops``)."""
 
-    def sent(self) -> None: ...
+    def sent(self) -> None:
+        """A request (the first, or a redirect's) has gone out."""
+
+    async def redirected(self, target: str) -> None:
+        """The next request goes to ``target``: returns once it may."""
 
 
 async def _fetch(
