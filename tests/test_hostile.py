@@ -473,6 +473,17 @@ def test_an_error_message_is_one_line(server: FeedServer, hostile: HostileServer
     assert polled.feed.last_error.isprintable(), polled.feed.last_error
 
 
+def test_an_error_message_is_short(server: FeedServer, hostile: HostileServer, db: Path) -> None:
+    # aiohttp quotes a status line whole: a feed sent in place of one was a 4 KB message.
+    head = b"<?xml version='1.0'?><rss>" + b"<item>x</item>" * 300 + b"\r\n"
+    url = hostile.route("/feed-as-status.xml", raw_answer, head=head, body=b"x")
+    polled = poll_next_to_good(db, server, url)
+    polled.assert_error("network")
+    assert polled.feed.last_error is not None
+    assert polled.feed.last_error.startswith("invalid HTTP response")
+    assert len(polled.feed.last_error) <= 300
+
+
 ESCAPES = ("\x1b", "\x9b", "\x07")
 
 

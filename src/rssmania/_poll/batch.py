@@ -191,12 +191,19 @@ async def _poll_one(
     hops: Hops,
 ) -> PollOutcome:
     outcome = await _poll_one_raw(session, settings, job, gates[host_of(job.url)], hops)
-    if outcome.error is not None and not outcome.error.message.isprintable():
-        # Messages quote servers and libraries: one line, storable, printable.
-        outcome = replace(
-            outcome, error=replace(outcome.error, message=one_line(outcome.error.message))
-        )
+    message = outcome.error.message if outcome.error is not None else ""
+    if message and (len(message) > _LONGEST_MESSAGE or not message.isprintable()):
+        # Messages quote servers and libraries: one line, storable, printable,
+        # and short (aiohttp quotes a whole body it took for a status line).
+        message = one_line(message)
+        if len(message) > _LONGEST_MESSAGE:
+            message = message[: _LONGEST_MESSAGE - 1] + "\u2026"
+        assert outcome.error is not None
+        outcome = replace(outcome, error=replace(outcome.error, message=message))
     return outcome
+
+
+_LONGEST_MESSAGE = 300
 
 
 async def _poll_one_raw(
