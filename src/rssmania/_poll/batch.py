@@ -59,30 +59,25 @@ class HostGate:
     def closed(self) -> bool:
         return self.throttled >= self.limit
 
-    async def take(self, then: asyncio.Semaphore | None = None) -> None:
-        """Wait for one of the host's slots and its spacing, then for ``then`` too.
+    async def take(self, batch_slots: asyncio.Semaphore) -> None:
+        """Wait for one of the host's slots and its spacing, then for a batch slot.
 
-        ``then`` (the batch's slots) is taken last, inside the host's turn,
-        so that a start is spaced from the previous start as it really
-        happens, not as it was queued.
+        The batch slot is taken last, inside the host's turn, so that a start
+        is spaced from the previous start as it really happens, not as it
+        was queued.
         """
         await self._slots.acquire()
         try:
-            await self.respace(then)
+            async with self._turn:
+                loop = asyncio.get_running_loop()
+                wait = self._next_start - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                await batch_slots.acquire()
+                self._next_start = loop.time() + self._spacing
         except BaseException:  # cancelled while waiting (a stop): give the slot back
             self._slots.release()
             raise
-
-    async def respace(self, then: asyncio.Semaphore | None = None) -> None:
-        """Wait for the host's spacing, with a slot already held (a redirect to the same host)."""
-        async with self._turn:
-            loop = asyncio.get_running_loop()
-            wait = self._next_start - loop.time()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            if then is not None:
-                await then.acquire()
-            self._next_start = loop.time() + self._spacing
 
     def sent(self) -> None:
         """A request has gone out: the next one waits its spacing from now.
@@ -103,9 +98,9 @@ class Hops:
 
     A feed that redirects elsewhere (a CDN, feedburner) asks that other host
     for the body: under the first host's gate only, 16 requests went to one
-    server at once. On a redirect the poll gives its host's slot back and
-    takes the next host's; it keeps its batch slot (and the one connection
-    it holds), so no two polls can wait for each other.
+    server at once. Each hop gives back what the last one held (its host's
+    slot, its batch slot) and takes them again as a first request does, so
+    no poll ever waits while holding what another one waits for.
     """
 
     def __init__(
@@ -117,29 +112,24 @@ class Hops:
         self._host = ""
 
     async def start(self, host: str) -> None:
-        await self._gates[host].take(self._batch_slots)
+        gate = self._gates.get(host)
+        if gate is None:
+            gate = self._gates[host] = HostGate(self._settings)
+        await gate.take(self._batch_slots)
         self._host = host
 
     def sent(self) -> None:
         self._gates[self._host].sent()
 
     async def redirected(self, target: str) -> None:
-        host = host_of(target)
-        gate = self._gates.get(host)
-        if gate is None:
-            gate = self._gates[host] = HostGate(self._settings)
-        if host == self._host:
-            await gate.respace()
-            return
-        self._gates[self._host].give_back()
-        self._host = ""
-        await gate.take()
-        self._host = host
+        self.end()
+        await self.start(host_of(target))
 
     def end(self) -> None:
         if self._host:
             self._gates[self._host].give_back()
-        self._batch_slots.release()
+            self._batch_slots.release()
+            self._host = ""
 
 
 def poll_batch(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:

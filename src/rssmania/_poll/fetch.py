@@ -137,24 +137,8 @@ def _tracing() -> aiohttp.TraceConfig:
         if on_sent is not None:
             on_sent.sent()
 
-    async def redirected(
-        session: aiohttp.ClientSession,
-        context: SimpleNamespace,
-        params: aiohttp.TraceRequestRedirectParams,
-    ) -> None:
-        on_sent = context.trace_request_ctx
-        location = params.response.headers.get("Location")
-        if on_sent is None or not location:
-            return
-        try:
-            target = params.response.url.join(URL(location))
-        except ValueError:
-            return  # aiohttp refuses it itself, as an invalid redirect
-        await on_sent.redirected(str(target))
-
     config = aiohttp.TraceConfig()
     config.on_request_headers_sent.append(headers_sent)
-    config.on_request_redirect.append(redirected)
     config.freeze()
     return config
 
@@ -189,7 +173,7 @@ def make_session(settings: PollSettings, *, max_connections: int) -> aiohttp.Cli
 
 
 def _literal_guard(guard: AddressGuard) -> aiohttp.TraceConfig:
-    """Checks each URL a request goes to, the first and every redirect's, for address literals."""
+    """Checks the URL of each request (every redirect hop is one) for address literals."""
 
     async def starting(
         session: aiohttp.ClientSession,
@@ -198,22 +182,8 @@ def _literal_guard(guard: AddressGuard) -> aiohttp.TraceConfig:
     ) -> None:
         guard.check_literal(params.url)
 
-    async def redirected(
-        session: aiohttp.ClientSession,
-        context: SimpleNamespace,
-        params: aiohttp.TraceRequestRedirectParams,
-    ) -> None:
-        location = params.response.headers.get("Location")
-        if location:
-            try:
-                target = params.response.url.join(URL(location))
-            except ValueError:
-                return  # aiohttp refuses it itself, as an invalid redirect
-            guard.check_literal(target)
-
     config = aiohttp.TraceConfig()
     config.on_request_start.append(starting)
-    config.on_request_redirect.append(redirected)
     config.freeze()
     return config
 
@@ -241,12 +211,6 @@ async def fetch(
             return await _fetch(session, job, settings, on_sent)
     except AddressRefused as exc:
         return FeedError("blocked", f"refused: {exc}")
-    except aiohttp.TooManyRedirects:
-        return FeedError("http", f"more than {settings.max_redirects} redirects")
-    except aiohttp.NonHttpUrlRedirectClientError as exc:
-        return FeedError("http", f"redirected to an unsupported scheme: {exc}")
-    except aiohttp.InvalidUrlRedirectClientError as exc:
-        return FeedError("http", f"redirected to an invalid address: {exc}")
     # aiohttp's own timeouts are TimeoutErrors too: those first, the whole deadline last.
     except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
         # Its own kind: when every feed fails this way, the machine is offline.
@@ -282,37 +246,73 @@ async def _fetch(
     settings: PollSettings,
     on_sent: SentListener | None,
 ) -> Fetched | FeedError:
+    # Redirects are followed here, not by aiohttp: each hop is a request to
+    # its own host, under that host's limits, and waits for them with no
+    # connection held (see batch.Hops).
     url = URL(job.url)
-    async with session.get(
-        url,
-        headers=_conditional_headers(job),
-        # aiohttp gives up at the n-th redirect, not after it.
-        max_redirects=settings.max_redirects + 1,
-        proxy=_proxy_for(url, settings),
-        trace_request_ctx=on_sent,
-    ) as response:
-        now = datetime.now(UTC)
-        headers = response.headers
-        hops = [r.status for r in response.history]
-        moved = bool(hops) and all(code in PERMANENT_REDIRECTS for code in hops)
-        body = b""
-        if response.status == 200:
-            read = await _read_capped(response, settings)
-            if isinstance(read, FeedError):
-                return read
-            body = read
-        return Fetched(
-            final_url=str(response.url),
-            status=response.status,
-            reason=_reason_text(response.reason or ""),
-            body=body,
-            content_type=headers.get("Content-Type"),
-            etag=_validator(headers.get("ETag")),
-            last_modified=_validator(headers.get("Last-Modified")),
-            permanent_url=str(response.url) if moved else None,
-            retry_after=retry_after(headers.get("Retry-After"), now=now),
-            cache_lifetime=cache_lifetime({k.lower(): v for k, v in headers.items()}, now=now),
-        )
+    hops: list[int] = []
+    while True:
+        async with session.get(
+            url,
+            headers=_conditional_headers(job),
+            allow_redirects=False,
+            proxy=_proxy_for(url, settings),
+            trace_request_ctx=on_sent,
+        ) as response:
+            location = response.headers.get("Location")
+            if response.status not in _REDIRECTS or not location:
+                return await _fetched(response, hops, settings)
+            status = response.status
+            target = _redirect_target(response.url, location)
+        if isinstance(target, FeedError):
+            return target
+        hops.append(status)
+        if len(hops) > settings.max_redirects:
+            return FeedError("http", f"more than {settings.max_redirects} redirects")
+        if on_sent is not None:
+            await on_sent.redirected(str(target))
+        url = target
+
+
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+def _redirect_target(base: URL, location: str) -> URL | FeedError:
+    try:
+        target = base.join(URL(location))
+    except ValueError as exc:
+        return FeedError("http", f"redirected to an invalid address: {location!r} ({exc})")
+    if target.scheme not in ("http", "https"):
+        return FeedError("http", f"redirected to an unsupported scheme: {location!r}")
+    if not target.host:
+        return FeedError("http", f"redirected to an invalid address: {location!r}")
+    return target
+
+
+async def _fetched(
+    response: aiohttp.ClientResponse, hops: list[int], settings: PollSettings
+) -> Fetched | FeedError:
+    now = datetime.now(UTC)
+    headers = response.headers
+    moved = bool(hops) and all(code in PERMANENT_REDIRECTS for code in hops)
+    body = b""
+    if response.status == 200:
+        read = await _read_capped(response, settings)
+        if isinstance(read, FeedError):
+            return read
+        body = read
+    return Fetched(
+        final_url=str(response.url),
+        status=response.status,
+        reason=_reason_text(response.reason or ""),
+        body=body,
+        content_type=headers.get("Content-Type"),
+        etag=_validator(headers.get("ETag")),
+        last_modified=_validator(headers.get("Last-Modified")),
+        permanent_url=str(response.url) if moved else None,
+        retry_after=retry_after(headers.get("Retry-After"), now=now),
+        cache_lifetime=cache_lifetime({k.lower(): v for k, v in headers.items()}, now=now),
+    )
 
 
 # aiohttp decodes header bytes as UTF-8, and bytes that are not UTF-8 as lone
