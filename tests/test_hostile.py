@@ -700,6 +700,7 @@ def test_another_programs_database_is_left_alone(
     assert not Path(f"{db}-wal").exists()
 
 
+@pytest.mark.slow  # seven commands per case
 @pytest.mark.parametrize(
     "edit",
     [

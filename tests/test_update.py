@@ -123,6 +123,7 @@ def test_a_shorter_interval_applies_at_once(server: FeedServer, db: Path) -> Non
         assert agg.set_feed(url, interval=None).next_check >= clock[0] + timedelta(seconds=60)
 
 
+@pytest.mark.slow  # SQLite waits 10 s before it says locked
 def test_watch_waits_out_a_database_another_program_keeps_locked(
     server: FeedServer, db: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
