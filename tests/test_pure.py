@@ -18,6 +18,7 @@ from rssmania._round import (
     MAX_COST,
     MAX_WAITING_COST,
     _budget,
+    _HostsOf,
     job_cost,
     make_batches,
 )
@@ -425,6 +426,8 @@ def test_a_batch_is_given_the_time_its_largest_host_honestly_takes() -> None:
     # timeouts in a row. The batch was killed as hung at 300 s and polled again.
     settings = PollSettings(user_agent="t", total_timeout=60, host_concurrency=2)
     one_host = [PollJob(f"http://one.example/{n}") for n in range(14)]
-    assert _budget(one_host, settings, queued=False) > 7 * 60
+    assert _budget(one_host, settings, largest_host=14, queued=False) > 7 * 60
     many_hosts = [PollJob(f"http://h{n}.example/") for n in range(14)]
-    assert _budget(many_hosts, settings, queued=False) < 7 * 60
+    assert _budget(many_hosts, settings, largest_host=1, queued=False) < 7 * 60
+    hosts_of = _HostsOf()
+    assert (hosts_of.largest(one_host), hosts_of.largest(many_hosts)) == (14, 1)

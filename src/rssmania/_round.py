@@ -154,14 +154,22 @@ class _HostsOf:
 
     def __init__(self) -> None:
         # Keeps each batch alive beside its hosts, so that an id is never reused.
-        self._known: dict[int, tuple[Sequence[PollJob], frozenset[str]]] = {}
+        self._known: dict[int, tuple[Sequence[PollJob], frozenset[str], int]] = {}
 
-    def __call__(self, batch: Sequence[PollJob]) -> frozenset[str]:
+    def _found(self, batch: Sequence[PollJob]) -> tuple[Sequence[PollJob], frozenset[str], int]:
         found = self._known.get(id(batch))
         if found is None:
-            found = (batch, frozenset(host_of(job.url) for job in batch))
+            counts = Counter(host_of(job.url) for job in batch)
+            found = (batch, frozenset(counts), max(counts.values(), default=0))
             self._known[id(batch)] = found
-        return found[1]
+        return found
+
+    def __call__(self, batch: Sequence[PollJob]) -> frozenset[str]:
+        return self._found(batch)[1]
+
+    def largest(self, batch: Sequence[PollJob]) -> int:
+        """How many feeds of the batch its busiest host has."""
+        return self._found(batch)[2]
 
 
 def run_jobs(
@@ -229,7 +237,7 @@ def run_jobs(
                     pool.rebuild()
                     broken = False
                 continue
-            stuck = _stuck(pending, in_flight, settings, deadline)
+            stuck = _stuck(pending, in_flight, settings, deadline, hosts_of)
             if stuck is not None and pool is not None:
                 # A worker that stopped answering (a parser looping in C, a
                 # deadlock): kill the pool. The stuck batch is bisected like a
@@ -362,6 +370,7 @@ def _stuck(
     in_flight: InFlight,
     settings: PollSettings,
     deadline: float | None,
+    hosts_of: _HostsOf,
 ) -> Future[list[PollOutcome]] | None:
     """A batch in flight for longer than any honest poll of it could take, if any."""
     now = time.monotonic()
@@ -369,20 +378,23 @@ def _stuck(
         started = in_flight.get(id(future))
         if started is None or future.done():
             continue
-        budget = deadline or _budget(batch, settings, queued=not alone)
+        budget = deadline or _budget(
+            batch, settings, largest_host=hosts_of.largest(batch), queued=not alone
+        )
         if now - started[1] > budget:
             return future
     return None
 
 
-def _budget(batch: list[PollJob], settings: PollSettings, *, queued: bool) -> float:
+def _budget(
+    batch: list[PollJob], settings: PollSettings, *, largest_host: int, queued: bool
+) -> float:
     # Every fetch is bounded by total_timeout and every parse by its CPU
     # limit, so a batch that takes far longer is stuck where no limit reaches.
     # A host's feeds go host_concurrency at a time: 14 feeds of a server that
     # honestly takes the whole timeout each need 7 timeouts in a row (with
     # two, such a batch was killed as hung and all its feeds polled again).
-    largest = max(Counter(host_of(job.url) for job in batch).values(), default=0)
-    in_a_row = math.ceil(largest / max(1, settings.host_concurrency))
+    in_a_row = math.ceil(largest_host / max(1, settings.host_concurrency))
     one = (
         (in_a_row + 1) * settings.total_timeout
         + (settings.parse_cpu_limit or 60.0)
