@@ -319,8 +319,7 @@ class Storage:
     # -- one poll result -----------------------------------------------------
 
     def entry_hashes(self, feed_id: int) -> dict[str, str]:
-        rows = self._query("SELECT key, content_hash FROM entries WHERE feed_id = ?", (feed_id,))
-        return dict(rows)
+        return self.entry_versions(feed_id)[0]
 
     def entry_versions(self, feed_id: int) -> tuple[dict[str, str], dict[str, str]]:
         """Each stored entry's content hash, and the one it had before its last change."""
