@@ -102,6 +102,7 @@ def test_one_poller_per_database_whatever_name_leads_to_it(
         ({"title": b"bytes"}, TypeError),  # stored as a BLOB: every command failed after
         ({"category": 5}, TypeError),
         ({"enabled": "no"}, TypeError),  # was ignored without a word
+        ({"title": "caf\udce9"}, ValueError),  # a non-UTF-8 argument: SQLite refuses it
     ],
 )
 def test_settings_of_the_wrong_type_are_refused_and_nothing_changes(
@@ -117,6 +118,12 @@ def test_settings_of_the_wrong_type_are_refused_and_nothing_changes(
         with pytest.raises(TypeError):
             agg.get_entries(limit="x")  # type: ignore[arg-type]
         assert [f.url for f in agg.get_feeds()] == [before.url]
+
+
+@pytest.mark.parametrize("agent", ["", "a\nb", "rssmania\r\nX-Evil: 1", "x\x00", "x\udcff", 5])
+def test_a_user_agent_that_cannot_be_sent_is_refused(tmp_path: Path, agent: object) -> None:
+    with pytest.raises(ValueError, match="user agent"):
+        rssmania.Aggregator(tmp_path / "a.sqlite", user_agent=agent)  # type: ignore[arg-type]
 
 
 def test_another_thread_may_stop_a_round_but_not_close_it(

@@ -164,6 +164,128 @@ def test_an_export_that_cannot_be_written_leaves_the_last_one_whole(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_an_export_to_what_is_not_a_regular_file_writes_to_it(db: Path, tmp_path: Path) -> None:
+    assert rssmania(db, "add", "http://127.0.0.1:9/secret-token/feed.xml").returncode == 0
+    # A FIFO (like /dev/null or /dev/stdout) used to be replaced by a regular file.
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    result = rssmania(db, "export", str(fifo))
+    reader.join(timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert b"secret-token" in received[0]
+    assert fifo.is_fifo()
+    # /dev/stdout on a pipe: realpath names no file that can be created.
+    piped = rssmania(db, "export", "/dev/stdout")
+    assert piped.returncode == 0, piped.stderr
+    assert "secret-token" in piped.stdout
+    # A private export stays private once replaced.
+    private = tmp_path / "subs.opml"
+    private.write_bytes(b"")
+    private.chmod(0o600)
+    assert rssmania(db, "export", str(private)).returncode == 0
+    assert b"secret-token" in private.read_bytes()
+    assert private.stat().st_mode & 0o777 == 0o600
+
+
+def test_arguments_that_are_not_utf8_get_one_line_and_change_nothing(db: Path) -> None:
+    assert rssmania(db, "add", "http://127.0.0.1:9/a.xml").returncode == 0
+    before = rssmania(db, "list", "--json").stdout
+    for args in [
+        [b"add", b"http://127.0.0.1:9/b\xff.xml"],
+        [b"add", b"--title", b"bad\xff", b"http://127.0.0.1:9/c.xml"],
+        [b"add", b"--category", b"c\xff", b"http://127.0.0.1:9/d.xml"],
+        [b"set", b"http://127.0.0.1:9/a.xml", b"--title", b"\xe9t\xe9"],
+        [b"remove", b"http://127.0.0.1:9/a\xff.xml"],
+        [b"entries", b"--feed", b"http://127.0.0.1:9/a\xff.xml"],
+    ]:
+        result = subprocess.run(
+            [sys.executable.encode(), b"-m", b"rssmania", *args],
+            env=cli_env(db),
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        assert result.returncode == 2, (args, result)
+        assert b"Traceback" not in result.stderr, args
+        assert b"not UTF-8" in result.stderr or b"not subscribed" in result.stderr, args
+    assert rssmania(db, "list", "--json").stdout == before
+
+
+def test_a_user_agent_that_cannot_be_sent_is_refused_before_polling(
+    server: FeedServer, db: Path
+) -> None:
+    url = server.set("/ua.xml", rss("UA", items("ua", 1)))
+    assert rssmania(db, "add", url).returncode == 0
+    result = rssmania(db, "--user-agent", "rssmania\r\nX-Evil: 1", "update", "--workers", "1")
+    assert result.returncode == 2, result
+    assert "user agent" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert server.count("/ua.xml") == 0
+    (feed,) = [json.loads(line) for line in rssmania(db, "list", "--json").stdout.splitlines()]
+    assert feed["error_count"] == 0  # it used to be the feed's error, and backed off
+
+
+@pytest.mark.parametrize("command", [["export"], ["list"], ["list", "--json"], ["entries"]])
+def test_a_command_whose_output_has_nowhere_to_go_says_so(db: Path, command: list[str]) -> None:
+    assert rssmania(db, "add", "http://127.0.0.1:9/a.xml").returncode == 0
+    result = subprocess.run(
+        [sys.executable, "-m", "rssmania", *command],
+        env=cli_env(db),
+        stdout=None,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        check=False,
+        preexec_fn=lambda: os.close(1),
+    )
+    assert result.returncode == 1, result
+    assert "standard output is closed" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_ctrl_c_while_the_command_line_loads_is_a_clean_stop(tmp_path: Path) -> None:
+    # The signal lands inside the import of the command line, before its own
+    # handling is in place: an import hook raises it there, every time.
+    code = (
+        "import sys\n"
+        "class Interrupt:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name == 'rssmania.cli':\n"
+        "            raise KeyboardInterrupt\n"
+        "sys.meta_path.insert(0, Interrupt())\n"
+        "sys.argv = ['rssmania', 'list']\n"
+        "from rssmania._start import main\n"
+        "main()\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        env=cli_env(tmp_path / "db.sqlite"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 130, result
+    assert result.stderr == "Stopped at once.\n"
+
+
+def test_an_empty_rssmania_db_is_unset(tmp_path: Path) -> None:
+    env = {**cli_env(tmp_path / "unused"), "RSSMANIA_DB": "", "XDG_DATA_HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "rssmania", "list"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "rssmania" / "rssmania.sqlite").exists()
+
+
 def test_an_untitled_feed_comes_back_untitled(server: FeedServer, db: Path, tmp_path: Path) -> None:
     # Exported before its first poll, it had its URL written as its title,
     # and the import made that its own title for good.

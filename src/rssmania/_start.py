@@ -19,15 +19,20 @@ _GLOBAL_OPTIONS_WITH_A_VALUE = frozenset({"--db", "--user-agent"})
 
 
 def main() -> None:
-    if polls_with_local_workers(sys.argv[1:], os.environ, os.cpu_count() or 1):
-        from rssmania._executors import start_forkserver  # noqa: PLC0415 - see the docstring
+    try:
+        if polls_with_local_workers(sys.argv[1:], os.environ, os.cpu_count() or 1):
+            from rssmania._executors import start_forkserver  # noqa: PLC0415 - see the docstring
 
-        # Only a head start: if it cannot start now, the pool tries again
-        # when the round begins and says what went wrong there.
-        with contextlib.suppress(OSError):
-            start_forkserver()
-    from rssmania.cli import main as cli_main  # noqa: PLC0415 - see the docstring
-
+            # Only a head start: if it cannot start now, the pool tries again
+            # when the round begins and says what went wrong there.
+            with contextlib.suppress(OSError):
+                start_forkserver()
+        from rssmania.cli import main as cli_main  # noqa: PLC0415 - see the docstring
+    except KeyboardInterrupt:
+        # Ctrl+C while loading, before the command line's own handling is in
+        # place: nothing was started yet, and a traceback says nothing.
+        sys.stderr.write("Stopped at once.\n")
+        sys.exit(130)
     cli_main()
 
 

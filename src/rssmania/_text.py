@@ -20,6 +20,16 @@ def without_controls(text: str) -> str:
     return CONTROLS.sub("", text) if CONTROLS.search(text) else text
 
 
+def is_utf8(text: str) -> bool:
+    """False for text holding lone surrogates: how Python hands over command-line
+    arguments (and file names) whose bytes are not UTF-8; SQLite refuses them."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def one_line(text: str) -> str:
     """``text`` on one line, with no control character and no lone surrogate.
 

@@ -7,7 +7,7 @@ import re
 import socket
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
-from rssmania._text import CONTROLS
+from rssmania._text import CONTROLS, is_utf8
 from rssmania.exceptions import InvalidFeedURLError
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -23,6 +23,8 @@ def check_feed_url(url: str) -> str:
     to http://example.org/a/feed, every article announced twice.
     """
     url = url.strip()
+    if not is_utf8(url):
+        raise InvalidFeedURLError(url, "holds bytes that are not UTF-8 text")
     try:
         parts = urlsplit(url)
     except ValueError as exc:

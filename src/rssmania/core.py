@@ -44,7 +44,7 @@ from rssmania._round import InFlight, PollBatch, StopFlag, run_jobs
 from rssmania._schedule import DEFAULT_INTERVAL, LONGEST_INTERVAL, MAX_INTERVAL, jitter
 from rssmania._storage import Storage
 from rssmania._storage.store import UNSET, Applied, Unset
-from rssmania._text import one_line
+from rssmania._text import CONTROLS, is_utf8, one_line
 from rssmania._urls import check_feed_url, host_of, stored_forms
 from rssmania._version import __version__
 from rssmania.exceptions import (
@@ -136,6 +136,7 @@ class Aggregator:
         if executor != "local" and workers is not None:
             raise ValueError("workers is for the local pool; a Dask cluster has its own")
         _check_interval("default_interval", default_interval)
+        _check_user_agent(user_agent)
         self.workers = workers or os.cpu_count() or 1
         self.default_interval = default_interval
         self.settings = PollSettings(
@@ -364,6 +365,8 @@ class Aggregator:
 
     def _for_url(self, url: str, action: Callable[[str], T]) -> T:
         """``action`` on the feed ``url`` names, as typed or as add_feed normalizes it."""
+        if not is_utf8(url):
+            raise FeedNotFoundError(url)  # never stored: SQLite takes only UTF-8 text
         *forms, last = stored_forms(url)
         for form in forms:
             with contextlib.suppress(FeedNotFoundError):
@@ -711,6 +714,19 @@ def _check_text(name: str, value: object) -> None:
     # Bytes were stored as a BLOB, and every command failed on them after.
     if value is not None and not isinstance(value, str):
         raise TypeError(f"{name} must be text or None, not {type(value).__name__}")
+    if value is not None and not is_utf8(value):
+        raise ValueError(f"{name} holds bytes that are not UTF-8 text: {value!r}")
+
+
+def _check_user_agent(user_agent: object) -> None:
+    # Checked here, once: aiohttp refused it in every request, and every
+    # feed of the round was backed off for an error of ours.
+    if not isinstance(user_agent, str) or not user_agent.strip():
+        raise ValueError(f"the user agent must be some text, not {user_agent!r}")
+    if CONTROLS.search(user_agent) or "\n" in user_agent or "\r" in user_agent:
+        raise ValueError(f"the user agent holds a control character: {user_agent!r}")
+    if not is_utf8(user_agent):
+        raise ValueError(f"the user agent holds bytes that are not UTF-8 text: {user_agent!r}")
 
 
 def _title(title: str | None) -> str | None:

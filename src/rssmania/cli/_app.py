@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import click
 
@@ -24,6 +25,7 @@ from rssmania import (
     StorageError,
 )
 from rssmania._process import collect_garbage_less_often
+from rssmania._text import is_utf8
 from rssmania.exceptions import FeedExistsError, FeedNotFoundError, InvalidOPMLError
 
 
@@ -36,7 +38,7 @@ class RuntimeFailure(click.ClickException):
 
 
 def default_db_path() -> Path:
-    if "RSSMANIA_DB" in os.environ:
+    if os.environ.get("RSSMANIA_DB"):  # set and empty is unset, as XDG_DATA_HOME
         return Path(os.environ["RSSMANIA_DB"])
     data_home = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
     return Path(data_home) / "rssmania" / "rssmania.sqlite"
@@ -129,6 +131,20 @@ def cli(
 
 
 pass_options = click.make_pass_decorator(Options)
+
+
+def text_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback: arguments whose bytes are not UTF-8 cannot be stored."""
+    if value is not None and not is_utf8(value):
+        raise click.BadParameter(f"{value!r} holds bytes that are not UTF-8 text")
+    return value
+
+
+def stdout_or_fail(what: str) -> BinaryIO:
+    """Standard output, where a command shows ``what``; a one-line error when it is closed."""
+    if sys.stdout is None:  # started with `>&-`
+        raise RuntimeFailure(f"standard output is closed: there is nowhere to show {what}")
+    return sys.stdout.buffer
 
 
 def main() -> None:

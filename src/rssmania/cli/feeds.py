@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import sys
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,15 +15,28 @@ from rssmania import (
     check_feed_url,
 )
 from rssmania._schedule import LONGEST_INTERVAL
-from rssmania.cli._app import BadInput, Options, RuntimeFailure, cli, open_aggregator, pass_options
+from rssmania.cli._app import (
+    BadInput,
+    Options,
+    RuntimeFailure,
+    cli,
+    open_aggregator,
+    pass_options,
+    stdout_or_fail,
+    text_option,
+)
 from rssmania.sinks import console as human
 from rssmania.sinks.jsonl import entry_line, feed_line
 
 
 @cli.command()
 @click.argument("urls", nargs=-1, required=True)
-@click.option("--title", help="Your own title for the feed (one URL only).")
-@click.option("--category", help="Folder to file the feeds under, e.g. 'Tech/Python'.")
+@click.option("--title", callback=text_option, help="Your own title for the feed (one URL only).")
+@click.option(
+    "--category",
+    callback=text_option,
+    help="Folder to file the feeds under, e.g. 'Tech/Python'.",
+)
 @pass_options
 def add(options: Options, urls: tuple[str, ...], title: str | None, category: str | None) -> None:
     """Subscribe to feed URLs (http or https)."""
@@ -58,6 +71,7 @@ def remove(options: Options, url: str) -> None:
 @pass_options
 def list_feeds(options: Options, as_json: bool) -> None:
     """Show subscriptions: title, URL, last and next check, health."""
+    stdout_or_fail("the feeds")
     with open_aggregator(options, workers=1) as agg:
         feeds = agg.get_feeds()
     if as_json:
@@ -76,8 +90,8 @@ def list_feeds(options: Options, as_json: bool) -> None:
     "--interval",
     help="Seconds between polls of this feed, or 'default' for the global interval.",
 )
-@click.option("--title", help="Your own title ('' to use the feed's).")
-@click.option("--category", help="Folder, e.g. 'Tech/Python' ('' for none).")
+@click.option("--title", callback=text_option, help="Your own title ('' to use the feed's).")
+@click.option("--category", callback=text_option, help="Folder, e.g. 'Tech/Python' ('' for none).")
 @click.option("--resume", "enabled", flag_value=True, default=None, help="Poll it again.")
 @click.option("--pause", "enabled", flag_value=False, help="Stop polling it.")
 @pass_options
@@ -139,11 +153,13 @@ def import_(options: Options, file: Path) -> None:
 @pass_options
 def export(options: Options, file: Path | None) -> None:
     """Write subscriptions as OPML 2.0 to FILE (default: standard output)."""
+    out = stdout_or_fail("the OPML") if file is None else None
     with open_aggregator(options, workers=1) as agg:
         data = agg.export_opml()
     if file is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+        assert out is not None
+        out.write(data)
+        out.flush()
         return
     try:
         _replace_atomically(file, data)
@@ -152,11 +168,27 @@ def export(options: Options, file: Path | None) -> None:
 
 
 def _replace_atomically(file: Path, data: bytes) -> None:
-    """Write ``file`` whole or not at all: a full disk once left the last export cut in two."""
+    """Write ``file`` whole or not at all: a full disk once left the last export cut in two.
+
+    Only a regular file is replaced, keeping its permissions (an export holds
+    the URLs, passwords included, of private feeds). Anything else is written
+    to as it is: a device (/dev/null), a FIFO, /dev/stdout. Replacing those
+    left a regular file in their place.
+    """
+    try:
+        mode: int | None = os.stat(file).st_mode
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        with open(file, "wb") as out:
+            out.write(data)
+        return
     target = Path(os.path.realpath(file))  # a symlink stays one, to the new file
     temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
     try:
         with temporary.open("xb") as out:
+            if mode is not None:
+                os.fchmod(out.fileno(), stat.S_IMODE(mode))
             out.write(data)
             out.flush()
             os.fsync(out.fileno())
@@ -173,6 +205,7 @@ def _replace_atomically(file: Path, data: bytes) -> None:
 @pass_options
 def entries(options: Options, feed_url: str | None, limit: int, as_json: bool) -> None:
     """Stored entries, newest first."""
+    stdout_or_fail("the entries")
     with open_aggregator(options, workers=1) as agg:
         found = agg.get_entries(feed_url=feed_url, limit=limit)
     if as_json:

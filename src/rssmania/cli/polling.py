@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import sys
 import tempfile
 import threading
 import time
@@ -26,7 +25,14 @@ from rssmania import (
     RoundSummary,
 )
 from rssmania._schedule import LONGEST_INTERVAL
-from rssmania.cli._app import Options, RuntimeFailure, cli, open_aggregator, pass_options
+from rssmania.cli._app import (
+    Options,
+    RuntimeFailure,
+    cli,
+    open_aggregator,
+    pass_options,
+    stdout_or_fail,
+)
 from rssmania.sinks import console as human
 from rssmania.sinks.jsonl import entry_line
 
@@ -111,9 +117,7 @@ def write_fully(out: BinaryIO, data: bytes) -> None:
 
 
 def _stdout() -> BinaryIO:
-    if sys.stdout is None:  # started with `>&-`
-        raise RuntimeFailure("standard output is closed: there is nowhere to show new articles")
-    return sys.stdout.buffer
+    return stdout_or_fail("new articles")
 
 
 class Reporter:
