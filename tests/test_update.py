@@ -205,6 +205,17 @@ def test_one_feed_written_many_ways_is_one_subscription(server: FeedServer, db: 
         assert agg.get_feeds() == []
 
 
+def test_an_international_host_is_one_subscription_in_both_spellings(db: Path) -> None:
+    with Aggregator(db, workers=1) as agg:
+        feed = agg.add_feed("http://B\u00fccher.example/f")
+        assert feed.url == "http://xn--bcher-kva.example/f"  # as it is sent
+        with pytest.raises(FeedExistsError):
+            agg.add_feed("http://xn--bcher-kva.example/f")
+        assert agg.get_feed("http://b\u00fccher.example/f") == feed
+        with pytest.raises(InvalidFeedURLError, match="not a valid domain name"):
+            agg.add_feed("http://" + "\u00e4" * 70 + ".example/f")
+
+
 def test_titles_and_categories_are_stored_as_export_writes_them(db: Path) -> None:
     # add --category '' stored an empty category (set's '' means none), and
     # "/ A //B/ " was kept as typed but exported as A/B.

@@ -48,7 +48,10 @@ def check_feed_url(url: str) -> str:
         raise InvalidFeedURLError(url, "contains a control character")
     if parts.port == 0:
         raise InvalidFeedURLError(url, "port 0 is no port")
-    return _normalized(parts)
+    try:
+        return _normalized(parts)
+    except UnicodeError:
+        raise InvalidFeedURLError(url, "the host is not a valid domain name") from None
 
 
 def _normalized(parts: SplitResult) -> str:
@@ -56,6 +59,10 @@ def _normalized(parts: SplitResult) -> str:
     host = parts.hostname or ""
     if ":" in host:
         host = f"[{host}]"  # IPv6
+    elif not host.isascii():
+        # One name, two spellings: "bücher.example" is sent as
+        # "xn--bcher-kva.example", and both would be one feed subscribed twice.
+        host = host.encode("idna").decode("ascii")
     elif _NUMERIC_HOST.fullmatch(host):
         # 127.1, 2130706433, 0x7f.1: IPv4 as browsers read it, which the HTTP
         # client refuses ("not a canonical IPv4 address") on every poll.
