@@ -300,6 +300,15 @@ def test_hosts_with_many_feeds_get_company_to_fill_their_spacing() -> None:
     assert len(make_batches(few, 2, spacing=0.1)) == 2
 
 
+def test_a_warm_round_of_spaced_hosts_gets_one_batch_per_worker() -> None:
+    # 2,000 feeds answering 304, 4 a host 0.1 s apart: a batch of 500 has
+    # less CPU work than its hosts' 0.3 s of spacing, and a worker's second
+    # batch would wait that out again.
+    known = [PollJob(f"http://h{i % 500}.example/{i}", etag='"e"') for i in range(2000)]
+    batches = make_batches(known, 2, spacing=0.1)
+    assert sorted(len(b) for b in batches) == [1000, 1000]
+
+
 def test_a_small_round_of_spaced_hosts_is_not_polled_in_two_waits() -> None:
     # 250 feeds answering 304, 4 a host: each host takes 0.3 s of spacing. A
     # worker runs its batches one after another, so two batches per worker
