@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import re
 import socket
+from functools import lru_cache
 from urllib.parse import SplitResult, urljoin, urlsplit, urlunsplit
 
 from rssmania._text import CONTROLS, is_utf8
@@ -89,6 +90,9 @@ def stored_forms(url: str) -> list[str]:
     return [url] if normal == url else [url, normal]
 
 
+# Asked several times per feed and round (batching, gates, the coordinator):
+# 14,000 urlsplit calls for a round of 2,000 feeds.
+@lru_cache(maxsize=65536)
 def host_of(url: str) -> str:
     """The host politeness limits apply to: the name, without the port."""
     return (urlsplit(url).hostname or "").lower()
