@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from rssmania.types import Enclosure, FeedError
 
@@ -50,8 +51,10 @@ class PollJob:
     so recently that its spacing is not over (``run`` polls round after round)."""
 
 
-@dataclass(frozen=True)
-class ParsedEntry:
+class ParsedEntry(NamedTuple):
+    """One entry as a worker read it. A tuple, not a dataclass: a cold round makes,
+    pickles and unpickles 60,000 of them, twice as fast this way."""
+
     key: str
     """Identity within the feed: guid/id, else link, else a hash of title+content."""
     content_hash: str
