@@ -222,7 +222,9 @@ def _link(raw: dict[str, Any]) -> str | None:
     whatever its rel (the comments, a PDF): one of "links", then.
     """
     link: str | None = raw.get("link") or None
-    links = raw.get("links") or ()
+    links = raw.get("links")
+    if not links:
+        return link
     if link is None or any(other.get("href") == link for other in links):
         return alternate_link(links)
     return link
@@ -240,17 +242,21 @@ def _xhtml_inside(value: str) -> str:
 
 
 def _enclosures(raw: dict[str, Any]) -> list[tuple[str, str | None, int | None]]:
-    found = [
-        (href, e.get("type") or None, _length(e.get("length")))
-        for e in raw.get("enclosures") or ()
-        if (href := e.get("url") or e.get("href"))
-    ]
+    listed = raw.get("enclosures")
+    found = (
+        [
+            (href, e.get("type") or None, _length(e.get("length")))
+            for e in listed
+            if (href := e.get("url") or e.get("href"))
+        ]
+        if listed
+        else []
+    )
     # Atom's enclosures are links.
-    return found + [
-        (href, link.get("type") or None, _length(link.get("length")))
-        for link in raw.get("links") or ()
-        if link.get("rel") == "enclosure" and (href := link.get("href"))
-    ]
+    for link in raw.get("links") or ():
+        if link.get("rel") == "enclosure" and (href := link.get("href")):
+            found.append((href, link.get("type") or None, _length(link.get("length"))))
+    return found
 
 
 _SYNTH_LEN: int = getattr(fastfeedparser.main, "_SYNTH_DESCRIPTION_LEN", 512)

@@ -54,9 +54,14 @@ def text_of(value: str | None) -> str | None:
         value = html.unescape(value)
     elif "&" in value:
         value = html.unescape(value)
-    value = " ".join(value.split())
-    if not value.isprintable():  # C speed; rarely false but for controls (and emoji joiners)
-        value = " ".join(without_controls(value).split())
+    if value.isprintable():  # C speed; rarely false but for whitespace runs and controls
+        # Then a space is its only whitespace (every other kind is not
+        # printable): collapsing changes nothing unless spaces double or edge it.
+        if "  " in value or value.startswith(" ") or value.endswith(" "):
+            value = " ".join(value.split())
+    else:
+        # Whitespace first: some controls (\v, \f, \x1c-\x1f) separate words.
+        value = " ".join(without_controls(" ".join(value.split())).split())
     return value or None
 
 
@@ -70,12 +75,14 @@ def web_link(value: str | None, *, base: str | None = None) -> str | None:
     if not value.isprintable():
         value = value.replace("\t", "").replace("\n", "").replace("\r", "")
         value = CONTROLS.sub(lambda m: quote(m.group()), value)
-    if base and not value.lower().startswith(("http://", "https://")):
+    web = value[:8].lower().startswith(("http://", "https://"))
+    if base and not web:
         try:
             value = urljoin(base, value)
         except ValueError:
             return None
-    if not value.lower().startswith(("http://", "https://")):
+        web = value[:8].lower().startswith(("http://", "https://"))
+    if not web:
         return None
     host = value[value.index("//") + 2 :]
     if not host or host[0] in "/?#":  # "https://", "http:///x": nowhere to go

@@ -182,6 +182,8 @@ _MAX_LENGTH = 2**63 - 1
 
 
 def _enclosures(raw: RawEntry, base: str) -> tuple[Enclosure, ...]:
+    if not raw.enclosures:
+        return ()
     found: dict[str, Enclosure] = {}
     for href, kind, length in raw.enclosures:
         url = web_link(href, base=base)
