@@ -172,6 +172,20 @@ def test_a_feed_with_many_new_articles_shows_the_first_few_and_a_count() -> None
     assert lines[-1] == "  and 5 more: rssmania entries --feed http://x/feed"
 
 
+def test_plain_changes_are_what_the_console_prints() -> None:
+    # Output that is not a terminal skips rich's rendering: the same text.
+    entries = [
+        stored_entry("one"),
+        stored_entry("[bold]x[/bold] & <b> :smile: " + "long " * 40),
+        stored_entry("tab\there 漢字 \u200b\r\x0b\x0c\x07 end", EntryStatus.UPDATED),
+        replace(stored_entry("no link"), link=None, feed_title=None),
+        *(stored_entry(f"e{i}") for i in range(human.SHOWN_PER_FEED + 3)),
+    ]
+    console, buffer = render(width=20)
+    human.print_changes(console, entries)
+    assert human.changes_text(entries) == buffer.getvalue()
+
+
 def test_markup_in_titles_is_printed_verbatim() -> None:
     console, buffer = render()
     human.print_changes(console, [stored_entry("[bold]x[/bold] & <b>")])

@@ -145,9 +145,8 @@ class Reporter:
                 human.print_changes(self.console, [c.entry for c in changes])
                 self.console.file.flush()
             else:
-                with self.console.capture() as shown:
-                    human.print_changes(self.console, [c.entry for c in changes])
-                write_fully(self.out, shown.get().encode(self.console.encoding, "replace"))
+                text = human.changes_text([c.entry for c in changes])
+                write_fully(self.out, text.encode(self.console.encoding, "replace"))
         except BrokenPipeError:
             raise  # the reader went away (`| head`): main() exits quietly
         except OSError as exc:

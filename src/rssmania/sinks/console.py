@@ -35,9 +35,28 @@ def markup(text: str) -> str:
 
 def print_changes(console: Console, entries: Sequence[Entry]) -> None:
     """Entries grouped by feed and status, in the seed's words, the first few of each."""
+    for text in _changes(entries):
+        console.print(text, soft_wrap=True, highlight=False)
+
+
+def changes_text(entries: Sequence[Entry]) -> str:
+    """What ``print_changes`` shows, as plain text, for output that is not a terminal.
+
+    The same Text objects, without rich's rendering: through a captured
+    console, a first poll of 2,000 feeds spent 0.6 s of CPU styling text
+    that a file or a pipe never shows.
+    """
+    texts = _changes(entries)
+    for text in texts:
+        text.expand_tabs()  # as the console does (a title stored by another tool)
+    return "".join(text.plain + "\n" for text in texts)
+
+
+def _changes(entries: Sequence[Entry]) -> list[Text]:
     groups: dict[tuple[str, EntryStatus], list[Entry]] = {}
     for entry in entries:
         groups.setdefault((entry.feed_url, entry.status), []).append(entry)
+    texts = []
     for (feed_url, status), group in groups.items():
         word = "New" if status is EntryStatus.NEW else "Updated"
         # One Text per feed, no markup, no highlighting: a print per line
@@ -55,7 +74,8 @@ def print_changes(console: Console, entries: Sequence[Entry]) -> None:
             more = len(group) - SHOWN_PER_FEED
             hint = f"rssmania entries --feed {shown(feed_url)}"
             text.append(f"\n  and {more} more: {hint}", style="dim")
-        console.print(text, soft_wrap=True, highlight=False)
+        texts.append(text)
+    return texts
 
 
 def summary_line(summary: RoundSummary) -> str:
