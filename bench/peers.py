@@ -44,6 +44,9 @@ def write_urls(state: Path, urls: list[str]) -> Path:
 class Rssmania:
     workers: int | None = None
     name: str = "rssmania"
+    as_json: bool = True
+    """``update --all --json`` (every entry, whole, on stdout); else ``update --all`` as a
+    person runs it, its console output in the log."""
 
     def _cli(self, state: Path) -> list[str]:
         # python -m, not the console script: a pyenv shim would add a bash start-up.
@@ -59,7 +62,8 @@ class Rssmania:
 
     def command(self, state: Path) -> tuple[list[str], dict[str, str]]:
         workers = ["--workers", str(self.workers)] if self.workers else []
-        return [*self._cli(state), "update", "--all", "--json", *workers], dict(os.environ)
+        output = ["--json"] if self.as_json else []
+        return [*self._cli(state), "update", "--all", *output, *workers], dict(os.environ)
 
     def counts(self, state: Path) -> dict[str, int]:
         with sqlite3.connect(state / "rssmania.sqlite") as db:
@@ -178,6 +182,7 @@ class Newsboat:
 def all_tools(*, rssmania_workers: int | None, cores: int) -> list[ToolType]:
     return [
         Rssmania(workers=rssmania_workers),
+        Rssmania(workers=rssmania_workers, name="rssmania console", as_json=False),
         FeedparserLoop(),
         FeedparserLoop(processes=cores, name="feedparser pool"),
         Reader(),

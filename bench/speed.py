@@ -13,7 +13,8 @@ neighbour hurts everyone alike) on a fresh state:
     warm   the same state polls again after 10% of the feeds gained an entry
            (the rest answer 304 to the ETag / Last-Modified sent back)
 
-The tools (``peers.py``): rssmania ``update --all``; the seed's
+The tools (``peers.py``): rssmania ``update --all --json`` (the reference of
+the ratios) and ``update --all`` (console text, as a person runs it); the seed's
 ``feedparser.parse(url)`` loop; the same over a ``multiprocessing.Pool``;
 reader ``update_feeds(workers=8)``; ``newsboat -x reload`` with 8 threads.
 After each poll, what the tool stored is counted against what the generator
@@ -238,7 +239,14 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--per-host", type=int, default=4, help="feeds per loopback address")
-    names = ["rssmania", "feedparser-loop", "feedparser-pool", "reader", "newsboat"]
+    names = [
+        "rssmania",
+        "rssmania-console",
+        "feedparser-loop",
+        "feedparser-pool",
+        "reader",
+        "newsboat",
+    ]
     parser.add_argument("--only", help=f"comma-separated among {','.join(names)}")
     parser.add_argument("--skip", default="", help="comma-separated tools to leave out")
     parser.add_argument("--timeout", type=float, default=600, help="seconds per command")
