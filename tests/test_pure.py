@@ -323,6 +323,23 @@ def test_a_warm_round_of_spaced_hosts_gets_one_batch_per_worker() -> None:
     assert sorted(len(b) for b in batches) == [1000, 1000]
 
 
+@pytest.mark.parametrize(
+    ("feeds", "per_host", "fresh"),
+    [(250, 4, True), (250, 4, False), (500, 4, True), (2000, 4, True), (2000, 8, True)],
+)
+def test_spaced_batches_come_in_a_multiple_of_the_workers_evenly_filled(
+    feeds: int, per_host: int, fresh: bool
+) -> None:
+    # A batch left over runs alone at the end, the other worker idle (250
+    # feeds came as 124 + 122 + 4: one host waiting out its spacing last).
+    hosts = feeds // per_host
+    etag = None if fresh else '"e"'
+    jobs = [PollJob(f"http://h{i % hosts}.example/{i}", etag=etag) for i in range(feeds)]
+    sizes = [len(b) for b in make_batches(jobs, 2, spacing=0.1)]
+    assert len(sizes) % 2 == 0
+    assert max(sizes) <= 1.2 * min(sizes)
+
+
 def test_a_small_round_of_spaced_hosts_is_not_polled_in_two_waits() -> None:
     # 250 feeds answering 304, 4 a host: each host takes 0.3 s of spacing. A
     # worker runs its batches one after another, so two batches per worker
