@@ -54,9 +54,11 @@ def text_of(value: str | None) -> str | None:
         value = html.unescape(value)
     elif "&" in value:
         value = html.unescape(value)
-    if value.isprintable():  # C speed; rarely false but for whitespace runs and controls
-        # Then a space is its only whitespace (every other kind is not
-        # printable): collapsing changes nothing unless spaces double or edge it.
+    # isprintable() runs at C speed and is false for any whitespace but the
+    # space (tab, newline, no-break space), for controls and for format
+    # characters (emoji joiners). When true, collapsing whitespace changes
+    # nothing unless spaces double or edge the text.
+    if value.isprintable():
         if "  " in value or value.startswith(" ") or value.endswith(" "):
             value = " ".join(value.split())
     else:

@@ -53,7 +53,8 @@ class PollJob:
 
 class ParsedEntry(NamedTuple):
     """One entry as a worker read it. A tuple, not a dataclass: a cold round makes,
-    pickles and unpickles 60,000 of them, twice as fast this way."""
+    pickles and unpickles 60,000 of them, in two thirds of the time (235 ms against 347).
+    It compares and iterates as a tuple; nothing relies on either."""
 
     key: str
     """Identity within the feed: guid/id, else link, else a hash of title+content."""

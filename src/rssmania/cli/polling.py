@@ -145,7 +145,8 @@ class Reporter:
                 human.print_changes(self.console, [c.entry for c in changes])
                 self.console.file.flush()
             else:
-                text = human.changes_text([c.entry for c in changes])
+                entries = [c.entry for c in changes]
+                text = human.changes_text(entries, tab_size=self.console.tab_size)
                 write_fully(self.out, text.encode(self.console.encoding, "replace"))
         except BrokenPipeError:
             raise  # the reader went away (`| head`): main() exits quietly

@@ -1,9 +1,11 @@
 """Human output on a rich Console: new articles, the feed list, the summary line.
 
-Every function takes the console (and ``now`` where time shows), so tests
-render into a string at a fixed width. What came from a feed or a server
-goes through ``shown`` (or ``markup`` inside console markup): no control
-character reaches the terminal, whatever the database holds.
+Every function that prints takes the console (and ``now`` where time shows),
+so tests render into a string at a fixed width; ``changes_text`` gives what
+``print_changes`` prints, without a console, for output that is not a terminal.
+What came from a feed or a server goes through ``shown`` (or ``markup`` inside
+console markup): no control character reaches the terminal, whatever the
+database holds.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ def print_changes(console: Console, entries: Sequence[Entry]) -> None:
         console.print(text, soft_wrap=True, highlight=False)
 
 
-def changes_text(entries: Sequence[Entry]) -> str:
+def changes_text(entries: Sequence[Entry], *, tab_size: int = 8) -> str:
     """What ``print_changes`` shows, as plain text, for output that is not a terminal.
 
     The same Text objects, without rich's rendering: through a captured
@@ -48,7 +50,7 @@ def changes_text(entries: Sequence[Entry]) -> str:
     """
     texts = _changes(entries)
     for text in texts:
-        text.expand_tabs()  # as the console does (a title stored by another tool)
+        text.expand_tabs(tab_size)  # as the console does (a title stored by another tool)
     return "".join(text.plain + "\n" for text in texts)
 
 
