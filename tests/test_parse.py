@@ -631,6 +631,83 @@ def test_both_paths_read_a_plain_feed_the_same() -> None:
     assert finish(fast) == finish(slow)
 
 
+def both_paths(body: bytes) -> tuple[ParsedFeed, ParsedFeed]:
+    """The document as the fast path and as feedparser read it, both finished."""
+    tolerant = parse_tolerant(body, url=URL, content_type=None)
+    assert not isinstance(tolerant, FeedError), tolerant
+    return finish(fastpath.parse_fast(body, url=URL)), finish(tolerant)
+
+
+RDF_WITH_CONTENT = b"""<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+ xmlns:content="http://purl.org/rss/1.0/modules/content/">
+<channel rdf:about="https://example.org/"><title>R</title><link>https://example.org/</link></channel>
+<item rdf:about="https://example.org/r1"><title>R1</title><link>https://example.org/r1</link>
+<description>Short excerpt...</description>
+<content:encoded><![CDATA[<p>Full article <b>body</b>.</p>]]></content:encoded></item>
+</rdf:RDF>"""
+
+
+def test_rss_1_0_content_encoded_is_the_content_on_both_paths() -> None:
+    # The extractor reads content:encoded in RSS 2.0 only: an RSS 1.0 entry
+    # kept its excerpt and lost the article, and was "updated" once
+    # feedparser read the feed.
+    fast, slow = both_paths(RDF_WITH_CONTENT)
+    entry = fast.entries[0]
+    assert (entry.summary, entry.content) == (
+        "Short excerpt...",
+        "<p>Full article <b>body</b>.</p>",
+    )
+    assert fast == slow
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>urn:a</id>'
+        b'<entry><id>urn:a:1</id><title>One</title><link href="https://example.org/1"/>'
+        b"<summary>Body, and more</summary>"
+        b'<content type="html">&lt;p&gt;Body, and more&lt;/p&gt;</content></entry></feed>',
+        rss(
+            "<item><guid>urn:1</guid><title>x</title><description>Body, and more</description>"
+            "<content:encoded><![CDATA[<p>Body, and more</p>]]></content:encoded></item>"
+        ).replace(b"<rss ", b'<rss xmlns:content="http://purl.org/rss/1.0/modules/content/" '),
+    ],
+    ids=["atom", "rss"],
+)
+def test_a_summary_that_repeats_the_content_is_left_out_on_both_paths(body: bytes) -> None:
+    # What fastfeedparser makes up from the content when there is no summary,
+    # and what some publishers write (heise's Atom feed): feedparser kept it,
+    # so a feed that changed path had every such entry "updated".
+    fast, slow = both_paths(body)
+    assert fast.entries[0].summary is None
+    assert fast.entries[0].content == "<p>Body, and more</p>"
+    assert fast == slow
+
+
+def test_a_summary_of_its_own_is_kept_on_both_paths() -> None:
+    body = rss(
+        "<item><guid>urn:1</guid><title>x</title><description>An excerpt</description>"
+        "<content:encoded><![CDATA[<p>The whole article</p>]]></content:encoded></item>"
+    ).replace(b"<rss ", b'<rss xmlns:content="http://purl.org/rss/1.0/modules/content/" ')
+    fast, slow = both_paths(body)
+    assert fast.entries[0].summary == "An excerpt"
+    assert fast == slow
+
+
+@pytest.mark.parametrize(
+    "author",
+    ["jonas@insanity.industries (Jonas Sundrup)", "Jonas Sundrup (jonas@insanity.industries)"],
+)
+def test_an_author_whose_email_has_a_long_top_level_domain_keeps_its_name(author: str) -> None:
+    # feedparser's own split of "email (Name)" cut ".industries" short and
+    # gave the name "stries (Jonas Sundrup".
+    fast, slow = both_paths(
+        rss(f"<item><guid>urn:1</guid><title>x</title><author>{author}</author></item>")
+    )
+    assert fast.entries[0].author == slow.entries[0].author == "Jonas Sundrup"
+
+
 def test_an_opml_file_is_not_a_feed_and_says_what_to_do() -> None:
     body = b'<?xml version="1.0"?><opml version="1.0"><body><outline xmlUrl="x"/></body></opml>'
     result = parse_feed(body, url=URL, content_type="text/xml")

@@ -22,6 +22,7 @@ from typing import Any
 
 import feedparser
 
+from rssmania._poll.fastpath import repeats_content
 from rssmania._poll.hints import publisher_interval
 from rssmania._poll.raw import RawEntry, RawFeed, alternate_link, resolved
 from rssmania.types import FeedError
@@ -82,7 +83,10 @@ def _entry(raw: dict[str, Any], url: str) -> RawEntry:
     # The entry's own base, as in effect at its title (feedparser has already
     # resolved links and enclosures against it).
     base = (raw.get("title_detail") or {}).get("base") or content_base or summary_base
-    author = raw.get("author_detail") or {}
+    summary = _str(raw.get("summary"))
+    content = _str(best.get("value")) if best else None
+    if summary is not None and content is not None and repeats_content(summary.strip(), content):
+        summary = None  # as the fast path has it (see repeats_content)
     return RawEntry(
         id=_str(raw.get("id")),
         title=_str(raw.get("title")),
@@ -91,10 +95,9 @@ def _entry(raw: dict[str, Any], url: str) -> RawEntry:
         # that is no address ("post-1" became http://host/post-1). The
         # caller falls back on an id that is a web address, for both paths.
         link=alternate_link(raw.get("links") or ()),
-        # The name alone: feedparser appends "(email)", the fast path does not.
-        author=_str(author.get("name")) or _str(raw.get("author")),
-        summary=_str(raw.get("summary")),
-        content=_str(best.get("value")) if best else None,
+        author=_author(raw),
+        summary=summary,
+        content=content,
         enclosures=[
             (href, _str(e.get("type")), _length(e.get("length")))
             for e in raw.get("enclosures") or ()
@@ -110,6 +113,20 @@ def _entry(raw: dict[str, Any], url: str) -> RawEntry:
         summary_base=resolved(url, summary_base) if summary_base != base else None,
         content_base=resolved(url, content_base) if content_base != base else None,
     )
+
+
+def _author(raw: dict[str, Any]) -> str | None:
+    """The author as written when it holds an email address, else feedparser's name.
+
+    The finishing step takes the name out of "email (Name)" and "Name (email)"
+    for both paths. feedparser's own split cuts a long top-level domain
+    ("jonas@insanity.industries (Jonas Sundrup)" gave the name "stries (Jonas
+    Sundrup"); for an Atom author it writes "Name (email)" itself.
+    """
+    written = _str(raw.get("author"))
+    if written is not None and "@" in written:
+        return written
+    return _str((raw.get("author_detail") or {}).get("name")) or written
 
 
 def _content(value: list[dict[str, Any]]) -> dict[str, Any] | None:
