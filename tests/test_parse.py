@@ -602,6 +602,28 @@ def test_both_paths_read_a_date_without_its_zone_as_utc(date: str) -> None:
     assert fast == tolerant == datetime(2024, 1, 2, 10, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    ("date", "utc"),
+    [
+        ("+02:00", datetime(2024, 1, 1, 8, tzinfo=UTC)),
+        ("-05:30", datetime(2024, 1, 1, 15, 30, tzinfo=UTC)),
+    ],
+)
+def test_both_paths_read_an_rfc_822_offset_written_with_a_colon(date: str, utc: datetime) -> None:
+    stamp = f"<pubDate>Mon, 01 Jan 2024 10:00:00 {date}</pubDate>"
+    body = rss(f"<item><guid>urn:1</guid><title>x</title>{stamp}</item>")
+    fast = fastpath.parse_fast(body, url=URL).entries[0].published
+    tolerant = parse_tolerant(body, url=URL, content_type=None).entries[0].published
+    assert fast == tolerant == utc
+
+
+def test_fastfeedparser_still_needs_its_rfc_822_offsets_mended() -> None:
+    # Its own fallback reads "+02:00" as no zone: once a new version reads it
+    # right, rssmania's mending in fastpath (_rfc822_offset_read) can go.
+    read = fastpath._rfc822_to_utc("Mon, 01 Jan 2024 10:00:00 +02:00")
+    assert read == datetime(2024, 1, 1, 10, tzinfo=UTC)
+
+
 def test_a_date_no_parser_reads_is_no_date() -> None:
     body = rss("<item><guid>urn:1</guid><title>x</title><pubDate>Tuesday-ish</pubDate></item>")
     assert parse_tolerant(body, url=URL, content_type=None).entries[0].published is None

@@ -33,6 +33,7 @@ import html
 import json
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -61,6 +62,22 @@ _ENTRY_ELEMENTS = (
     "{http://purl.org/rss/1.0/}item",
     "{http://my.netscape.com/rdf/simple/0.9/}item",
 )
+
+
+# fastfeedparser hands an RFC 822 date it cannot read itself to email.utils,
+# which takes an offset written "+02:00" for no zone at all: the date came out
+# as UTC, hours off, where feedparser reads it right. Its fallback now gets the
+# offset the way email.utils reads it ("+0200"). Pinned version, pinned patch:
+# a test says when fastfeedparser reads these itself.
+_COLON_OFFSET = re.compile(r"([+-])(\d\d):(\d\d)\s*\Z")
+_rfc822_to_utc: Callable[[str], datetime | None] = fastfeedparser.main._parsedate_to_utc
+
+
+def _rfc822_offset_read(value: str) -> datetime | None:
+    return _rfc822_to_utc(_COLON_OFFSET.sub(r"\1\2\3", value))
+
+
+fastfeedparser.main._parsedate_to_utc = _rfc822_offset_read
 
 
 def compiled_core_loaded() -> bool:
