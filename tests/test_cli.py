@@ -19,6 +19,7 @@ import pytest
 
 from rssmania._demo import SAMPLE_FEEDS
 from rssmania._start import polls_with_local_workers
+from rssmania.cli.feeds import MAX_OPML_BYTES
 from tests.conftest import cli_env, rssmania
 from tests.feedserver import FeedServer, items, rss, wait_for
 from tests.procs import alive, descendants
@@ -541,3 +542,23 @@ def test_which_commands_start_the_workers_forkserver_first(
     args: list[str], environ: dict[str, str], cores: int, expected: bool
 ) -> None:
     assert polls_with_local_workers(args, environ, cores) is expected
+
+
+def test_set_refuses_pause_and_resume_together(db: Path) -> None:
+    assert rssmania(db, "add", "http://d.example/").returncode == 0
+    for flags in (["--pause", "--resume"], ["--resume", "--pause"]):
+        result = rssmania(db, "set", "http://d.example/", *flags)
+        # The last one silently won.
+        assert result.returncode == 2, result
+        assert "contradict" in result.stderr
+
+
+def test_import_refuses_a_file_no_subscription_list_is_as_big_as(db: Path, tmp_path: Path) -> None:
+    # /dev/zero, or a disk image picked by mistake, filled the memory first.
+    huge = tmp_path / "huge.opml"
+    with huge.open("wb") as file:
+        file.truncate(MAX_OPML_BYTES + 1)  # sparse: no disk used
+    result = rssmania(db, "import", str(huge))
+    assert result.returncode == 2, result
+    assert "larger than 64 MB" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -14,6 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from rssmania import Aggregator
 from rssmania._opml import MAX_FOLDER_DEPTH, OpmlOutline, parse_opml, write_opml
 from rssmania.exceptions import InvalidOPMLError
 
@@ -444,3 +445,27 @@ def test_corpus_opml() -> None:
     # And what we read, we can write back.
     rewritten = parse_opml(write_opml(outlines, title="corpus", now=NOW))
     assert sorted(rewritten, key=sort_key) == sorted(outlines, key=sort_key)
+
+
+def test_a_category_is_as_deep_as_import_keeps_and_exports_whole(tmp_path: Path) -> None:
+    # 1,500 levels given to add: export recursed until Python gave up, and 40
+    # came back from an import as 32.
+    deep = "/".join(f"L{i}" for i in range(1500))
+    with Aggregator(tmp_path / "a.sqlite") as agg:
+        agg.add_feed("http://d.example/", category=deep)
+        agg.add_feed("http://e.example/", category=f"Tech/{deep}")
+        data = agg.export_opml()
+        kept = {f.url: f.category for f in agg.get_feeds()}
+    assert kept["http://d.example/"] == "/".join(deep.split("/")[:MAX_FOLDER_DEPTH])
+    with Aggregator(tmp_path / "b.sqlite") as other:
+        other.import_opml(data)
+        assert {f.url: f.category for f in other.get_feeds()} == kept
+
+
+def test_control_characters_are_dropped_from_titles_and_categories(tmp_path: Path) -> None:
+    with Aggregator(tmp_path / "a.sqlite") as agg:
+        agg.add_feed("http://d.example/", title="T\x01x\x7f\x9b", category="A\x1b[2J/B")
+        feed = agg.get_feed("http://d.example/")
+        assert (feed.given_title, feed.category) == ("Tx", "A[2J/B")
+        agg.import_opml(opml('<outline text="O\x7fk" xmlUrl="http://o.example/"/>'))
+        assert agg.get_feed("http://o.example/").given_title == "Ok"

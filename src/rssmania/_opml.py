@@ -22,6 +22,7 @@ empty, and free of characters XML cannot carry; categories made of non-empty
 from __future__ import annotations
 
 import email.utils
+import itertools
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
@@ -29,6 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from xml.parsers.expat import ErrorString
 
+from rssmania._text import without_controls
 from rssmania.exceptions import InvalidOPMLError
 
 __all__ = ["OpmlOutline", "category_path", "parse_opml", "write_opml"]
@@ -141,7 +143,11 @@ def _attrs(element: ET.Element) -> dict[str, str]:
 
 
 def _clean_path(parts: Iterable[str]) -> str | None:
-    path = "/".join(part for part in (p.strip() for p in parts) if part)
+    """Folder names joined by "/": blank ones left out, no control characters, and as
+    deep as a nested OPML folder is kept (a category of 1,500 levels made export
+    recurse until Python gave up)."""
+    names = (name for name in (without_controls(p).strip() for p in parts) if name)
+    path = "/".join(itertools.islice(names, MAX_FOLDER_DEPTH))
     return path or None
 
 

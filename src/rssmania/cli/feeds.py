@@ -92,8 +92,8 @@ def list_feeds(options: Options, as_json: bool) -> None:
 )
 @click.option("--title", callback=text_option, help="Your own title ('' to use the feed's).")
 @click.option("--category", callback=text_option, help="Folder, e.g. 'Tech/Python' ('' for none).")
-@click.option("--resume", "enabled", flag_value=True, default=None, help="Poll it again.")
-@click.option("--pause", "enabled", flag_value=False, help="Stop polling it.")
+@click.option("--resume", is_flag=True, help="Poll it again.")
+@click.option("--pause", is_flag=True, help="Stop polling it.")
 @pass_options
 def set_(
     options: Options,
@@ -101,9 +101,14 @@ def set_(
     interval: str | None,
     title: str | None,
     category: str | None,
-    enabled: bool | None,
+    resume: bool,
+    pause: bool,
 ) -> None:
     """Change a feed's settings: its interval, title, category; pause or resume it."""
+    if resume and pause:
+        # One of them silently won, whichever came last.
+        raise BadInput("--pause and --resume contradict each other: give one")
+    enabled = True if resume else False if pause else None
     changes: dict[str, object] = {}
     if interval is not None:
         if interval == "default":
@@ -132,15 +137,26 @@ def set_(
     click.echo(f"Updated {feed.url}")
 
 
+MAX_OPML_BYTES = 64 * 2**20
+"""An OPML file of 200,000 feeds is about 20 MB."""
+
+
 @cli.command(name="import")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @pass_options
 def import_(options: Options, file: Path) -> None:
     """Subscribe to the feeds of an OPML file (folders become categories)."""
     try:
-        data = file.read_bytes()
+        with file.open("rb") as opened:
+            # Bounded: /dev/zero, or a disk image picked by mistake, filled the
+            # memory before failing with a traceback.
+            data = opened.read(MAX_OPML_BYTES + 1)
     except OSError as exc:
         raise BadInput(f"cannot read {file}: {exc.strerror}") from exc
+    if len(data) > MAX_OPML_BYTES:
+        raise BadInput(
+            f"{file} is larger than {MAX_OPML_BYTES // 2**20} MB: not a subscription list"
+        )
     with open_aggregator(options, workers=1) as agg:
         added, skipped = agg.import_opml(data, source=str(file))
     for message in skipped:
