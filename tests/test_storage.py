@@ -100,6 +100,38 @@ def test_replaying_a_result_converges_on_the_stored_rows(tmp_path: Path) -> None
     assert len(storage.pending_changes()) == 2
 
 
+def test_feed_urls_are_migrated_to_the_form_they_are_sent_in(tmp_path: Path) -> None:
+    from rssmania._storage.schema import MIGRATIONS  # noqa: PLC0415 - what this test is about
+
+    path = tmp_path / "v3.sqlite"
+    db = sqlite3.connect(path)
+    for script in MIGRATIONS[:3]:
+        db.executescript(script)
+    db.execute("PRAGMA user_version = 3")
+    for url in (
+        "http://h.example/caf\u00e9",
+        "http://h.example/f%31.xml",
+        "http://h.example/f1.xml",
+    ):
+        db.execute(
+            "INSERT INTO feeds (url, added, host) VALUES (?, '2026-01-01T00:00:00.000000+00:00',"
+            " 'h.example')",
+            (url,),
+        )
+    db.commit()
+    db.close()
+    storage = Storage(path)
+    try:
+        # Where the new form is subscribed already, both stay: the user picks.
+        assert sorted(f.url for f in storage.get_feeds()) == [
+            "http://h.example/caf%C3%A9",
+            "http://h.example/f%31.xml",
+            "http://h.example/f1.xml",
+        ]
+    finally:
+        storage.close()
+
+
 def test_a_database_of_the_first_schema_is_migrated_with_its_entries(tmp_path: Path) -> None:
     from rssmania._storage.schema import MIGRATIONS  # noqa: PLC0415 - what this test is about
 

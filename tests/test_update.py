@@ -216,6 +216,36 @@ def test_an_international_host_is_one_subscription_in_both_spellings(db: Path) -
             agg.add_feed("http://" + "\u00e4" * 70 + ".example/f")
 
 
+@pytest.mark.parametrize(
+    ("typed", "sent"),
+    [
+        # IDNA 2003 (Python's codec) made these two other domains (fass.de, and a final
+        # sigma turned into a plain one).
+        ("http://fa\u00df.de/feed", "http://xn--fa-hia.de/feed"),
+        ("http://\u03c3\u03b1\u03c2.gr/", "http://xn--mxa8ab.gr/"),
+        ("http://h.example/f%31.xml", "http://h.example/f1.xml"),
+        ("http://h.example/%7euser/", "http://h.example/~user/"),
+        ("http://h.example/caf\u00e9?q=%e2%82%ac", "http://h.example/caf%C3%A9?q=%E2%82%AC"),
+    ],
+)
+def test_a_url_is_stored_as_it_is_sent_and_subscribed_once(db: Path, typed: str, sent: str) -> None:
+    # Each spelling was its own subscription, every article stored and shown twice.
+    with Aggregator(db, workers=1) as agg:
+        assert agg.add_feed(typed).url == sent
+        with pytest.raises(FeedExistsError):
+            agg.add_feed(sent)
+        assert agg.get_feed(typed).url == sent
+
+
+@pytest.mark.parametrize(
+    "url", ["http://a\u200db.example/", "http://[::1]evil.example/feed", "http://[::1]x:80/"]
+)
+def test_a_host_that_cannot_be_sent_as_written_is_refused(db: Path, url: str) -> None:
+    # A zero-width joiner was dropped (another host), the text after "]" too.
+    with Aggregator(db, workers=1) as agg, pytest.raises(InvalidFeedURLError):
+        agg.add_feed(url)
+
+
 def test_titles_and_categories_are_stored_as_export_writes_them(db: Path) -> None:
     # add --category '' stored an empty category (set's '' means none), and
     # "/ A //B/ " was kept as typed but exported as A/B.

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import sqlite3
 
+from rssmania._urls import check_feed_url, host_of
+from rssmania.exceptions import InvalidFeedURLError
+
 # Each step moves the schema from version i to i + 1; never edit a released step.
 MIGRATIONS: tuple[str, ...] = (
     """
@@ -91,6 +94,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE entries ADD COLUMN previous_hash TEXT;
     """,
+    # Feed URLs written as the HTTP client sends them (see check_feed_url):
+    # "faß.de" had become fass.de, another domain, and "/f%31.xml" a second
+    # subscription to "/f1.xml". A URL whose new form is subscribed already
+    # stays as it was (OR IGNORE): which of the two to keep is the user's call.
+    """
+    UPDATE OR IGNORE feeds SET url = rssmania_feed_url(url), host = rssmania_host(url)
+    WHERE rssmania_feed_url(url) != url;
+    """,
 )
 
 
@@ -98,6 +109,8 @@ def migrate(db: sqlite3.Connection) -> None:
     """Bring the schema up to date, under the write lock (two processes may open a new file)."""
     if db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
         return  # the common case, without taking the write lock
+    db.create_function("rssmania_feed_url", 1, _feed_url, deterministic=True)
+    db.create_function("rssmania_host", 1, lambda url: host_of(_feed_url(url)), deterministic=True)
     db.execute("BEGIN IMMEDIATE")
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -115,6 +128,14 @@ def migrate(db: sqlite3.Connection) -> None:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
+
+
+def _feed_url(url: str) -> str:
+    """``url`` as add stores it now; as it was if it no longer passes (never refused here)."""
+    try:
+        return check_feed_url(url)
+    except InvalidFeedURLError:
+        return url
 
 
 def _statements(script: str) -> list[str]:
