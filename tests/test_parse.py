@@ -307,6 +307,30 @@ def test_titles_are_plain_text() -> None:
     assert parsed(ATOM).entries[0].title == "One <b>"
 
 
+@pytest.mark.parametrize(
+    ("written", "shown"),
+    [
+        ("Why &lt;canvas&gt; beats &lt;svg&gt;", "Why <canvas> beats <svg>"),
+        ("Using the &lt;details&gt; element", "Using the <details> element"),
+        ("&lt;b&gt;Bold&lt;/b&gt; news", "Bold news"),
+        ("One&lt;br/&gt;Two", "One Two"),
+        ('A &lt;img src="x.png" onclick="alert(1)"&gt; B', "A B"),
+        ("History of the &lt;blink&gt; tag", "History of the <blink> tag"),
+    ],
+)
+@pytest.mark.parametrize("path", ["fast", "feedparser"])
+def test_a_title_that_names_elements_keeps_them(path: str, written: str, shown: str) -> None:
+    # Taken for markup, "Why <canvas> beats <svg>" read "Why beats".
+    body = rss(f"<item><guid>urn:1</guid><title>{written}</title></item>")
+    raw = (
+        fastpath.parse_fast(body, url=URL)
+        if path == "fast"
+        else parse_tolerant(body, url=URL, content_type=None)
+    )
+    assert not isinstance(raw, FeedError)
+    assert finish(raw).entries[0].title == shown
+
+
 JSON_FEED = {
     "version": "https://jsonfeed.org/version/1.1",
     "title": "J",

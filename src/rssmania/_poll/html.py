@@ -11,6 +11,7 @@ per feed.
 from __future__ import annotations
 
 import html
+import re
 from functools import lru_cache
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -45,12 +46,21 @@ def sanitize(fragment: str | None, *, base: str) -> str | None:
     return cleaned or None
 
 
+# Markup in a title: an element closed, one with attributes or self-closed
+# (<img src="..."/>), a comment, or a line break. A title that only names elements
+# ("Why <canvas> beats <svg>", "The <details> element") is text: stripped as
+# markup, it read "Why beats".
+_MARKUP = re.compile(r"</[A-Za-z]|<!|<[A-Za-z][\w:-]*(?:\s[^<>]*=|[^<>]*/>)|<br\b", re.IGNORECASE)
+_BREAK = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
 def text_of(value: str | None) -> str | None:
     """Plain text of a title or name that may carry markup or entities."""
     if not value:
         return None
-    if "<" in value:
-        value = nh3.clean(value, tags=set())
+    if "<" in value and _MARKUP.search(value):
+        # A line break parts two words.
+        value = nh3.clean(_BREAK.sub(" ", value), tags=set())
         value = html.unescape(value)
     elif "&" in value:
         value = html.unescape(value)
