@@ -13,7 +13,7 @@ import pytest
 
 from rssmania import Aggregator, EntryStatus, FeedExistsError, FeedResult, InvalidFeedURLError
 from rssmania._poll.parse import HASH_SCHEME
-from tests.feedserver import FeedServer, Item, items, rss
+from tests.feedserver import FeedServer, Item, items, rss, wait_for
 from tests.fixtures import poll_batch_dying_on_crash
 
 
@@ -103,6 +103,35 @@ def test_an_entry_that_flips_between_two_versions_is_reported_once(
             "/v.xml", rss("Flip", [first[0], Item(guid="v-1", title="third", link=first[1].link)])
         )
         assert [e.title for e in next(iter(agg.update(all_feeds=True))).updated] == ["third"]
+
+
+def test_an_interval_set_while_its_feed_is_polled_holds(server: FeedServer, db: Path) -> None:
+    # The poll planned its next check with the interval it started with: set
+    # --interval 60 during it was undone, the next check a day away.
+    url = server.set("/slow.xml", rss("S", items("s", 1)), delay=1.0)
+    failed: list[BaseException] = []
+
+    def set_meanwhile() -> None:
+        try:
+            wait_for(lambda: server.count("/slow.xml") == 2, what="the second poll")
+            with Aggregator(db, workers=1) as other:
+                other.set_feed(url, interval=60)
+        except BaseException as exc:  # seen by the test's thread below
+            failed.append(exc)
+
+    with Aggregator(db, workers=1, default_interval=86400) as agg:
+        agg.add_feed(url)
+        assert len(list(agg.update())) == 1
+        setter = threading.Thread(target=set_meanwhile)
+        setter.start()
+        [result] = list(agg.update(all_feeds=True))
+        setter.join()
+        assert not failed, failed
+        feed = agg.get_feed(url)
+        assert feed.interval == 60
+        assert feed.last_checked is not None
+        assert feed.next_check == feed.last_checked + timedelta(seconds=60)
+        assert result.feed.next_check == feed.next_check
 
 
 def test_a_shorter_interval_applies_at_once(server: FeedServer, db: Path) -> None:

@@ -678,13 +678,32 @@ class Aggregator:
                     continue
                 if outcome.error is not None:
                     log.info("%s: %s", state.url, outcome.error.message)
+                feed = done.feed
+                if feed.interval != state.interval:
+                    feed = self._interval_set_meanwhile(feed, now)
                 yield FeedResult(
-                    feed=done.feed,  # as committed: its URL may have just moved
+                    feed=feed,  # as committed: its URL may have just moved
                     changes=tuple(done.changes),
                     error=outcome.error,
                     not_modified=outcome.not_modified,
                     seconds=outcome.seconds,
                 )
+
+    def _interval_set_meanwhile(self, feed: Feed, now: datetime) -> Feed:
+        """The feed's interval was set while it was polled: the poll planned its next
+        check with the old one (a day away undid ``set --interval 60``). Applied
+        now as ``set`` applies it."""
+        return self._when_unlocked(
+            lambda: self._storage.set_feed(
+                feed.url,
+                interval=feed.interval,
+                title=UNSET,
+                category=UNSET,
+                enabled=UNSET,
+                now=now,
+                default_interval=self.default_interval,
+            )
+        )
 
     def _apply(self, writes: list[FeedWrite]) -> list[Applied | None]:
         return self._when_unlocked(lambda: self._storage.apply_many(writes, outbox=self.outbox))
