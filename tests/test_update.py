@@ -134,6 +134,14 @@ def test_an_interval_set_while_its_feed_is_polled_holds(server: FeedServer, db: 
         assert result.feed.next_check == feed.next_check
 
 
+def test_an_interval_set_on_a_feed_removed_since_ends_no_round(db: Path) -> None:
+    # Removed between storing its result and re-planning its next check.
+    with Aggregator(db, workers=1) as agg:
+        feed = agg.add_feed("http://gone.example/feed")
+        agg.remove_feed(feed.url)
+        assert agg._interval_set_meanwhile(feed, datetime.now(UTC)) == feed
+
+
 def test_a_shorter_interval_applies_at_once(server: FeedServer, db: Path) -> None:
     # set --interval 60 on a feed checked daily left its next check a day away.
     clock = [datetime(2026, 1, 1, tzinfo=UTC)]

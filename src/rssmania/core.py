@@ -693,17 +693,20 @@ class Aggregator:
         """The feed's interval was set while it was polled: the poll planned its next
         check with the old one (a day away undid ``set --interval 60``). Applied
         now as ``set`` applies it."""
-        return self._when_unlocked(
-            lambda: self._storage.set_feed(
-                feed.url,
-                interval=feed.interval,
-                title=UNSET,
-                category=UNSET,
-                enabled=UNSET,
-                now=now,
-                default_interval=self.default_interval,
+        try:
+            return self._when_unlocked(
+                lambda: self._storage.set_feed(
+                    feed.url,
+                    interval=feed.interval,
+                    title=UNSET,
+                    category=UNSET,
+                    enabled=UNSET,
+                    now=now,
+                    default_interval=self.default_interval,
+                )
             )
-        )
+        except FeedNotFoundError:
+            return feed  # removed since: nothing left to plan
 
     def _apply(self, writes: list[FeedWrite]) -> list[Applied | None]:
         return self._when_unlocked(lambda: self._storage.apply_many(writes, outbox=self.outbox))
