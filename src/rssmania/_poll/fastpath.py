@@ -24,7 +24,8 @@ falls back to feedparser (``rssmania._poll.tolerant``):
 xml:base: the extractor does not resolve it, so a document that uses it is
 parsed once more with lxml to learn each entry's base (lxml resolves the
 chain of xml:base attributes), and the bases are matched to the entries by
-position.
+position. The same parse gives an RSS 1.0 entry its content:encoded, which
+the extractor reads in RSS 2.0 only.
 """
 
 from __future__ import annotations
