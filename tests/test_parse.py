@@ -641,6 +641,25 @@ def test_both_paths_read_an_rfc_822_offset_written_with_a_colon(date: str, utc: 
     assert fast == tolerant == utc
 
 
+@pytest.mark.parametrize(
+    "date",
+    [
+        "Sun, 14 Jul 2024 10:00:00 CEST",
+        "2024/07/14 10:00:00",
+        "20240714T100000Z",
+        "Sun, 14 Jul 2024 10:00:00 GMT",
+    ],
+)
+def test_both_paths_read_a_date_alike(date: str) -> None:
+    # feedparser put the first at 10:00 UTC, the second in December and the
+    # third at midnight: an entry's date depended on the path that saw it first.
+    body = rss(f"<item><guid>urn:1</guid><title>x</title><pubDate>{date}</pubDate></item>")
+    fast = fastpath.parse_fast(body, url=URL).entries[0].published
+    slow = parse_tolerant(body, url=URL, content_type=None)
+    assert not isinstance(slow, FeedError)
+    assert fast == slow.entries[0].published
+
+
 def test_fastfeedparser_still_needs_its_rfc_822_offsets_mended() -> None:
     # Its own fallback reads "+02:00" as no zone: once a new version reads it
     # right, rssmania's mending in fastpath (_rfc822_offset_read) can go.

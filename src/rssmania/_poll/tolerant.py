@@ -22,7 +22,7 @@ from typing import Any
 
 import feedparser
 
-from rssmania._poll.fastpath import repeats_content
+from rssmania._poll.fastpath import read_date, repeats_content
 from rssmania._poll.hints import publisher_interval
 from rssmania._poll.raw import RawEntry, RawFeed, alternate_link, resolved
 from rssmania.types import FeedError
@@ -146,6 +146,14 @@ def _length(value: object) -> int | None:
 
 
 def _date(parsed: object, text: object) -> datetime | None:
+    if isinstance(text, str):
+        # Read as the fast path reads it, so that an entry's date does not
+        # depend on which path saw it first: feedparser's own reading put
+        # "2024/07/14 10:00:00" in December and 10:00 CEST at 10:00 UTC. Its
+        # reading stands where the fast path reads no date at all.
+        date = read_date(text)
+        if date is not None:
+            return date
     if isinstance(parsed, time.struct_time):
         try:
             # feedparser normalises every date to UTC before building the struct.
