@@ -99,7 +99,8 @@ MIGRATIONS: tuple[str, ...] = (
     # subscription to "/f1.xml". A URL whose new form is subscribed already
     # stays as it was (OR IGNORE): which of the two to keep is the user's call.
     """
-    UPDATE OR IGNORE feeds SET url = rssmania_feed_url(url), host = rssmania_host(url)
+    UPDATE OR IGNORE feeds
+    SET url = rssmania_feed_url(url), host = rssmania_host(rssmania_feed_url(url))
     WHERE rssmania_feed_url(url) != url;
     """,
 )
@@ -110,7 +111,7 @@ def migrate(db: sqlite3.Connection) -> None:
     if db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
         return  # the common case, without taking the write lock
     db.create_function("rssmania_feed_url", 1, _feed_url, deterministic=True)
-    db.create_function("rssmania_host", 1, lambda url: host_of(_feed_url(url)), deterministic=True)
+    db.create_function("rssmania_host", 1, host_of, deterministic=True)
     db.execute("BEGIN IMMEDIATE")
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]
