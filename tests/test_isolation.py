@@ -12,7 +12,11 @@ from pathlib import Path
 import pytest
 
 from rssmania import Aggregator
+from rssmania._poll import batch
+from rssmania._poll.fetch import Fetched
+from rssmania._poll.jobs import PollSettings
 from rssmania._poll.limits import ParseTooSlow, cpu_limit
+from rssmania.types import FeedError
 from tests.conftest import rssmania
 from tests.feedserver import FeedServer, items, rss, wait_for
 from tests.fixtures import (
@@ -97,6 +101,28 @@ def test_a_parse_over_its_cpu_limit_is_that_feed_s_error(server: FeedServer, db:
         (result,) = agg.update()
     assert result.error is not None
     assert result.error.kind == "too_slow"
+
+
+# What pyo3 raises when a compiled parser panics: a BaseException from a
+# module no one can import, so that it cannot be pickled.
+PanicException = type("PanicException", (BaseException,), {"__module__": "pyo3_runtime"})
+
+
+def test_a_compiled_parser_that_panics_is_that_feed_s_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Seen under the memory cap: fastfeedparser's extractor panicked when an
+    # allocation failed; the panic passed the batch's guard and the whole
+    # batch came back as an unpicklable internal error.
+    def panics(body: bytes, **_: object) -> object:
+        raise PanicException("Python API call failed")
+
+    monkeypatch.setattr(batch, "parse_feed", panics)
+    fetched = Fetched("http://f.example/", 200, "OK", b"<rss/>", None, None, None, None, None, None)
+    error = batch._parse_within_limits(fetched, PollSettings(user_agent="t"))
+    assert isinstance(error, FeedError)
+    assert error.kind == "internal"  # no memory cap in this process
+    assert "panicked" in error.message
 
 
 def test_workers_run_under_a_memory_limit(server: FeedServer, db: Path) -> None:

@@ -23,7 +23,7 @@ import aiohttp
 from rssmania._poll import worker
 from rssmania._poll.fetch import Fetched, fetch, make_session
 from rssmania._poll.jobs import ParsedFeed, PollJob, PollOutcome, PollSettings
-from rssmania._poll.limits import ParseTooSlow, cpu_limit
+from rssmania._poll.limits import ParseTooSlow, cpu_limit, is_rust_panic, memory_limited
 from rssmania._poll.parse import parse_feed
 from rssmania._schedule import MAX_RETRY_AFTER
 from rssmania._text import one_line
@@ -244,6 +244,19 @@ def _parse_within_limits(fetched: Fetched, settings: PollSettings) -> ParsedFeed
         return FeedError("too_large", "parsing needs more memory than a worker may use")
     except RecursionError:
         return FeedError("malformed", "the document nests elements too deeply to be read")
+    except BaseException as exc:
+        if not is_rust_panic(exc):
+            raise
+        # It went past the batch's guard, and the whole batch came back as an
+        # internal error. Under a worker's memory cap a panic mid-parse is an
+        # allocation that failed (pyo3: "Python API call failed" after a
+        # MemoryError), as a compiled parser reports running out.
+        if memory_limited():
+            return FeedError(
+                "too_large",
+                f"parsing needs more memory than a worker may use (a parser panicked: {exc})",
+            )
+        return FeedError("internal", f"internal error: a compiled parser panicked: {exc}")
 
 
 def _outcome(job: PollJob, fetched: Fetched, settings: PollSettings) -> PollOutcome:

@@ -56,3 +56,18 @@ def limit_memory(max_bytes: int | None) -> None:
     if hard != resource.RLIM_INFINITY:
         max_bytes = min(max_bytes, hard)
     resource.setrlimit(resource.RLIMIT_AS, (max_bytes, hard))
+
+
+def memory_limited() -> bool:
+    """Whether this process runs under an address-space cap (``limit_memory``)."""
+    return resource.getrlimit(resource.RLIMIT_AS)[0] != resource.RLIM_INFINITY
+
+
+def is_rust_panic(exc: BaseException) -> bool:
+    """A panic in a compiled parser (fastfeedparser's extractor, nh3: Rust through pyo3).
+
+    pyo3 raises it as a BaseException from a module that cannot be imported,
+    so it passes ``except Exception`` and cannot be pickled back to the
+    coordinator.
+    """
+    return type(exc).__name__ == "PanicException" and type(exc).__module__ == "pyo3_runtime"
