@@ -32,6 +32,11 @@ ERRORS = [
     exceptions.AggregatorStateError("closed"),
     exceptions.WorkerStartupError(),
     exceptions.ClusterError("tcp://127.0.0.1:8786", "cannot reach the scheduler"),
+    exceptions.InvalidSearchError("before:x", "bad date"),
+    exceptions.UserNotFoundError("bob"),
+    exceptions.UserExistsError("bob"),
+    exceptions.UserRequiredError("alice, bob"),
+    exceptions.EntryNotFoundError(42),
 ]
 
 

@@ -10,7 +10,8 @@ import pytest
 from rich.console import Console
 
 from rssmania import Entry, EntryStatus, Feed, FeedError, RoundSummary
-from rssmania._decide import FeedState, decide, is_offline, sort_date, throttled_hosts
+from rssmania._decide import decide, is_offline, sort_date, throttled_hosts
+from rssmania._intents import FeedState
 from rssmania._poll import ParsedEntry, ParsedFeed, PollJob, PollOutcome, PollSettings, hints
 from rssmania._round import (
     BATCHES_PER_WORKER,

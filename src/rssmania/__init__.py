@@ -14,15 +14,21 @@ from rssmania.exceptions import (
     AggregatorStateError,
     ClusterError,
     DatabaseLockedError,
+    EntryNotFoundError,
     FeedExistsError,
     FeedNotFoundError,
     InvalidFeedURLError,
     InvalidOPMLError,
+    InvalidSearchError,
     RssmaniaError,
     StorageError,
+    UserExistsError,
+    UserNotFoundError,
+    UserRequiredError,
     WorkerStartupError,
 )
 from rssmania.types import (
+    Counts,
     Enclosure,
     Entry,
     EntryChange,
@@ -30,11 +36,15 @@ from rssmania.types import (
     Feed,
     FeedError,
     FeedResult,
+    Page,
     RoundSummary,
+    Unset,
+    User,
 )
 
 if TYPE_CHECKING:
     from rssmania.core import Aggregator
+    from rssmania.library import Library
 
 
 def __getattr__(name: str) -> object:
@@ -45,6 +55,10 @@ def __getattr__(name: str) -> object:
         from rssmania.core import Aggregator  # noqa: PLC0415 - see above
 
         return Aggregator
+    if name == "Library":
+        from rssmania.library import Library  # noqa: PLC0415 - see above
+
+        return Library
     raise AttributeError(f"module 'rssmania' has no attribute {name!r}")
 
 
@@ -52,10 +66,12 @@ __all__ = [
     "Aggregator",
     "AggregatorStateError",
     "ClusterError",
+    "Counts",
     "DatabaseLockedError",
     "Enclosure",
     "Entry",
     "EntryChange",
+    "EntryNotFoundError",
     "EntryStatus",
     "Feed",
     "FeedError",
@@ -64,9 +80,17 @@ __all__ = [
     "FeedResult",
     "InvalidFeedURLError",
     "InvalidOPMLError",
+    "InvalidSearchError",
+    "Library",
+    "Page",
     "RoundSummary",
     "RssmaniaError",
     "StorageError",
+    "Unset",
+    "User",
+    "UserExistsError",
+    "UserNotFoundError",
+    "UserRequiredError",
     "WorkerStartupError",
     "__version__",
     "check_feed_url",

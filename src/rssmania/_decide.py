@@ -21,9 +21,9 @@ The rules, in the order they are tried:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
+from rssmania._intents import EntryWrite, FeedState, FeedWrite
 from rssmania._poll.jobs import ParsedEntry, PollOutcome
 from rssmania._schedule import (
     MAX_INTERVAL,
@@ -36,55 +36,6 @@ from rssmania._schedule import (
 )
 from rssmania._urls import host_of
 from rssmania.types import EntryStatus, FeedError
-
-
-@dataclass(frozen=True)
-class FeedState:
-    """What the scheduler and the decider need to know of a stored feed."""
-
-    id: int
-    url: str
-    etag: str | None
-    last_modified: str | None
-    error_count: int
-    interval: int | None
-    body_hash: str | None = None
-    interval_hint: int | None = None
-    redirect_url: str | None = None
-    redirect_streak: int = 0
-
-
-@dataclass(frozen=True)
-class EntryWrite:
-    entry: ParsedEntry
-    status: EntryStatus
-    sort_date: datetime
-    quiet: bool = False
-    """Stored but not reported: only the way rssmania reads entries changed, or the
-    entry went back to the version before last."""
-
-
-@dataclass(frozen=True)
-class FeedWrite:
-    feed_id: int
-    checked: datetime
-    next_check: datetime
-    next_check_reason: str
-    http_status: int | None
-    error_count: int
-    error: FeedError | None
-    validators: tuple[str | None, str | None] | None
-    """(etag, last_modified) to store, or None to keep the stored ones."""
-    body_hash: str | None
-    interval_hint: int | None
-    title: str | None
-    link: str | None
-    entries: tuple[EntryWrite, ...]
-    not_modified: bool = False
-    redirect: tuple[str | None, int] = (None, 0)
-    """(permanent redirect target seen, polls in a row it was seen)."""
-    move_to: str | None = None
-    disabled_reason: str | None = None
 
 
 def decide(
@@ -146,6 +97,7 @@ def decide(
         not_modified=outcome.not_modified,
         redirect=redirect,
         move_to=move_to,
+        served=tuple(e.key for e in outcome.feed.entries) if outcome.feed else None,
     )
 
 

@@ -29,20 +29,26 @@ from typing import Self, TypeVar
 from rssmania._decide import (
     DEFAULT_HOST_WAIT,
     OFFLINE,
-    FeedState,
-    FeedWrite,
     decide,
     is_offline,
     throttled_hosts,
 )
 from rssmania._executors import PoolType, SerialExecutor, WorkerPool
+from rssmania._intents import FeedState, FeedWrite
 from rssmania._opml import OpmlOutline, category_path, parse_opml, write_opml
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
 from rssmania._poll.worker import fast_parser_problem, run_batch
 from rssmania._round import InFlight, PollBatch, StopFlag, run_jobs
 from rssmania._schedule import DEFAULT_INTERVAL, LONGEST_INTERVAL, MAX_INTERVAL, jitter
 from rssmania._storage import Storage
-from rssmania._storage.store import UNSET, Applied, Unset
+from rssmania._storage import entries as _entries
+from rssmania._storage import search as _search
+from rssmania._storage import subscriptions as _subs
+from rssmania._storage import users as _users
+from rssmania._storage.connection import transaction
+from rssmania._storage.entries import EntryQuery
+from rssmania._storage.frozen import login_name_5
+from rssmania._storage.store import Applied
 from rssmania._text import CONTROLS, is_utf8, one_line, without_controls
 from rssmania._urls import check_feed_url, host_of, stored_forms
 from rssmania._version import __version__
@@ -51,8 +57,10 @@ from rssmania.exceptions import (
     DatabaseLockedError,
     FeedNotFoundError,
     InvalidFeedURLError,
+    UserNotFoundError,
+    UserRequiredError,
 )
-from rssmania.types import Entry, EntryChange, Feed, FeedError, FeedResult
+from rssmania.types import UNSET, Entry, EntryChange, Feed, FeedError, FeedResult, Unset
 
 log = logging.getLogger("rssmania.core")
 _CHECKED_PARSER = False
@@ -100,10 +108,15 @@ class Aggregator:
     ``workers=1`` polls in this process, on the same code path.
     ``executor="dask://HOST:PORT"`` polls on a Dask cluster instead (``pip
     install 'rssmania[dask]'``); this process still keeps the database and
-    decides. ``outbox=True``
-    records every new or updated entry until :meth:`ack_changes` is called:
-    what the command line uses to report each article exactly once, even
-    across a crash.
+    decides. ``outbox=True`` marks every new or updated entry in the
+    change log for printing, until :meth:`ack_changes` is called: what the
+    command line uses to report each article exactly once, even across a
+    crash.
+
+    Subscriptions are a user's: ``user`` names whose (default: the only
+    user, made on first use; UserRequiredError when there are several).
+    Polling is per feed, whoever follows it. Reading state, search and
+    paging are ``rssmania.Library``'s.
     """
 
     def __init__(
@@ -127,6 +140,8 @@ class Aggregator:
         refuse_private_addresses: bool = False,
         allowed_networks: Iterable[str] = (),
         now: Callable[[], datetime] | None = None,
+        user: str | None = None,
+        index_search: bool = True,
         _poll_batch: PollBatch = run_batch,
         _batch_deadline: float | None = None,
     ) -> None:
@@ -156,16 +171,20 @@ class Aggregator:
         self._now = now or (lambda: datetime.now(UTC))
         self._poll = _poll_batch
         self._batch_deadline = _batch_deadline
-        self._storage = Storage(path)
+        self._user_name = user
+        self.index_search = index_search
+        self._user: int | None = None
+        self._views: dict[int, tuple[str | None, str | None]] = {}
+        """The user's own title and category of each feed, for the results of a round."""
         self._polling: dict[str, FeedState] = {}
         self._executor: PoolType | SerialExecutor
         if executor != "local":
             # Dask's adapter only when asked for: a tenth of the command's start-up.
             from rssmania._dask import DaskPool, scheduler_address  # noqa: PLC0415
 
-            self._executor = DaskPool(
-                scheduler_address(executor), known_entries=self._stored_entries
-            )
+            # Before the database is opened: a malformed address leaked it.
+            address = scheduler_address(executor)
+            self._executor = DaskPool(address, known_entries=self._stored_entries)
         elif self.workers == 1:
             self._executor = SerialExecutor()
         else:
@@ -174,6 +193,13 @@ class Aggregator:
                 memory_limit=worker_memory_limit,
                 max_tasks_per_child=max_tasks_per_child,
             )
+        try:
+            self._storage = Storage(path)
+        except BaseException:
+            if not isinstance(self._executor, SerialExecutor):
+                self._executor.close()
+            raise
+        self._entered = False
         self._stop = StopFlag(grace=stop_grace)
         self._poll_lock: int | None = None
         self._round: Generator[FeedResult, None, None] | None = None
@@ -190,6 +216,9 @@ class Aggregator:
 
     def __enter__(self) -> Self:
         self._check_open()
+        if self._entered:
+            raise AggregatorStateError("the aggregator is in a with block already")
+        self._entered = True
         global _CHECKED_PARSER  # noqa: PLW0603 - said once per process, not per aggregator
         if not _CHECKED_PARSER:
             _CHECKED_PARSER = True
@@ -288,19 +317,39 @@ class Aggregator:
                 "may call stop() and in_flight()"
             )
 
-    # -- subscriptions ---------------------------------------------------------
+    # -- the user and subscriptions ---------------------------------------------
+
+    def _user_id(self) -> int:
+        """The user this aggregator's subscription calls act for (see ``user``)."""
+        if self._user is None:
+            with transaction(self._storage.db, self._storage.path) as db:
+                if self._user_name is not None:
+                    self._user = _users.by_name(db, self._user_name).id
+                else:
+                    only = _users.the_only(db) or _users.add(
+                        db, login_name_5(), None, now=self._now()
+                    )
+                    self._user = only.id
+        return self._user
+
+    def _subscriptions(self, work: Callable[[sqlite3.Connection, int], T]) -> T:
+        user = self._user_id()
+        with transaction(self._storage.db, self._storage.path) as db:
+            return work(db, user)
 
     def add_feed(self, url: str, *, title: str | None = None, category: str | None = None) -> Feed:
         """Subscribe to ``url``; raises InvalidFeedURLError or FeedExistsError."""
         self._check_open()
         _check_text("title", title)
         _check_text("category", category)
-        return self._storage.add_feed(
-            check_feed_url(url),
-            title=_title(title),
-            category=category_path(category),
-            now=self._now(),
-        )
+        url = check_feed_url(url)
+        row = (url, _title(title), category_path(category))
+
+        def add(db: sqlite3.Connection, user: int) -> Feed:
+            _subs.add(db, user, [row], now=self._now(), skip_existing=False)
+            return _subs.get(db, user, url)
+
+        return self._subscriptions(add)
 
     def add_feeds(self, urls: Iterable[str], *, category: str | None = None) -> list[Feed]:
         """Subscribe to several URLs at once: all of them, or (on any error) none."""
@@ -308,8 +357,12 @@ class Aggregator:
         _check_text("category", category)
         checked = [check_feed_url(url) for url in urls]
         rows = [(url, None, category_path(category)) for url in dict.fromkeys(checked)]
-        self._storage.add_feeds(rows, now=self._now(), skip_existing=False)
-        return [self._storage.get_feed(url) for url, _, _ in rows]
+
+        def add(db: sqlite3.Connection, user: int) -> list[Feed]:
+            _subs.add(db, user, rows, now=self._now(), skip_existing=False)
+            return [_subs.get(db, user, url) for url, _, _ in rows]
+
+        return self._subscriptions(add)
 
     def set_feed(
         self,
@@ -323,7 +376,9 @@ class Aggregator:
         """Change a feed's settings; ``None`` clears one (interval: back to the default).
 
         ``enabled=True`` resumes a feed that was stopped (410 Gone, paused)
-        and polls it at the next round; ``enabled=False`` pauses it.
+        and polls it at the next round; ``enabled=False`` pauses it for this
+        user (a feed is polled while one of its followers has it unpaused).
+        Title, category and pause are the user's; the interval is the feed's.
         """
         self._check_open()
         if not isinstance(interval, Unset) and interval is not None:
@@ -334,19 +389,26 @@ class Aggregator:
             _check_text("category", category)
         if not isinstance(enabled, Unset | bool):
             raise TypeError(f"enabled must be True or False, not {enabled!r}")
-        return self._for_url(
-            url,
-            lambda stored: self._storage.set_feed(
-                stored,
-                interval=interval,
-                # "" is none, as the command line's --title '' and --category '' say.
-                title=_title(title) if isinstance(title, str) else title,
-                category=category_path(category) if isinstance(category, str) else category,
-                enabled=enabled,
-                now=self._now(),
-                default_interval=self.default_interval,
-            ),
-        )
+
+        def change(stored: str) -> Feed:
+            def work(db: sqlite3.Connection, user: int) -> Feed:
+                _subs.update(
+                    db,
+                    user,
+                    stored,
+                    interval=interval,
+                    # "" is none, as the command line's --title '' and --category '' say.
+                    title=_title(title) if isinstance(title, str) else title,
+                    category=category_path(category) if isinstance(category, str) else category,
+                    enabled=enabled,
+                    now=self._now(),
+                    default_interval=self.default_interval,
+                )
+                return _subs.get(db, user, stored)
+
+            return self._subscriptions(work)
+
+        return self._for_url(url, change)
 
     def in_flight(self) -> list[tuple[str, float]]:
         """Feeds being polled now and for how long (seconds), longest first. Thread-safe."""
@@ -357,13 +419,19 @@ class Aggregator:
         return sorted(feeds, key=lambda item: -item[1])
 
     def remove_feed(self, url: str) -> None:
-        """Unsubscribe and delete the feed's entries; raises FeedNotFoundError."""
+        """Unsubscribe; the feed and its entries are deleted when nobody else follows it.
+
+        Raises FeedNotFoundError.
+        """
         self._check_open()
-        self._for_url(url, self._storage.remove_feed)
+        self._for_url(url, lambda stored: self._subscriptions(
+            lambda db, user: _subs.remove(db, user, stored)))  # fmt: skip
 
     def get_feed(self, url: str) -> Feed:
         self._check_open()
-        return self._for_url(url, self._storage.get_feed)
+        return self._for_url(
+            url, lambda stored: self._subscriptions(lambda db, user: _subs.get(db, user, stored))
+        )
 
     def _for_url(self, url: str, action: Callable[[str], T]) -> T:
         """``action`` on the feed ``url`` names, as typed or as add_feed normalizes it."""
@@ -376,8 +444,9 @@ class Aggregator:
         return action(last)
 
     def get_feeds(self) -> list[Feed]:
+        """The user's subscriptions, with their unread counts."""
         self._check_open()
-        return self._storage.get_feeds()
+        return self._subscriptions(_subs.all_of)
 
     def import_opml(self, data: bytes, *, source: str = "<opml>") -> tuple[list[str], list[str]]:
         """Subscribe to every feed of an OPML document, in one transaction.
@@ -394,7 +463,9 @@ class Aggregator:
                 rows.append((check_feed_url(outline.url), _title(outline.title), outline.category))
             except InvalidFeedURLError as exc:
                 skipped.append(str(exc))
-        added = self._storage.add_feeds(rows, now=self._now(), skip_existing=True)
+        added = self._subscriptions(
+            lambda db, user: _subs.add(db, user, rows, now=self._now(), skip_existing=True)
+        )
         fresh = set(added)  # a list asked 200,000 times took minutes
         skipped.extend(f"already subscribed: {url}" for url, *_ in rows if url not in fresh)
         return added, skipped
@@ -407,37 +478,86 @@ class Aggregator:
             OpmlOutline(
                 url=f.url, title=f.given_title, category=category_path(f.category), site_url=f.link
             )
-            for f in self._storage.get_feeds()
+            for f in self.get_feeds()
         ]
         return write_opml(outlines, title=title, now=self._now())
 
     # -- entries ---------------------------------------------------------------
 
     def get_entries(self, *, feed_url: str | None = None, limit: int | None = None) -> list[Entry]:
-        """Stored entries, newest first."""
+        """The user's stored entries, newest first (``rssmania.Library`` filters and pages)."""
         self._check_open()
         if limit is not None and (type(limit) is not int or limit < 0):
             raise TypeError(f"limit must be a whole number from 0, or None, not {limit!r}")
+        if limit == 0:
+            return []
+
+        def listing(feed_ids: tuple[int, ...] | None) -> list[Entry]:
+            def work(db: sqlite3.Connection, user: int) -> list[Entry]:
+                query = EntryQuery(feed_ids=feed_ids)
+                found, _ = _entries.page(db, user, query, limit=limit or 2**62, after_key=None)
+                return found
+
+            return self._subscriptions(work)
+
         if feed_url is None:
-            return self._storage.get_entries(feed_url=None, limit=limit)
+            return listing(None)
         return self._for_url(
-            feed_url, lambda stored: self._storage.get_entries(feed_url=stored, limit=limit)
+            feed_url,
+            lambda stored: listing(
+                (self._subscriptions(lambda db, user: _subs.feed_id(db, user, stored)),)
+            ),
         )
 
     def pending_changes(self) -> list[EntryChange]:
-        """Changes recorded in the outbox and not yet acknowledged, oldest first.
+        """Changes recorded for the command line to print and not yet acknowledged, oldest first.
 
-        Takes the database's poll lock, as update() does: the outbox has one reader.
+        Takes the database's poll lock, as update() does: the printing has one reader.
         """
         self._check_open()
         self._lock_polling()
-        return self._storage.pending_changes()
+        return self._storage.pending_changes(self._viewer())
 
     def ack_changes(self, up_to_seq: int) -> None:
-        """Drop outbox changes up to ``up_to_seq``: they have been shown."""
+        """Mark changes up to ``up_to_seq`` as shown."""
         self._check_open()
         self._lock_polling()
-        self._when_unlocked(lambda: self._storage.ack_changes(up_to_seq))
+        self._when_unlocked(lambda: self._storage.ack_changes(up_to_seq, now=self._now()))
+
+    def _viewer(self) -> int | None:
+        """The user whose titles a round's results show; None when it cannot say which."""
+        try:
+            return self._user_id()
+        except (UserRequiredError, UserNotFoundError):
+            return None
+
+    def _load_views(self) -> None:
+        viewer = self._viewer()
+        if viewer is None:
+            self._views = {}
+            return
+        rows = self._storage.db.execute(
+            "SELECT feed_id, title, category FROM subscriptions WHERE user_id = ?", (viewer,)
+        ).fetchall()
+        self._views = {feed_id: (title, category) for feed_id, title, category in rows}
+
+    def _as_viewed(
+        self, feed: Feed, changes: list[EntryChange]
+    ) -> tuple[Feed, tuple[EntryChange, ...]]:
+        view = self._views.get(feed.id)
+        if view is None:
+            return feed, tuple(changes)
+        feed = replace(feed, user_title=view[0], category=view[1])
+        if view[0] is None:
+            return feed, tuple(changes)
+        return feed, tuple(replace(c, entry=replace(c.entry, feed_title=view[0])) for c in changes)
+
+    def update_search_index(self) -> int:
+        """Bring the full-text index up to date with what was stored; changes read."""
+        self._check_open()
+        return self._when_unlocked(
+            lambda: _search.catch_up(self._storage.db, self._storage.path, now=self._now())
+        )
 
     # -- polling -----------------------------------------------------------------
 
@@ -450,6 +570,7 @@ class Aggregator:
         self._check_open()
         self._lock_polling()
         self._end_round()
+        self._load_views()
         states = self._storage.feed_states(now=self._now(), due_only=not all_feeds)
         if states and not isinstance(self._executor, SerialExecutor):
             self._executor.warm_up()  # for Dask: connects, or raises ClusterError
@@ -465,6 +586,7 @@ class Aggregator:
         self._check_open()
         self._lock_polling()
         self._end_round()
+        self._load_views()
         if not isinstance(self._executor, SerialExecutor):
             self._executor.warm_up()
         self._round = self._as_round(self._watch(idle))
@@ -475,6 +597,8 @@ class Aggregator:
     ) -> Generator[FeedResult, None, None]:
         try:
             yield from results
+            if not self._stop.requested:
+                self._catch_up_index()
         finally:
             results.close()
             # A stop ends one round; it is not carried into the next.
@@ -494,9 +618,17 @@ class Aggregator:
             if states:
                 yield from self._poll_states(states)
                 continue
+            self._catch_up_index()  # idle: what the round stored goes into the index
             next_due = self._storage.next_due()
             wait = idle if next_due is None else (next_due - now).total_seconds()
             self._sleep(min(max(wait, 0.05), idle))
+
+    def _catch_up_index(self) -> None:
+        """The search index reads the change log after a round, in transactions of its own."""
+        if self.index_search:
+            self._when_unlocked(
+                lambda: _search.catch_up(self._storage.db, self._storage.path, now=self._now())
+            )
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds
@@ -641,7 +773,7 @@ class Aggregator:
             outcome = polled
             try:
                 done = self._storage.apply_many(
-                    [self._decide(state, outcome, now)], outbox=self.outbox
+                    [self._decide(state, outcome, now)], announce=self.outbox
                 )
             except _UNSTORABLE as exc:
                 log.exception("cannot store the result of polling %s", state.url)
@@ -651,7 +783,7 @@ class Aggregator:
                     f"internal error: its result cannot be stored: {one_line(str(exc))}",
                 )
                 done = self._storage.apply_many(
-                    [self._decide(state, outcome, now)], outbox=self.outbox
+                    [self._decide(state, outcome, now)], announce=self.outbox
                 )
             stored.append((state, outcome))
             applied.extend(done)
@@ -681,9 +813,10 @@ class Aggregator:
                 feed = done.feed
                 if feed.interval != state.interval:
                     feed = self._interval_set_meanwhile(feed, now)
+                feed, changes = self._as_viewed(feed, done.changes)
                 yield FeedResult(
                     feed=feed,  # as committed: its URL may have just moved
-                    changes=tuple(done.changes),
+                    changes=changes,
                     error=outcome.error,
                     not_modified=outcome.not_modified,
                     seconds=outcome.seconds,
@@ -693,23 +826,19 @@ class Aggregator:
         """The feed's interval was set while it was polled: the poll planned its next
         check with the old one (a day away undid ``set --interval 60``). Applied
         now as ``set`` applies it."""
+
+        def plan() -> None:
+            with transaction(self._storage.db, self._storage.path) as db:
+                _subs.plan_interval(db, feed.id, feed.interval or self.default_interval, now=now)
+
+        self._when_unlocked(plan)
         try:
-            return self._when_unlocked(
-                lambda: self._storage.set_feed(
-                    feed.url,
-                    interval=feed.interval,
-                    title=UNSET,
-                    category=UNSET,
-                    enabled=UNSET,
-                    now=now,
-                    default_interval=self.default_interval,
-                )
-            )
+            return self._storage.get_feed_by_id(feed.id)
         except FeedNotFoundError:
             return feed  # removed since: nothing left to plan
 
     def _apply(self, writes: list[FeedWrite]) -> list[Applied | None]:
-        return self._when_unlocked(lambda: self._storage.apply_many(writes, outbox=self.outbox))
+        return self._when_unlocked(lambda: self._storage.apply_many(writes, announce=self.outbox))
 
     def _when_unlocked(self, write: Callable[[], T]) -> T:
         while True:

@@ -5,11 +5,16 @@
     ├── FeedExistsError          adding a URL that is already subscribed
     ├── FeedNotFoundError        naming a URL that is not subscribed
     ├── InvalidOPMLError         an OPML file that cannot be read
+    ├── InvalidSearchError       a search query that cannot be read (a bad date, too long)
+    ├── UserNotFoundError        naming a user that does not exist
+    ├── UserExistsError          adding a user whose name is taken
+    ├── UserRequiredError        several users, and none named
+    ├── EntryNotFoundError       an entry id that is not one of the user's entries
     ├── StorageError             the database cannot be opened or written
     │   └── DatabaseLockedError  another rssmania is updating the same database
     ├── WorkerStartupError       worker processes die before they can start
     ├── ClusterError             a Dask cluster unreachable, lost, or of other versions
-    └── AggregatorStateError     using an aggregator the wrong way (closed, re-entered)
+    └── AggregatorStateError     using an aggregator or a library the wrong way (closed, re-entered)
 
 A feed that fails to poll (HTTP error, timeout, malformed XML...) is *not* an
 exception: it is a value, :class:`rssmania.FeedError`, attached to that feed's
@@ -70,6 +75,68 @@ class InvalidOPMLError(RssmaniaError, ValueError):
 
     def __str__(self) -> str:
         return f"cannot read OPML {self.source}: {self.reason}"
+
+
+class InvalidSearchError(RssmaniaError, ValueError):
+    """The search query cannot be read; ``str()`` says which part and why."""
+
+    def __init__(self, query: str, reason: str) -> None:
+        super().__init__(query, reason)
+        self.query = query
+        self.reason = reason
+
+    def __str__(self) -> str:
+        return f"cannot search for {self.query!r}: {self.reason}"
+
+
+class UserNotFoundError(RssmaniaError, LookupError):
+    """No user has this name."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"no such user: {self.name}"
+
+
+class UserExistsError(RssmaniaError):
+    """A user of this name exists already (names are compared without case)."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"a user named {self.name!r} exists already"
+
+
+class UserRequiredError(RssmaniaError):
+    """The database has several users and the call did not say which one it acts for."""
+
+    def __init__(self, names: str) -> None:
+        super().__init__(names)
+        self.names = names
+
+    def __str__(self) -> str:
+        return (
+            f"this database has several users ({self.names}): say which one with "
+            "--user NAME or $RSSMANIA_USER"
+        )
+
+
+class EntryNotFoundError(RssmaniaError, LookupError):
+    """No entry of this id is in one of the user's subscriptions.
+
+    Another user's entry is not found either: ids never tell who follows what.
+    """
+
+    def __init__(self, entry_id: int) -> None:
+        super().__init__(entry_id)
+        self.entry_id = entry_id
+
+    def __str__(self) -> str:
+        return f"no entry {self.entry_id} in your subscriptions"
 
 
 class StorageError(RssmaniaError):

@@ -7,6 +7,16 @@ from dataclasses import dataclass
 from datetime import datetime
 
 
+class Unset:
+    """The type of UNSET: an option that was not given, where None means "clear it"."""
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+UNSET = Unset()
+
+
 @dataclass(frozen=True)
 class Enclosure:
     """A file attached to an entry (podcast audio, image...)."""
@@ -49,6 +59,9 @@ class Entry:
     status: EntryStatus
     read: bool = False
     starred: bool = False
+    entry_id: int = 0
+    """The stable integer id the reading commands and the sync APIs take (0: not stored)."""
+    feed_id: int = 0
 
 
 @dataclass(frozen=True)
@@ -94,6 +107,10 @@ class Feed:
     """The URL this feed had before a permanent redirect moved it."""
     disabled_reason: str | None = None
     """Why polling stopped (410 Gone, paused); None while the feed is polled."""
+    id: int = 0
+    """The feed's stable integer id (shared by every user who follows its URL)."""
+    unread: int = 0
+    """Entries the user has not read (0 where no user is in view: a poll's result)."""
 
     @property
     def given_title(self) -> str | None:
@@ -111,6 +128,34 @@ class Feed:
     @property
     def not_modified_ratio(self) -> float | None:
         return self.not_modified_count / self.polls if self.polls else None
+
+
+@dataclass(frozen=True)
+class User:
+    """An account: subscriptions, reading state and credentials of its own."""
+
+    id: int
+    name: str
+    created: datetime
+    has_password: bool
+
+
+@dataclass(frozen=True)
+class Page:
+    """Some entries, and the ``page`` argument that asks for the ones after (None: no more)."""
+
+    entries: tuple[Entry, ...]
+    next: str | None
+
+
+@dataclass(frozen=True)
+class Counts:
+    """Unread entries, per feed id and per category (a category counts its sub-categories)."""
+
+    feeds: dict[int, int]
+    categories: dict[str, int]
+    total: int
+    starred: int
 
 
 @dataclass(frozen=True)

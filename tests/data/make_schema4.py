@@ -3,11 +3,16 @@
 Read and starred were then set by SQL on a-0, b-0 (read) and a-1 (starred): schema 4 has
 the columns, no command set them.
 """
+
+import sqlite3
 import sys
+
 sys.path.insert(0, ".")
 from pathlib import Path
-from tests.feedserver import FeedServer, rss, items
+
 from rssmania import Aggregator
+from tests.feedserver import FeedServer, items, rss
+
 out = Path("tests/data/schema4.sqlite")
 out.unlink(missing_ok=True)
 with FeedServer() as s:
@@ -18,7 +23,7 @@ with FeedServer() as s:
         agg.add_feed(a, title="My A", category="Tech/Python")
         agg.add_feed(b, category="News")
         agg.add_feed(c)
-        first = [r for r in agg.update()]
+        first = list(agg.update())
         # shown by the command line: acknowledged
         agg.ack_changes(max(ch.seq for ch in agg.pending_changes()))
         s.set("/a.xml", rss("Feed A", items("a", 7)))
@@ -26,8 +31,12 @@ with FeedServer() as s:
         list(agg.update(all_feeds=True))
         print("pending", [(ch.seq, ch.entry.id) for ch in agg.pending_changes()])
         agg.set_feed(c, enabled=False)
-        print([ (f.url, f.user_title, f.category, f.disabled_reason) for f in agg.get_feeds()])
+        print([(f.url, f.user_title, f.category, f.disabled_reason) for f in agg.get_feeds()])
         print(len(agg.get_entries()))
-import sqlite3
-db = sqlite3.connect(out); db.execute("PRAGMA wal_checkpoint(TRUNCATE)"); db.execute("PRAGMA journal_mode=DELETE"); db.execute("VACUUM"); db.close()
+
+db = sqlite3.connect(out)
+db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+db.execute("PRAGMA journal_mode=DELETE")
+db.execute("VACUUM")
+db.close()
 print(out.stat().st_size)

@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import sqlite3
 
-from rssmania._urls import check_feed_url, host_of
-from rssmania.exceptions import InvalidFeedURLError
+from rssmania._storage.frozen import feed_url_4, host_4, login_name_5
+
+APPLICATION_ID = 0x52534D41
+"""``PRAGMA application_id`` of an rssmania database ("RSMA"), set by schema 5: another
+program's SQLite file is told apart by its header, not guessed from its tables."""
 
 # Each step moves the schema from version i to i + 1; never edit a released step.
 MIGRATIONS: tuple[str, ...] = (
@@ -103,6 +106,152 @@ MIGRATIONS: tuple[str, ...] = (
     SET url = rssmania_feed_url(url), host = rssmania_host(rssmania_feed_url(url))
     WHERE rssmania_feed_url(url) != url;
     """,
+    # Schema 5: from a poller to a reader. Users own subscriptions over shared
+    # feeds; each user's unread and starred entries are rows of their own.
+    # Unread rows are dense (one per user and unread entry): "unread, newest
+    # first" is the main view of every client and an index range, where rows
+    # of read entries would make it a scan of everything read. Entry ids never
+    # come back after a delete (AUTOINCREMENT): the sync APIs page by id.
+    # What an older database holds goes to a first user.
+    """
+    CREATE TABLE users (
+        id        INTEGER PRIMARY KEY,
+        name      TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        password  TEXT,
+        created   TEXT NOT NULL
+    );
+    CREATE TABLE tokens (
+        id        INTEGER PRIMARY KEY,
+        user_id   INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        hash      TEXT NOT NULL UNIQUE,
+        created   TEXT NOT NULL,
+        last_used TEXT
+    );
+    CREATE INDEX tokens_user ON tokens (user_id);
+    INSERT INTO users (id, name, created)
+    SELECT 1, rssmania_login_name(), strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now')
+    WHERE EXISTS (SELECT 1 FROM feeds);
+
+    CREATE TABLE subscriptions (
+        user_id   INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        feed_id   INTEGER NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+        title     TEXT,
+        category  TEXT,
+        paused    INTEGER NOT NULL DEFAULT 0,
+        added     TEXT NOT NULL,
+        unread    INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (user_id, feed_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX subscriptions_feed ON subscriptions (feed_id);
+    INSERT INTO subscriptions (user_id, feed_id, title, category, paused, added)
+    SELECT 1, id, user_title, category, disabled_reason IS 'paused by you', added FROM feeds;
+    UPDATE feeds SET user_title = NULL, category = NULL,
+        disabled_reason = nullif(disabled_reason, 'paused by you');
+    ALTER TABLE feeds ADD COLUMN served TEXT;
+    ALTER TABLE feeds ADD COLUMN keep_read_days INTEGER;
+    ALTER TABLE feeds ADD COLUMN keep_unread_days INTEGER;
+    ALTER TABLE feeds ADD COLUMN keep_max INTEGER;
+
+    CREATE TABLE entries_5 (
+        id            INTEGER PRIMARY KEY AUTOINCREMENT,
+        feed_id       INTEGER NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+        key           TEXT NOT NULL,
+        content_hash  TEXT NOT NULL,
+        title         TEXT,
+        link          TEXT,
+        author        TEXT,
+        summary       TEXT,
+        content       TEXT,
+        enclosures    TEXT NOT NULL DEFAULT '[]',
+        published     TEXT,
+        updated       TEXT,
+        first_seen    TEXT NOT NULL,
+        last_changed  TEXT NOT NULL,
+        status        TEXT NOT NULL,
+        sort_date     TEXT NOT NULL,
+        previous_hash TEXT,
+        UNIQUE (feed_id, key)
+    );
+    INSERT INTO entries_5 (id, feed_id, key, content_hash, title, link, author, summary,
+        content, enclosures, published, updated, first_seen, last_changed, status, sort_date,
+        previous_hash)
+    SELECT id, feed_id, key, content_hash, title, link, author, summary, content, enclosures,
+        published, updated, first_seen, last_changed, status, sort_date, previous_hash
+    FROM entries ORDER BY id;
+
+    CREATE TABLE unread (
+        user_id   INTEGER NOT NULL,
+        entry_id  INTEGER NOT NULL,
+        feed_id   INTEGER NOT NULL,
+        sort_date TEXT NOT NULL,
+        PRIMARY KEY (user_id, entry_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX unread_date ON unread (user_id, sort_date DESC, entry_id DESC);
+    CREATE INDEX unread_feed ON unread (user_id, feed_id, sort_date DESC, entry_id DESC);
+    INSERT INTO unread (user_id, entry_id, feed_id, sort_date)
+    SELECT 1, id, feed_id, sort_date FROM entries WHERE NOT read;
+    CREATE TABLE starred (
+        user_id   INTEGER NOT NULL,
+        entry_id  INTEGER NOT NULL,
+        feed_id   INTEGER NOT NULL,
+        starred   TEXT NOT NULL,
+        PRIMARY KEY (user_id, entry_id)
+    ) WITHOUT ROWID;
+    INSERT INTO starred (user_id, entry_id, feed_id, starred)
+    SELECT 1, id, feed_id, last_changed FROM entries WHERE starred;
+    UPDATE subscriptions SET unread =
+        (SELECT count(*) FROM unread u WHERE u.user_id = 1 AND u.feed_id = subscriptions.feed_id);
+
+    -- The change log: every new or updated entry, in order. Each consumer
+    -- (the command line's printing, the search index, live pages) keeps a
+    -- cursor; "announce" marks what the command line is to print (the
+    -- outbox's rows: an aggregator without one records for the others only).
+    CREATE TABLE changes (
+        seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+        entry_id  INTEGER NOT NULL,
+        kind      TEXT NOT NULL,
+        announce  INTEGER NOT NULL DEFAULT 0,
+        at        TEXT NOT NULL
+    );
+    CREATE INDEX changes_announced ON changes (seq) WHERE announce;
+    CREATE TABLE cursors (
+        name      TEXT PRIMARY KEY,
+        seq       INTEGER NOT NULL,
+        moved     TEXT NOT NULL
+    );
+    INSERT INTO changes (seq, entry_id, kind, announce, at)
+    SELECT o.seq, o.entry_id, e.status, 1, e.last_changed
+    FROM outbox o JOIN entries e ON e.id = o.entry_id ORDER BY o.seq;
+    INSERT INTO cursors (name, seq, moved)
+    SELECT 'print', coalesce((SELECT min(seq) - 1 FROM outbox),
+                             (SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), 0),
+           strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now');
+    -- Every stored entry waits for the search index, which starts from 0.
+    INSERT INTO changes (entry_id, kind, announce, at)
+    SELECT id, 'new', 0, first_seen FROM entries ORDER BY id;
+    INSERT INTO cursors (name, seq, moved)
+    VALUES ('search', 0, strftime('%Y-%m-%dT%H:%M:%f000+00:00', 'now'));
+    DROP TABLE outbox;
+    DROP TABLE entries;
+    ALTER TABLE entries_5 RENAME TO entries;
+    CREATE INDEX entries_sort_date ON entries (sort_date DESC, id DESC);
+
+    CREATE VIRTUAL TABLE search USING fts5 (
+        title, author, body, tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TRIGGER entries_deleted AFTER DELETE ON entries BEGIN
+        DELETE FROM search WHERE rowid = old.id;
+        DELETE FROM unread WHERE entry_id = old.id AND user_id IN (SELECT id FROM users);
+        DELETE FROM starred WHERE entry_id = old.id AND user_id IN (SELECT id FROM users);
+    END;
+
+    -- The retention policy's global values (per-feed overrides: feeds.keep_*).
+    CREATE TABLE settings (
+        name      TEXT PRIMARY KEY,
+        value     TEXT NOT NULL
+    );
+    PRAGMA application_id = 1381190977;
+    """,
 )
 
 
@@ -110,8 +259,9 @@ def migrate(db: sqlite3.Connection) -> None:
     """Bring the schema up to date, under the write lock (two processes may open a new file)."""
     if db.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS):
         return  # the common case, without taking the write lock
-    db.create_function("rssmania_feed_url", 1, _feed_url, deterministic=True)
-    db.create_function("rssmania_host", 1, host_of, deterministic=True)
+    db.create_function("rssmania_feed_url", 1, feed_url_4, deterministic=True)
+    db.create_function("rssmania_host", 1, host_4, deterministic=True)
+    db.create_function("rssmania_login_name", 0, login_name_5)
     db.execute("BEGIN IMMEDIATE")
     try:
         version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -129,14 +279,6 @@ def migrate(db: sqlite3.Connection) -> None:
         if db.in_transaction:
             db.execute("ROLLBACK")
         raise
-
-
-def _feed_url(url: str) -> str:
-    """``url`` as add stores it now; as it was if it no longer passes (never refused here)."""
-    try:
-        return check_feed_url(url)
-    except InvalidFeedURLError:
-        return url
 
 
 def _statements(script: str) -> list[str]:

@@ -1,0 +1,114 @@
+"""Retention: which stored entries go, feed by feed.
+
+    kept always   starred by anyone; served by the feed now (it would come back as new)
+    unread        (by anyone) kept unread_days after first seen; forever by default
+    read          (by everyone) kept read_days after first seen (60), and only
+                  the newest max_per_feed of a feed (2,000)
+
+Global values live in ``settings``; a feed's own override in ``feeds.keep_*``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from rssmania._storage.connection import to_text
+from rssmania._storage.subscriptions import recount
+
+
+@dataclass(frozen=True)
+class Policy:
+    read_days: int | None = 60
+    unread_days: int | None = None
+    max_per_feed: int | None = 2000
+
+
+_KEYS = {
+    "read_days": "keep_read_days",
+    "unread_days": "keep_unread_days",
+    "max_per_feed": "keep_max",
+}
+
+
+def policy(db: sqlite3.Connection) -> Policy:
+    stored = dict(db.execute("SELECT name, value FROM settings WHERE name LIKE 'retention.%'"))
+    values: dict[str, int | None] = {}
+    for field in _KEYS:
+        text = stored.get(f"retention.{field}")
+        if text is not None:
+            values[field] = None if text == "never" else int(text)
+    return Policy(**values)
+
+
+def set_policy(db: sqlite3.Connection, new: Policy) -> None:
+    for field in _KEYS:
+        value = getattr(new, field)
+        db.execute(
+            "INSERT INTO settings (name, value) VALUES (?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            (f"retention.{field}", "never" if value is None else str(value)),
+        )
+
+
+def set_feed_policy(db: sqlite3.Connection, feed_id: int, **overrides: int | None) -> None:
+    """Per-feed overrides; 0 in a value clears it (the global one applies), -1 is never."""
+    for field, value in overrides.items():
+        db.execute(f"UPDATE feeds SET {_KEYS[field]} = ? WHERE id = ?", (value, feed_id))
+
+
+_CANDIDATES = """
+WITH ranked AS (
+    SELECT e.id, e.key, e.first_seen,
+           row_number() OVER (ORDER BY e.sort_date DESC, e.id DESC) AS n
+    FROM entries e WHERE e.feed_id = :feed
+)
+SELECT r.id FROM ranked r
+WHERE NOT EXISTS (SELECT 1 FROM starred st WHERE st.entry_id = r.id
+                  AND st.user_id IN (SELECT id FROM users))
+  AND r.key NOT IN (SELECT value FROM json_each(coalesce(:served, '[]')))
+  AND CASE WHEN EXISTS (SELECT 1 FROM unread u WHERE u.entry_id = r.id
+                        AND u.user_id IN (SELECT id FROM users))
+      THEN :unread_cut IS NOT NULL AND r.first_seen < :unread_cut
+      ELSE (:read_cut IS NOT NULL AND r.first_seen < :read_cut)
+           OR (:max IS NOT NULL AND r.n > :max)
+      END
+"""
+
+
+def _value(override: int | None, default: int | None) -> int | None:
+    if override is None:
+        return default
+    return None if override < 0 else override
+
+
+def prune(db: sqlite3.Connection, *, now: datetime, dry_run: bool) -> dict[int, int]:
+    """Delete what the policy lets go; entries deleted (or that would be), per feed id."""
+    base = policy(db)
+    gone: dict[int, int] = {}
+    feeds = db.execute(
+        "SELECT id, served, keep_read_days, keep_unread_days, keep_max FROM feeds"
+    ).fetchall()
+    for feed_id, served, read_days, unread_days, keep_max in feeds:
+        read = _value(read_days, base.read_days)
+        unread = _value(unread_days, base.unread_days)
+        params = {
+            "feed": feed_id,
+            "served": served,
+            "read_cut": to_text(now - timedelta(days=read)) if read is not None else None,
+            "unread_cut": to_text(now - timedelta(days=unread)) if unread is not None else None,
+            "max": _value(keep_max, base.max_per_feed),
+        }
+        ids = [row[0] for row in db.execute(_CANDIDATES, params)]
+        if not ids:
+            continue
+        gone[feed_id] = len(ids)
+        if dry_run:
+            continue
+        db.executemany("DELETE FROM entries WHERE id = ?", [(i,) for i in ids])
+        for (user_id,) in db.execute(
+            "SELECT user_id FROM subscriptions WHERE feed_id = ?", (feed_id,)
+        ).fetchall():
+            recount(db, user_id, [feed_id])
+    return gone

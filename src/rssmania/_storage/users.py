@@ -1,0 +1,99 @@
+"""Users and their API tokens (hashes only: ``rssmania.accounts`` makes them)."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+from typing import Any
+
+from rssmania._storage.connection import to_datetime, to_text
+from rssmania._storage.rows import NO_DATE
+from rssmania._storage.subscriptions import drop_unfollowed_feeds
+from rssmania.exceptions import UserExistsError, UserNotFoundError, UserRequiredError
+from rssmania.types import User
+
+_COLUMNS = "id, name, created, password IS NOT NULL"
+
+
+def _user(row: tuple[Any, ...]) -> User:
+    return User(
+        id=row[0], name=row[1], created=to_datetime(row[2]) or NO_DATE, has_password=bool(row[3])
+    )
+
+
+def all_users(db: sqlite3.Connection) -> list[User]:
+    return [_user(r) for r in db.execute(f"SELECT {_COLUMNS} FROM users ORDER BY name")]
+
+
+def by_name(db: sqlite3.Connection, name: str) -> User:
+    row = db.execute(f"SELECT {_COLUMNS} FROM users WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        raise UserNotFoundError(name)
+    return _user(row)
+
+
+def by_id(db: sqlite3.Connection, user_id: int) -> User:
+    row = db.execute(f"SELECT {_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone()
+    if row is None:
+        raise UserNotFoundError(f"#{user_id}")
+    return _user(row)
+
+
+def the_only(db: sqlite3.Connection) -> User | None:
+    """The one user, None when there is none; UserRequiredError when there are several."""
+    rows = db.execute(f"SELECT {_COLUMNS} FROM users ORDER BY id LIMIT 6").fetchall()
+    if len(rows) > 1:
+        names = ", ".join(r[1] for r in rows[:5]) + (", ..." if len(rows) > 5 else "")
+        raise UserRequiredError(names)
+    return _user(rows[0]) if rows else None
+
+
+def add(db: sqlite3.Connection, name: str, password: str | None, *, now: datetime) -> User:
+    row = db.execute(
+        f"INSERT INTO users (name, password, created) VALUES (?, ?, ?) "
+        f"ON CONFLICT (name) DO NOTHING RETURNING {_COLUMNS}",
+        (name, password, to_text(now)),
+    ).fetchone()
+    if row is None:
+        raise UserExistsError(name)
+    return _user(row)
+
+
+def password_of(db: sqlite3.Connection, name: str) -> tuple[User, str | None]:
+    row = db.execute(f"SELECT {_COLUMNS}, password FROM users WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        raise UserNotFoundError(name)
+    return _user(row[:4]), row[4]
+
+
+def set_password(db: sqlite3.Connection, name: str, password: str | None) -> None:
+    if not db.execute("UPDATE users SET password = ? WHERE name = ?", (password, name)).rowcount:
+        raise UserNotFoundError(name)
+
+
+def remove(db: sqlite3.Connection, name: str) -> None:
+    user = by_name(db, name)
+    db.execute("DELETE FROM unread WHERE user_id = ?", (user.id,))
+    db.execute("DELETE FROM starred WHERE user_id = ?", (user.id,))
+    db.execute("DELETE FROM users WHERE id = ?", (user.id,))  # subscriptions, tokens: cascade
+    drop_unfollowed_feeds(db)
+
+
+def add_token(db: sqlite3.Connection, user_id: int, digest: str, *, now: datetime) -> None:
+    db.execute(
+        "INSERT INTO tokens (user_id, hash, created) VALUES (?, ?, ?)",
+        (user_id, digest, to_text(now)),
+    )
+
+
+def by_token(db: sqlite3.Connection, digest: str) -> User | None:
+    row = db.execute(
+        f"SELECT {', '.join('u.' + c for c in ('id', 'name', 'created'))}, "
+        "u.password IS NOT NULL FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.hash = ?",
+        (digest,),
+    ).fetchone()
+    return _user(row) if row else None
+
+
+def revoke_tokens(db: sqlite3.Connection, user_id: int) -> int:
+    return db.execute("DELETE FROM tokens WHERE user_id = ?", (user_id,)).rowcount

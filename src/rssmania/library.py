@@ -1,0 +1,427 @@
+"""The read side: users, subscriptions, entries, reading state, counts and search.
+
+A ``Library`` is safe to share between threads (a web server's): each
+thread reads through a read-only connection of its own, which in WAL mode
+never waits for the poller; state changes are short write transactions on
+one connection, taken in turn. The poller (``Aggregator``) may run in this
+process or another: both see one database.
+
+    with Library("feeds.sqlite") as lib:
+        me = lib.default_user()
+        page = lib.entries(me.id, unread=True, limit=50)
+        lib.mark_read(me.id, [e.entry_id for e in page.entries])
+
+Every call that names entries or feeds takes the user it acts for; an id
+outside that user's subscriptions is not found, whoever else follows it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Literal, Self, TypeVar
+
+from rssmania import accounts
+from rssmania._opml import category_path
+from rssmania._search_query import InvalidSearchError as _BadQuery
+from rssmania._search_query import parse_query
+from rssmania._storage import entries as _entries
+from rssmania._storage import retention as _retention
+from rssmania._storage import search as _search
+from rssmania._storage import state as _state
+from rssmania._storage import subscriptions as _subs
+from rssmania._storage import users as _users
+from rssmania._storage.connection import connect, storage_error, transaction
+from rssmania._storage.entries import EntryQuery
+from rssmania._text import without_controls
+from rssmania._urls import check_feed_url
+from rssmania.exceptions import (
+    AggregatorStateError,
+    EntryNotFoundError,
+    InvalidSearchError,
+    UserNotFoundError,
+)
+from rssmania.types import Counts, Entry, Feed, Page, User
+
+T = TypeVar("T")
+
+Order = Literal["newest", "oldest", "id", "-id", "rank"]
+
+MAX_LIMIT = 10_000
+MAX_IDS = 10_000
+
+
+class Library:
+    """Reading one database, from any number of threads."""
+
+    def __init__(self, path: str | Path, *, now: Callable[[], datetime] | None = None) -> None:
+        self.path = str(path)
+        self._now = now or (lambda: datetime.now(UTC))
+        self._writer = connect(self.path)  # migrates a database of an older version
+        self._write_lock = threading.Lock()
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._readers_lock = threading.Lock()
+        self._closed = False
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close every connection, those of other threads included. Safe to call twice."""
+        with self._readers_lock:
+            if self._closed:
+                return
+            self._closed = True
+            for db in self._readers:
+                db.close()
+        with self._write_lock:
+            self._writer.close()
+
+    def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        db: sqlite3.Connection | None = getattr(self._local, "db", None)
+        if db is None:
+            with self._readers_lock:
+                if self._closed:
+                    raise AggregatorStateError("the library is closed")
+                db = connect(self.path, readonly=self.path != ":memory:")
+                self._readers.append(db)
+            self._local.db = db
+        if self._closed:
+            raise AggregatorStateError("the library is closed")
+        try:
+            db.execute("BEGIN")  # one snapshot for every query of the call
+            try:
+                return work(db)
+            finally:
+                db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise storage_error(self.path, exc) from exc
+
+    def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        with self._write_lock:
+            if self._closed:
+                raise AggregatorStateError("the library is closed")
+            with transaction(self._writer, self.path) as db:
+                return work(db)
+
+    # -- users -----------------------------------------------------------------
+
+    def users(self) -> list[User]:
+        return self._read(_users.all_users)
+
+    def user(self, name: str) -> User:
+        return self._read(lambda db: _users.by_name(db, name))
+
+    def default_user(self, name: str | None = None) -> User:
+        """The user ``name`` names; without one, the only user (made on first use).
+
+        Raises UserRequiredError when there are several, UserNotFoundError
+        for a name nobody has.
+        """
+        if name is not None:
+            return self.user(name)
+        if (only := self._read(_users.the_only)) is not None:
+            return only
+
+        def first(db: sqlite3.Connection) -> User:
+            from rssmania._storage.frozen import login_name_5  # noqa: PLC0415
+
+            return _users.the_only(db) or _users.add(db, login_name_5(), None, now=self._now())
+
+        return self._write(first)
+
+    def add_user(self, name: str, password: str | None = None) -> User:
+        name = _user_name(name)
+        hashed = accounts.hash_password(password) if password is not None else None
+        return self._write(lambda db: _users.add(db, name, hashed, now=self._now()))
+
+    def set_password(self, name: str, password: str | None) -> None:
+        """A new password (None: none; the web and the APIs refuse the user then)."""
+        hashed = accounts.hash_password(password) if password is not None else None
+        self._write(lambda db: _users.set_password(db, name, hashed))
+
+    def remove_user(self, name: str) -> None:
+        """Delete a user, their subscriptions, state and tokens; feeds nobody follows go."""
+        self._write(lambda db: _users.remove(db, name))
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        """The user, when ``password`` is theirs; None otherwise (unknown names included)."""
+        try:
+            user, stored = self._read(lambda db: _users.password_of(db, name))
+        except UserNotFoundError:
+            accounts.verify_password(_DUMMY_HASH(), password)  # the same time either way
+            return None
+        return user if accounts.verify_password(stored, password) else None
+
+    def new_token(self, name: str) -> str:
+        """A new API token for the user: shown once, stored as a digest."""
+        token, digest = accounts.new_token()
+
+        def add(db: sqlite3.Connection) -> None:
+            _users.add_token(db, _users.by_name(db, name).id, digest, now=self._now())
+
+        self._write(add)
+        return token
+
+    def user_by_token(self, token: str) -> User | None:
+        digest = accounts.token_digest(token)
+        return self._read(lambda db: _users.by_token(db, digest))
+
+    # -- subscriptions -----------------------------------------------------------
+
+    def feeds(self, user: int) -> list[Feed]:
+        """The user's subscriptions, by category then title, with unread counts."""
+        return self._read(lambda db: _subs.all_of(db, user))
+
+    def feed(self, user: int, feed_id: int) -> Feed:
+        return self._read(lambda db: _subs.get_by_id(db, user, feed_id))
+
+    def add_feed(
+        self, user: int, url: str, *, title: str | None = None, category: str | None = None
+    ) -> Feed:
+        url = check_feed_url(url)
+        given = (without_controls(title).strip() or None) if title else None
+
+        def add(db: sqlite3.Connection) -> Feed:
+            _subs.add(db, user, [(url, given, category_path(category))], now=self._now(),
+                      skip_existing=False)  # fmt: skip
+            return _subs.get(db, user, url)
+
+        return self._write(add)
+
+    def remove_feed(self, user: int, feed_id: int) -> None:
+        def remove(db: sqlite3.Connection) -> None:
+            _subs.remove(db, user, _subs.get_by_id(db, user, feed_id).url)
+
+        self._write(remove)
+
+    def categories(self, user: int) -> list[str]:
+        rows = self._read(
+            lambda db: db.execute(
+                "SELECT DISTINCT category FROM subscriptions WHERE user_id = ? "
+                "AND category IS NOT NULL ORDER BY category",
+                (user,),
+            ).fetchall()
+        )
+        return [row[0] for row in rows]
+
+    # -- entries -----------------------------------------------------------------
+
+    def entries(
+        self,
+        user: int,
+        *,
+        feed: int | None = None,
+        category: str | None = None,
+        read: bool | None = None,
+        starred: bool | None = None,
+        search: str | None = None,
+        before: datetime | None = None,
+        after: datetime | None = None,
+        min_id: int | None = None,
+        max_id: int | None = None,
+        ids: Iterable[int] | None = None,
+        order: Order | None = None,
+        limit: int = 100,
+        page: str | None = None,
+    ) -> Page:
+        """A page of the user's entries; every filter given must hold.
+
+        ``order``: ``newest`` (by date, the default), ``oldest``, ``id`` and
+        ``-id`` (by entry id: what the sync APIs page by), or ``rank`` (the
+        best matches of ``search`` first, the default with a search).
+        ``before``/``after`` bound the entry's date; ``min_id``/``max_id``
+        its id (both exclusive). ``page`` is the ``next`` of the page before.
+        """
+        if type(limit) is not int or not 0 < limit <= MAX_LIMIT:
+            raise ValueError(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}")
+        q = EntryQuery(
+            feed_ids=(feed,) if feed is not None else None,
+            categories=(category_path(category) or "",) if category is not None else None,
+            unread=None if read is None else not read,
+            starred=starred,
+            before=before,
+            after=after,
+            min_id=min_id,
+            max_id=max_id,
+            ids=_ids(ids) if ids is not None else None,
+            oldest_first=order in ("oldest", "id"),
+            by_id=order in ("id", "-id"),
+        )
+        if search is not None:
+            q = self._with_search(user, q, search, ranked=order in (None, "rank"))
+
+        def run(db: sqlite3.Connection) -> Page:
+            found, next_key = _entries.page(db, user, q, limit=limit, after_key=page)
+            return Page(tuple(found), next_key)
+
+        return self._read(run)
+
+    def _with_search(self, user: int, q: EntryQuery, text: str, *, ranked: bool) -> EntryQuery:
+        try:
+            parsed = parse_query(text, now=self._now())
+        except _BadQuery as exc:
+            raise InvalidSearchError(text, str(exc)) from None
+        feed_ids = q.feed_ids
+        if parsed.feeds:
+            named = self._feeds_named(user, parsed.feeds)
+            feed_ids = tuple(i for i in named if feed_ids is None or i in feed_ids)
+        categories = q.categories
+        if parsed.categories:
+            categories = tuple(category_path(c) or "" for c in parsed.categories)
+        from dataclasses import replace  # noqa: PLC0415
+
+        return replace(
+            q,
+            match=parsed.match,
+            exclude=parsed.exclude,
+            feed_ids=feed_ids,
+            categories=categories,
+            unread=q.unread if parsed.unread is None else parsed.unread,
+            starred=q.starred if parsed.starred is None else parsed.starred,
+            before=_earliest(q.before, parsed.before),
+            after=_latest(q.after, parsed.after),
+            ranked=ranked,
+        )
+
+    def _feeds_named(self, user: int, names: tuple[str, ...]) -> tuple[int, ...]:
+        wanted = [n.casefold() for n in names]
+        return tuple(
+            f.id
+            for f in self.feeds(user)
+            if f.url.casefold() in wanted
+            or any(t is not None and t.casefold() in wanted for t in (f.user_title, f.title))
+        )
+
+    def entry(self, user: int, entry_id: int) -> Entry:
+        found = self.entries(user, ids=[entry_id], limit=1).entries
+        if not found:
+            raise EntryNotFoundError(entry_id)
+        return found[0]
+
+    # -- state ---------------------------------------------------------------------
+
+    def mark_read(self, user: int, entry_ids: Iterable[int]) -> int:
+        """Mark entries read; how many were unread.
+
+        An id not in the user's feeds: EntryNotFoundError, and nothing is marked."""
+        ids = _ids(entry_ids)
+        return self._write(lambda db: _state.set_read(db, user, ids, True))
+
+    def mark_unread(self, user: int, entry_ids: Iterable[int]) -> int:
+        ids = _ids(entry_ids)
+        return self._write(lambda db: _state.set_read(db, user, ids, False))
+
+    def star(self, user: int, entry_ids: Iterable[int]) -> int:
+        ids = _ids(entry_ids)
+        return self._write(lambda db: _state.set_starred(db, user, ids, True, now=self._now()))
+
+    def unstar(self, user: int, entry_ids: Iterable[int]) -> int:
+        ids = _ids(entry_ids)
+        return self._write(lambda db: _state.set_starred(db, user, ids, False, now=self._now()))
+
+    def mark_all_read(
+        self,
+        user: int,
+        *,
+        feed: int | None = None,
+        category: str | None = None,
+        before: datetime | None = None,
+        max_id: int | None = None,
+    ) -> int:
+        """Mark read everything unread (of a feed, of a category and its sub-categories),
+        optionally only what is dated before ``before`` or has an id up to ``max_id``:
+        what "mark all as read" sends, so that what arrived since stays unread."""
+
+        def mark(db: sqlite3.Connection) -> int:
+            if feed is not None:
+                _subs.get_by_id(db, user, feed)  # FeedNotFoundError for another user's
+            return _state.mark_all_read(
+                db,
+                user,
+                feed_ids=(feed,) if feed is not None else None,
+                categories=(category_path(category) or "",) if category is not None else None,
+                before=before,
+                max_id=max_id,
+            )
+
+        return self._write(mark)
+
+    def counts(self, user: int) -> Counts:
+        return self._read(lambda db: _state.counts(db, user))
+
+    # -- upkeep --------------------------------------------------------------------
+
+    def update_search_index(self, *, limit: int | None = None) -> int:
+        """Index what changed since the index last caught up; how many changes were read."""
+        with self._write_lock:
+            return _search.catch_up(self._writer, self.path, now=self._now(), limit=limit)
+
+    def retention(self) -> _retention.Policy:
+        return self._read(_retention.policy)
+
+    def set_retention(self, policy: _retention.Policy) -> None:
+        self._write(lambda db: _retention.set_policy(db, policy))
+
+    def prune(self, *, dry_run: bool = False) -> dict[str, int]:
+        """Apply the retention policy: entries deleted (or that would be), by feed URL."""
+
+        def run(db: sqlite3.Connection) -> dict[str, int]:
+            gone = _retention.prune(db, now=self._now(), dry_run=dry_run)
+            urls = dict(db.execute("SELECT id, url FROM feeds").fetchall())
+            if not dry_run:
+                from rssmania._storage import changes  # noqa: PLC0415
+
+                changes.prune(db, now=self._now())
+            return {urls[i]: n for i, n in gone.items()}
+
+        return self._write(run)
+
+
+def _ids(values: Iterable[int]) -> tuple[int, ...]:
+    ids = tuple(values)
+    if len(ids) > MAX_IDS:
+        raise ValueError(f"at most {MAX_IDS} entry ids at once")
+    for value in ids:
+        if type(value) is not int or not 0 < value < 2**63:
+            raise ValueError(f"an entry id is a whole number from 1, not {value!r}")
+    return ids
+
+
+def _user_name(name: str) -> str:
+    name = name.strip() if isinstance(name, str) else name
+    if not isinstance(name, str) or not name:
+        raise ValueError("a user name is some text")
+    if len(name) > 64 or not name.isprintable() or ":" in name:
+        raise ValueError(f"{name!r} is not a user name: at most 64 printable characters, no colon")
+    return name
+
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return min(a, b) if a is not None and b is not None else a or b
+
+
+def _latest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return max(a, b) if a is not None and b is not None else a or b
+
+
+_dummy: list[str] = []
+
+
+def _DUMMY_HASH() -> str:
+    if not _dummy:
+        _dummy.append(accounts.hash_password("not a password of anyone's"))
+    return _dummy[0]
