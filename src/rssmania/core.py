@@ -41,7 +41,9 @@ from rssmania._poll.worker import fast_parser_problem, run_batch
 from rssmania._round import InFlight, PollBatch, StopFlag, run_jobs
 from rssmania._schedule import DEFAULT_INTERVAL, LONGEST_INTERVAL, MAX_INTERVAL, jitter
 from rssmania._storage import Storage
+from rssmania._storage import changes as _changes
 from rssmania._storage import entries as _entries
+from rssmania._storage import retention as _retention
 from rssmania._storage import search as _search
 from rssmania._storage import subscriptions as _subs
 from rssmania._storage import users as _users
@@ -82,6 +84,9 @@ changes. Without one, each feed is its own transaction, as it is yielded.
 # OperationalError (disk full, locked) is the database's, and ends the round
 # (but for `run` on a locked database: see LOCKED_RETRY).
 _UNSTORABLE = (ValueError, OverflowError, TypeError, sqlite3.InterfaceError, sqlite3.DataError)
+
+PRUNE_EVERY = 6 * 3600.0
+"""Seconds between two applications of the retention policy by `run` (the first at start)."""
 
 # Seconds `run` waits before trying again to store into a database that
 # another program keeps locked (after SQLite's own 10 s wait).
@@ -200,6 +205,7 @@ class Aggregator:
                 self._executor.close()
             raise
         self._entered = False
+        self._next_prune = 0.0
         self._stop = StopFlag(grace=stop_grace)
         self._poll_lock: int | None = None
         self._round: Generator[FeedResult, None, None] | None = None
@@ -618,7 +624,7 @@ class Aggregator:
             if states:
                 yield from self._poll_states(states)
                 continue
-            self._catch_up_index()  # idle: what the round stored goes into the index
+            self._maintain()  # idle: the index catches up; retention now and then
             next_due = self._storage.next_due()
             wait = idle if next_due is None else (next_due - now).total_seconds()
             self._sleep(min(max(wait, 0.05), idle))
@@ -629,6 +635,21 @@ class Aggregator:
             self._when_unlocked(
                 lambda: _search.catch_up(self._storage.db, self._storage.path, now=self._now())
             )
+
+    def _maintain(self) -> None:
+        self._catch_up_index()
+        if time.monotonic() < self._next_prune:
+            return
+        self._next_prune = time.monotonic() + PRUNE_EVERY
+
+        def prune() -> None:
+            with transaction(self._storage.db, self._storage.path) as db:
+                gone = _retention.prune(db, now=self._now(), dry_run=False)
+                _changes.prune(db, now=self._now())
+            if gone:
+                log.info("retention: %d entries deleted", sum(gone.values()))
+
+        self._when_unlocked(prune)
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

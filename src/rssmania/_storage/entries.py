@@ -80,7 +80,7 @@ def page(
     else:
         frm = "entries e"
         date, ident = "e.sort_date", "e.id"
-        if source == "search_hits" and q.match is not None:
+        if source == "search_hits" and q.match is not None and not q.ranked:
             where.append("e.id IN (SELECT rowid FROM search WHERE search MATCH ?)")
             params.append(q.match)
     frm += f" JOIN subscriptions s ON s.feed_id = e.feed_id AND s.user_id = {uid}"
@@ -186,17 +186,13 @@ def _ranked(
             start = int(after_key.removeprefix("rank:"))
         except ValueError:
             raise ValueError(f"not a page key of this search: {after_key!r}") from None
-    where = [w for w in where if "search MATCH" not in w or "NOT IN" in w]
     sql = (
         f"SELECT {ENTRY_COLUMNS}, {entry_state(str(uid))} FROM "
         "(SELECT rowid AS hit, bm25(search, 4.0, 2.0, 1.0) AS score FROM search "
-        f"WHERE search MATCH ?) h JOIN {frm.replace('entries e', 'entries e', 1)} "
-        "ON 1 WHERE e.id = h.hit"
+        f"WHERE search MATCH ?) h JOIN {frm} WHERE e.id = h.hit"
         + ("".join(" AND " + w for w in where))
         + " ORDER BY h.score, e.sort_date DESC, e.id DESC LIMIT ? OFFSET ?"
     )
-    # The MATCH parameter came first in params when the source added it: drop it.
-    params = [p for p in params if p != match] if params and params[0] == match else params
     try:
         rows = db.execute(sql, (match, *params, limit + 1, start)).fetchall()
     except sqlite3.OperationalError as exc:

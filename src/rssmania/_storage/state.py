@@ -85,29 +85,29 @@ def mark_all_read(
 ) -> int:
     """Mark read every unread entry of these feeds or categories (all: neither given),
     only those dated before ``before`` and with ids up to ``max_id`` when given."""
-    where = ["u.user_id = ?"]
+    where = ["unread.user_id = ?"]
     params: list[object] = [user_id]
     if feed_ids is not None:
-        where.append(f"u.feed_id IN ({','.join('?' * len(feed_ids))})")
+        where.append(f"unread.feed_id IN ({','.join('?' * len(feed_ids))})")
         params += feed_ids
     if categories is not None:
         clause, more = category_clause("s.category", categories)
         where.append(
-            "u.feed_id IN (SELECT s.feed_id FROM subscriptions s WHERE s.user_id = ? AND "
+            "unread.feed_id IN (SELECT s.feed_id FROM subscriptions s WHERE s.user_id = ? AND "
             + clause
             + ")"
         )
         params += [user_id, *more]
     if before is not None:
-        where.append("u.sort_date < ?")
+        where.append("unread.sort_date < ?")
         params.append(to_text(before))
     if max_id is not None:
-        where.append("u.entry_id <= ?")
+        where.append("unread.entry_id <= ?")
         params.append(max_id)
     touched = [
         row[0]
         for row in db.execute(
-            f"DELETE FROM unread AS u WHERE {' AND '.join(where)} RETURNING u.feed_id", params
+            f"DELETE FROM unread WHERE {' AND '.join(where)} RETURNING feed_id", params
         )
     ]
     if touched:

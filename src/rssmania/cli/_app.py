@@ -20,9 +20,16 @@ import click
 
 from rssmania import (
     Aggregator,
+    EntryNotFoundError,
     InvalidFeedURLError,
+    InvalidSearchError,
+    Library,
     RssmaniaError,
     StorageError,
+    User,
+    UserExistsError,
+    UserNotFoundError,
+    UserRequiredError,
 )
 from rssmania._process import collect_garbage_less_often
 from rssmania._text import is_utf8
@@ -49,6 +56,7 @@ class Options:
     db: Path | None
     user_agent: str | None = None
     refuse_private: bool = False
+    user: str | None = None
 
     def poll_settings(self) -> dict[str, object]:
         """Aggregator options of the commands that poll."""
@@ -71,7 +79,7 @@ def open_aggregator(options: Options, **kwargs: object) -> Iterator[Aggregator]:
         reason = "a file is in the way" if path.parent.exists() else exc.strerror
         raise RuntimeFailure(f"cannot create the folder {path.parent}: {reason}") from exc
     try:
-        agg = Aggregator(path, **kwargs)  # type: ignore[arg-type]
+        agg = Aggregator(path, user=options.user, **kwargs)  # type: ignore[arg-type]
     except StorageError as exc:
         raise RuntimeFailure(str(exc)) from exc
     except ValueError as exc:  # options that do not go together, a malformed address
@@ -79,10 +87,53 @@ def open_aggregator(options: Options, **kwargs: object) -> Iterator[Aggregator]:
     with agg:
         try:
             yield agg
-        except (InvalidFeedURLError, FeedExistsError, FeedNotFoundError, InvalidOPMLError) as exc:
+        except BAD_INPUT as exc:
             raise BadInput(str(exc)) from exc
         except RssmaniaError as exc:
             raise RuntimeFailure(str(exc)) from exc
+
+
+BAD_INPUT = (
+    InvalidFeedURLError,
+    FeedExistsError,
+    FeedNotFoundError,
+    InvalidOPMLError,
+    InvalidSearchError,
+    UserNotFoundError,
+    UserExistsError,
+    UserRequiredError,
+    EntryNotFoundError,
+)
+
+
+@contextlib.contextmanager
+def library(options: Options) -> Iterator[Library]:
+    """The read side, its errors as the command line's."""
+    path = options.db_path
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise RuntimeFailure(f"cannot create the folder {path.parent}: {exc.strerror}") from exc
+    try:
+        lib = Library(path)
+    except StorageError as exc:
+        raise RuntimeFailure(str(exc)) from exc
+    with lib:
+        try:
+            yield lib
+        except BAD_INPUT as exc:
+            raise BadInput(str(exc)) from exc
+        except ValueError as exc:  # a bad id, a bad page key, a bad password
+            raise BadInput(str(exc)) from exc
+        except RssmaniaError as exc:
+            raise RuntimeFailure(str(exc)) from exc
+
+
+@contextlib.contextmanager
+def open_library(options: Options) -> Iterator[tuple[Library, User]]:
+    """The read side and the user the command acts for (made on first use when none)."""
+    with library(options) as lib:
+        yield lib, lib.default_user(options.user)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -104,6 +155,11 @@ def open_aggregator(options: Options, **kwargs: object) -> Iterator[Aggregator]:
     help="Never connect to private, loopback or link-local addresses (for a server "
     "that polls URLs its users give it), checked on every redirect.",
 )
+@click.option(
+    "--user",
+    envvar="RSSMANIA_USER",
+    help="The user to act for (default: the only one; $RSSMANIA_USER).",
+)
 @click.option("-v", "--verbose", count=True, help="More log messages on stderr (-vv: debug).")
 @click.version_option(package_name="rssmania")
 @click.pass_context
@@ -112,6 +168,7 @@ def cli(
     db: Path | None,
     user_agent: str | None,
     refuse_private: bool,
+    user: str | None,
     verbose: int,
 ) -> None:
     """rssmania: poll feeds with every core, report each new article once."""
@@ -127,7 +184,7 @@ def cli(
             handler.addFilter(
                 lambda record: record.levelno >= quiet or not record.name.startswith("distributed")
             )
-    ctx.obj = Options(db=db, user_agent=user_agent, refuse_private=refuse_private)
+    ctx.obj = Options(db=db, user_agent=user_agent, refuse_private=refuse_private, user=user)
 
 
 pass_options = click.make_pass_decorator(Options)

@@ -26,7 +26,7 @@ from rssmania.cli._app import (
     text_option,
 )
 from rssmania.sinks import console as human
-from rssmania.sinks.jsonl import entry_line, feed_line
+from rssmania.sinks.jsonl import feed_line
 
 
 @cli.command()
@@ -212,20 +212,3 @@ def _replace_atomically(file: Path, data: bytes) -> None:
     except BaseException:
         temporary.unlink(missing_ok=True)
         raise
-
-
-@cli.command()
-@click.option("--feed", "feed_url", help="Only this feed's entries.")
-@click.option("--limit", type=click.IntRange(min=1, max=2**31), default=50, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="JSON Lines, as `update --json`.")
-@pass_options
-def entries(options: Options, feed_url: str | None, limit: int, as_json: bool) -> None:
-    """Stored entries, newest first."""
-    stdout_or_fail("the entries")
-    with open_aggregator(options, workers=1) as agg:
-        found = agg.get_entries(feed_url=feed_url, limit=limit)
-    if as_json:
-        for entry in found:
-            click.echo(entry_line(entry), nl=False)
-    else:
-        human.print_entries(Console(), found)

@@ -154,6 +154,7 @@ def feeds_table(feeds: Iterable[Feed], now: datetime) -> Table:
     table = Table(show_edge=False, pad_edge=False, expand=False)
     table.add_column("Title", overflow="fold", max_width=32)
     table.add_column("URL", overflow="fold")
+    table.add_column("Unread", justify="right", no_wrap=True)
     table.add_column("Status", no_wrap=True)
     table.add_column("Last checked", no_wrap=True)
     table.add_column("Next check", overflow="fold")
@@ -167,6 +168,7 @@ def feeds_table(feeds: Iterable[Feed], now: datetime) -> Table:
         table.add_row(
             markup(feed.display_title),
             url,
+            str(feed.unread),
             str(feed.last_status or "-"),
             relative(feed.last_checked, now),
             markup(next_check(feed, now)),

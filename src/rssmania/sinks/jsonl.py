@@ -35,6 +35,7 @@ def _entry_object(entry: Entry) -> dict[str, Any]:
         ],
         "read": entry.read,
         "starred": entry.starred,
+        "entry_id": entry.entry_id,
     }
 
 
@@ -54,6 +55,8 @@ def _feed_object(feed: Feed) -> dict[str, Any]:
         "not_modified": feed.not_modified_count,
         "moved_from": feed.moved_from,
         "stopped": feed.disabled_reason,
+        "feed_id": feed.id,
+        "unread": feed.unread,
     }
 
 

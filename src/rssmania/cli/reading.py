@@ -1,0 +1,212 @@
+"""Reading from the command line: entries, read and starred state, retention.
+
+The primitives of reading (the terminal reader is another command); each
+calls ``rssmania.Library`` as the user the command acts for.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+from rich.console import Console
+
+from rssmania import Feed, Library, User, check_feed_url
+from rssmania.cli._app import BadInput, Options, cli, open_library, pass_options, stdout_or_fail
+from rssmania.exceptions import InvalidFeedURLError
+from rssmania.sinks import console as human
+from rssmania.sinks.jsonl import entry_line
+
+
+def _feed(lib: Library, user: User, name: str) -> Feed:
+    """The user's feed whose URL or title is ``name``."""
+    feeds = lib.feeds(user.id)
+    try:
+        url = check_feed_url(name)
+    except InvalidFeedURLError:
+        url = None
+    by_url = [f for f in feeds if f.url in (name, url)]
+    if by_url:
+        return by_url[0]
+    wanted = name.casefold()
+    titled = [f for f in feeds if any(
+        t is not None and t.casefold() == wanted for t in (f.user_title, f.title))]  # fmt: skip
+    if len(titled) == 1:
+        return titled[0]
+    if titled:
+        urls = ", ".join(f.url for f in titled[:5])
+        raise BadInput(f"several feeds are titled {name!r} ({urls}): give its URL")
+    raise BadInput(f"not subscribed: {name} (neither a URL nor a title of yours)")
+
+
+def _date(text: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise BadInput(
+            f"not a date: {text!r} (use YYYY-MM-DD or an ISO 8601 date and time)"
+        ) from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+@cli.command()
+@click.option("--feed", "feed_name", help="Only this feed's entries (its URL or title).")
+@click.option("--category", help="Only this category's (and its sub-categories').")
+@click.option("--unread", is_flag=True, help="Only unread entries.")
+@click.option("--starred", is_flag=True, help="Only starred entries.")
+@click.option("--search", "query", help="Entries matching a search (see the README's syntax).")
+@click.option("--limit", type=click.IntRange(min=1, max=10_000), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="JSON Lines, as `update --json`.")
+@pass_options
+def entries(
+    options: Options,
+    feed_name: str | None,
+    category: str | None,
+    unread: bool,
+    starred: bool,
+    query: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Stored entries, newest first (a search: best matches first)."""
+    stdout_or_fail("the entries")
+    with open_library(options) as (lib, me):
+        feed = _feed(lib, me, feed_name) if feed_name is not None else None
+        if query is not None:
+            # The poller indexes after each round; what a killed one left is indexed now.
+            lib.update_search_index()
+        found = lib.entries(
+            me.id,
+            feed=feed.id if feed else None,
+            category=category,
+            read=False if unread else None,
+            starred=True if starred else None,
+            search=query,
+            limit=limit,
+        ).entries
+    if as_json:
+        for entry in found:
+            click.echo(entry_line(entry), nl=False)
+    else:
+        human.print_entries(Console(), list(found))
+
+
+def _state_command(name: str, doc: str, verb: str) -> None:
+    @cli.command(name=name, help=doc)
+    @click.argument("entry_ids", nargs=-1, type=click.IntRange(min=1, max=2**63 - 1))
+    @pass_options
+    def command(options: Options, entry_ids: tuple[int, ...]) -> None:
+        if not entry_ids:
+            raise BadInput("which entries? give their entry_id (see `rssmania entries --json`)")
+        with open_library(options) as (lib, me):
+            changed = getattr(lib, verb)(me.id, entry_ids)
+        click.echo(f"{changed} of {len(set(entry_ids))} entries changed", err=True)
+
+
+_state_command("unread", "Mark entries unread, by their entry_id.", "mark_unread")
+_state_command("star", "Star entries, by their entry_id.", "star")
+_state_command("unstar", "Unstar entries, by their entry_id.", "unstar")
+
+
+@cli.command(name="read")
+@click.argument("entry_ids", nargs=-1, type=click.IntRange(min=1, max=2**63 - 1))
+@click.option("--all", "everything", is_flag=True, help="Every unread entry.")
+@click.option("--feed", "feed_name", help="Every unread entry of this feed (URL or title).")
+@click.option("--category", help="Every unread entry of this category and its sub-categories.")
+@click.option("--before", help="Only entries dated before this date (YYYY-MM-DD or ISO 8601).")
+@pass_options
+def read(
+    options: Options,
+    entry_ids: tuple[int, ...],
+    everything: bool,
+    feed_name: str | None,
+    category: str | None,
+    before: str | None,
+) -> None:
+    """Mark entries read: by their entry_id, or --all, --feed or --category at once."""
+    wholesale = sum((everything, feed_name is not None, category is not None))
+    if entry_ids and wholesale:
+        raise BadInput("give entry ids, or one of --all, --feed and --category, not both")
+    if wholesale > 1:
+        raise BadInput("give one of --all, --feed and --category")
+    if not entry_ids and not wholesale:
+        raise BadInput("which entries? give their entry_id, or --all, --feed or --category")
+    if before is not None and entry_ids:
+        raise BadInput("--before goes with --all, --feed or --category")
+    until = _date(before) if before is not None else None
+    with open_library(options) as (lib, me):
+        if entry_ids:
+            changed = lib.mark_read(me.id, entry_ids)
+        else:
+            feed = _feed(lib, me, feed_name) if feed_name is not None else None
+            changed = lib.mark_all_read(
+                me.id, feed=feed.id if feed else None, category=category, before=until
+            )
+    click.echo(f"{changed} entries marked read", err=True)
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True, help="Say what would be deleted; delete nothing.")
+@pass_options
+def prune(options: Options, dry_run: bool) -> None:
+    """Delete old entries as the retention policy says (`rssmania retention`)."""
+    with open_library(options) as (lib, _):
+        gone = lib.prune(dry_run=dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    for url, count in sorted(gone.items()):
+        click.echo(f"{count}\t{url}")
+    total = sum(gone.values())
+    click.echo(f"{verb.capitalize()} {total} entr{'y' if total == 1 else 'ies'}", err=True)
+
+
+def _days(text: str | None, name: str) -> int | bool | None:
+    """None for 'never', an int, or False when not given."""
+    if text is None:
+        return False
+    if text == "never":
+        return None
+    if text.isascii() and text.isdigit() and 0 < int(text) <= 100_000:
+        return int(text)
+    raise BadInput(f"{name} must be a positive whole number or 'never', not {text!r}")
+
+
+@cli.command()
+@click.option(
+    "--read-days", help="Keep read entries this many days after first seen, or 'never' delete."
+)
+@click.option("--unread-days", help="Keep unread entries this many days, or 'never' delete them.")
+@click.option("--max-per-feed", help="Keep at most this many read entries per feed, or 'never'.")
+@pass_options
+def retention(
+    options: Options, read_days: str | None, unread_days: str | None, max_per_feed: str | None
+) -> None:
+    """Show or set the retention policy that `run` and `prune` apply.
+
+    Starred entries, and entries a feed still serves, are never deleted.
+    """
+    from dataclasses import replace  # noqa: PLC0415
+
+    with open_library(options) as (lib, _):
+        policy = lib.retention()
+        changes = {
+            field: value
+            for field, value in (
+                ("read_days", _days(read_days, "--read-days")),
+                ("unread_days", _days(unread_days, "--unread-days")),
+                ("max_per_feed", _days(max_per_feed, "--max-per-feed")),
+            )
+            if value is not False
+        }
+        if changes:
+            policy = replace(policy, **changes)
+            lib.set_retention(policy)
+
+    def say(value: int | None, unit: str) -> str:
+        return "forever" if value is None else f"{value} {unit}"
+
+    click.echo(f"read entries:   {say(policy.read_days, 'days')}")
+    click.echo(f"unread entries: {say(policy.unread_days, 'days')}")
+    click.echo(
+        f"per feed:       {say(policy.max_per_feed, 'entries at most (read ones go first)')}"
+    )
+    click.echo("starred entries, and those a feed still serves: forever")
