@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import fcntl
+import json
 import logging
 import os
 import sqlite3
@@ -62,7 +63,16 @@ from rssmania.exceptions import (
     UserNotFoundError,
     UserRequiredError,
 )
-from rssmania.types import UNSET, Entry, EntryChange, Feed, FeedError, FeedResult, Unset
+from rssmania.types import (
+    UNSET,
+    Entry,
+    EntryChange,
+    EntryStatus,
+    Feed,
+    FeedError,
+    FeedResult,
+    Unset,
+)
 
 log = logging.getLogger("rssmania.core")
 _CHECKED_PARSER = False
@@ -75,7 +85,7 @@ _GROUP_FEEDS = 32
 """Feeds stored per transaction with an outbox (see Storage.apply_many).
 
 Only with an outbox: a caller that stops iterating in the middle of a group
-never sees the rest of it, which was committed; the outbox still holds their
+never sees the rest of it, which was committed; the change log still holds their
 changes. Without one, each feed is its own transaction, as it is yielded.
 """
 
@@ -550,13 +560,39 @@ class Aggregator:
     def _as_viewed(
         self, feed: Feed, changes: list[EntryChange]
     ) -> tuple[Feed, tuple[EntryChange, ...]]:
+        """A round's result as the aggregator's user sees it: their title and category,
+        and, for an updated entry, whether they had read or starred it."""
         view = self._views.get(feed.id)
-        if view is None:
+        if view is None or self._user is None:
             return feed, tuple(changes)
         feed = replace(feed, user_title=view[0], category=view[1])
-        if view[0] is None:
-            return feed, tuple(changes)
-        return feed, tuple(replace(c, entry=replace(c.entry, feed_title=view[0])) for c in changes)
+        updated = [c.entry.entry_id for c in changes if c.status is EntryStatus.UPDATED]
+        unread: set[int] = set()
+        starred: set[int] = set()
+        if updated:
+            ids = json.dumps(updated)
+            for table, found in (("unread", unread), ("starred", starred)):
+                found.update(
+                    row[0]
+                    for row in self._storage.db.execute(
+                        f"SELECT entry_id FROM {table} WHERE user_id = ? AND entry_id IN "
+                        "(SELECT value FROM json_each(?))",
+                        (self._user, ids),
+                    )
+                )
+        title = view[0] if view[0] is not None else feed.title
+        return feed, tuple(
+            replace(
+                c,
+                entry=replace(
+                    c.entry,
+                    feed_title=title,
+                    read=c.status is EntryStatus.UPDATED and c.entry.entry_id not in unread,
+                    starred=c.entry.entry_id in starred,
+                ),
+            )
+            for c in changes
+        )
 
     def update_search_index(self) -> int:
         """Bring the full-text index up to date with what was stored; changes read."""

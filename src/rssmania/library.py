@@ -8,7 +8,7 @@ process or another: both see one database.
 
     with Library("feeds.sqlite") as lib:
         me = lib.default_user()
-        page = lib.entries(me.id, unread=True, limit=50)
+        page = lib.entries(me.id, read=False, limit=50)
         lib.mark_read(me.id, [e.entry_id for e in page.entries])
 
 Every call that names entries or feeds takes the user it acts for; an id

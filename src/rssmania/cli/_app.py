@@ -223,7 +223,7 @@ def main() -> None:
         sys.exit(1)
     except OSError as exc:
         # Our own output failed (`> /dev/full`, a terminal gone): one line, and
-        # what was not shown stays in the outbox for the next run.
+        # what was not shown stays in the change log for the next run.
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
             click.echo(f"Error: cannot write: {exc.strerror or exc}", err=True)

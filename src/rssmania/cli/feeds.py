@@ -60,7 +60,7 @@ def add(options: Options, urls: tuple[str, ...], title: str | None, category: st
 @click.argument("url")
 @pass_options
 def remove(options: Options, url: str) -> None:
-    """Unsubscribe from a feed and delete its entries."""
+    """Unsubscribe from a feed (its entries go when nobody else follows it)."""
     with open_aggregator(options, workers=1) as agg:
         agg.remove_feed(url)
     click.echo(f"Removed {url}")

@@ -121,7 +121,7 @@ def _stdout() -> BinaryIO:
 
 
 class Reporter:
-    """Prints committed changes, then acknowledges them in the outbox.
+    """Prints committed changes, then moves the change log's print cursor past them.
 
     Printing comes first, and all of it (``write_fully``): a kill between
     the two shows an article again at the next start rather than never.
