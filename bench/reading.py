@@ -57,8 +57,8 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import partial
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -814,8 +814,16 @@ def run_driver(db: Path, index_search: bool, out: Path) -> None:
             feeds += 1
             last = time.perf_counter()
         ended = time.perf_counter()  # the round's end: the index caught up when it is kept
+    closed = time.perf_counter()  # the aggregator closed: its last checkpoint of the WAL
     out.write_text(
-        json.dumps({"feeds": feeds, "poll": last - started, "after_last_result": ended - last})
+        json.dumps(
+            {
+                "feeds": feeds,
+                "poll": last - started,
+                "after_last_result": ended - last,
+                "close": closed - ended,
+            }
+        )
     )
 
 

@@ -20,6 +20,7 @@ from rssmania import (
     FeedNotFoundError,
     InvalidSearchError,
     Library,
+    RetentionPolicy,
     UserExistsError,
     UserRequiredError,
 )
@@ -343,6 +344,14 @@ def test_retention_keeps_starred_unread_and_served_entries(
         lib.mark_read(me.id, [by_key[k] for k in ("f-0", "f-1", "f-2", "f-4")])
         lib.star(me.id, [by_key["f-1"]])
         assert lib.prune(dry_run=True) == {url: 2}  # f-0, f-2: read, not starred, not served
+        feed = lib.feeds(me.id)[0].id
+        kept = lib.set_feed_retention(me.id, feed, read_days=None)  # this feed's own: forever
+        assert kept == RetentionPolicy(read_days=None, unread_days=None, max_per_feed=2000)
+        assert lib.prune(dry_run=True) == {}
+        assert lib.set_feed_retention(me.id, feed, read_days="global").read_days == 60
+        lib.set_retention(RetentionPolicy(read_days=90))
+        assert lib.prune(dry_run=True) == {}
+        lib.set_retention(RetentionPolicy())
         assert len(lib.entries(me.id).entries) == 6
         assert lib.prune() == {url: 2}
         assert sorted(by_key_ for by_key_ in (e.id for e in lib.entries(me.id).entries)) == [

@@ -45,7 +45,7 @@ from rssmania.exceptions import (
     InvalidSearchError,
     UserNotFoundError,
 )
-from rssmania.types import Counts, Entry, Feed, Page, User
+from rssmania.types import UNSET, Counts, Entry, Feed, Page, RetentionPolicy, Unset, User
 
 T = TypeVar("T")
 
@@ -370,11 +370,54 @@ class Library:
         with self._write_lock:
             return _search.catch_up(self._writer, self.path, now=self._now(), limit=limit)
 
-    def retention(self) -> _retention.Policy:
+    def retention(self) -> RetentionPolicy:
+        """The global retention policy (``run`` and ``prune`` apply it)."""
         return self._read(_retention.policy)
 
-    def set_retention(self, policy: _retention.Policy) -> None:
+    def set_retention(self, policy: RetentionPolicy) -> None:
+        for field in _retention.FIELDS:
+            _check_keep(field, getattr(policy, field))
         self._write(lambda db: _retention.set_policy(db, policy))
+
+    def feed_retention(self, user: int, feed: int) -> RetentionPolicy:
+        """What applies to one of the user's feeds: its own values over the global ones."""
+
+        def get(db: sqlite3.Connection) -> RetentionPolicy:
+            _subs.get_by_id(db, user, feed)
+            return _retention.feed_policy(db, feed)
+
+        return self._read(get)
+
+    def set_feed_retention(
+        self,
+        user: int,
+        feed: int,
+        *,
+        read_days: _retention.Override | Unset = UNSET,
+        unread_days: _retention.Override | Unset = UNSET,
+        max_per_feed: _retention.Override | Unset = UNSET,
+    ) -> RetentionPolicy:
+        """A feed's own retention values: a number, None for forever, "global" for the
+        global policy's. The feed is shared: its followers all keep what it keeps."""
+        given = {
+            field: value
+            for field, value in (
+                ("read_days", read_days),
+                ("unread_days", unread_days),
+                ("max_per_feed", max_per_feed),
+            )
+            if not isinstance(value, Unset)
+        }
+        for field, value in given.items():
+            if value != "global":
+                _check_keep(field, value)
+
+        def change(db: sqlite3.Connection) -> RetentionPolicy:
+            _subs.get_by_id(db, user, feed)
+            _retention.set_feed_policy(db, feed, **given)
+            return _retention.feed_policy(db, feed)
+
+        return self._write(change)
 
     def prune(self, *, dry_run: bool = False) -> dict[str, int]:
         """Apply the retention policy: entries deleted (or that would be), by feed URL."""
@@ -389,6 +432,11 @@ class Library:
             return {urls[i]: n for i, n in gone.items()}
 
         return self._write(run)
+
+
+def _check_keep(field: str, value: object) -> None:
+    if value is not None and (type(value) is not int or not 0 < value <= 1_000_000):
+        raise ValueError(f"{field} must be a whole number from 1, or None (forever), not {value!r}")
 
 
 def _ids(values: Iterable[int]) -> tuple[int, ...]:

@@ -141,6 +141,21 @@ class User:
 
 
 @dataclass(frozen=True)
+class RetentionPolicy:
+    """How long stored entries are kept; None is forever.
+
+    Starred entries, and entries their feed still serves, are kept whatever it says.
+    """
+
+    read_days: int | None = 60
+    """Read entries (read by every follower) go this many days after first seen."""
+    unread_days: int | None = None
+    """Unread entries go this many days after first seen."""
+    max_per_feed: int | None = 2000
+    """A feed keeps this many entries, newest first; read ones beyond it go."""
+
+
+@dataclass(frozen=True)
 class Page:
     """Some entries, and the ``page`` argument that asks for the ones after (None: no more)."""
 

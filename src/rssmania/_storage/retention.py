@@ -11,39 +11,37 @@ Global values live in ``settings``; a feed's own override in ``feeds.keep_*``.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal
 
 from rssmania._storage.connection import to_text
 from rssmania._storage.subscriptions import recount
+from rssmania.types import RetentionPolicy
 
-
-@dataclass(frozen=True)
-class Policy:
-    read_days: int | None = 60
-    unread_days: int | None = None
-    max_per_feed: int | None = 2000
-
-
-_KEYS = {
+FIELDS = ("read_days", "unread_days", "max_per_feed")
+_COLUMNS = {
     "read_days": "keep_read_days",
     "unread_days": "keep_unread_days",
     "max_per_feed": "keep_max",
 }
+_FOREVER = -1
+"""A feed's own value that says forever (NULL: the global value)."""
+
+Override = int | None | Literal["global"]
 
 
-def policy(db: sqlite3.Connection) -> Policy:
+def policy(db: sqlite3.Connection) -> RetentionPolicy:
     stored = dict(db.execute("SELECT name, value FROM settings WHERE name LIKE 'retention.%'"))
     values: dict[str, int | None] = {}
-    for field in _KEYS:
+    for field in FIELDS:
         text = stored.get(f"retention.{field}")
         if text is not None:
             values[field] = None if text == "never" else int(text)
-    return Policy(**values)
+    return RetentionPolicy(**values)
 
 
-def set_policy(db: sqlite3.Connection, new: Policy) -> None:
-    for field in _KEYS:
+def set_policy(db: sqlite3.Connection, new: RetentionPolicy) -> None:
+    for field in FIELDS:
         value = getattr(new, field)
         db.execute(
             "INSERT INTO settings (name, value) VALUES (?, ?) "
@@ -52,10 +50,23 @@ def set_policy(db: sqlite3.Connection, new: Policy) -> None:
         )
 
 
-def set_feed_policy(db: sqlite3.Connection, feed_id: int, **overrides: int | None) -> None:
-    """Per-feed overrides; 0 in a value clears it (the global one applies), -1 is never."""
-    for field, value in overrides.items():
-        db.execute(f"UPDATE feeds SET {_KEYS[field]} = ? WHERE id = ?", (value, feed_id))
+def feed_policy(db: sqlite3.Connection, feed_id: int) -> RetentionPolicy:
+    """What applies to one feed: its own values over the global policy."""
+    base = policy(db)
+    row = db.execute(
+        "SELECT keep_read_days, keep_unread_days, keep_max FROM feeds WHERE id = ?", (feed_id,)
+    ).fetchone()
+    own = row or (None, None, None)
+    return RetentionPolicy(
+        **{f: _value(v, getattr(base, f)) for f, v in zip(FIELDS, own, strict=True)}
+    )
+
+
+def set_feed_policy(db: sqlite3.Connection, feed_id: int, **values: Override) -> None:
+    """A feed's own values: a number, None for forever, "global" for the global value."""
+    for field, value in values.items():
+        stored = None if value == "global" else _FOREVER if value is None else value
+        db.execute(f"UPDATE feeds SET {_COLUMNS[field]} = ? WHERE id = ?", (stored, feed_id))
 
 
 _CANDIDATES = """

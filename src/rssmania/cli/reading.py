@@ -6,6 +6,7 @@ calls ``rssmania.Library`` as the user the command acts for.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import click
@@ -159,54 +160,65 @@ def prune(options: Options, dry_run: bool) -> None:
     click.echo(f"{verb.capitalize()} {total} entr{'y' if total == 1 else 'ies'}", err=True)
 
 
-def _days(text: str | None, name: str) -> int | bool | None:
-    """None for 'never', an int, or False when not given."""
+_NOT_GIVEN = object()
+
+
+def _keep(text: str | None, name: str, *, per_feed: bool) -> object:
+    """A number, None for 'never', "global" (a feed's: the global value), or _NOT_GIVEN."""
     if text is None:
-        return False
+        return _NOT_GIVEN
     if text == "never":
         return None
-    if text.isascii() and text.isdigit() and 0 < int(text) <= 100_000:
+    if per_feed and text == "global":
+        return "global"
+    if text.isascii() and text.isdigit() and 0 < int(text) <= 1_000_000:
         return int(text)
-    raise BadInput(f"{name} must be a positive whole number or 'never', not {text!r}")
+    also = ", 'never' or 'global'" if per_feed else " or 'never'"
+    raise BadInput(f"{name} must be a whole number from 1{also}, not {text!r}")
 
 
 @cli.command()
-@click.option(
-    "--read-days", help="Keep read entries this many days after first seen, or 'never' delete."
-)
-@click.option("--unread-days", help="Keep unread entries this many days, or 'never' delete them.")
-@click.option("--max-per-feed", help="Keep at most this many read entries per feed, or 'never'.")
+@click.option("--read-days", help="Keep read entries N days after first seen ('never': forever).")
+@click.option("--unread-days", help="Keep unread entries N days ('never': forever).")
+@click.option("--max-per-feed", help="Keep the N newest entries of a feed, read ones beyond go.")
+@click.option("--feed", "feed_name", help="This feed's own values ('global': the global one).")
 @pass_options
 def retention(
-    options: Options, read_days: str | None, unread_days: str | None, max_per_feed: str | None
+    options: Options,
+    read_days: str | None,
+    unread_days: str | None,
+    max_per_feed: str | None,
+    feed_name: str | None,
 ) -> None:
     """Show or set the retention policy that `run` and `prune` apply.
 
     Starred entries, and entries a feed still serves, are never deleted.
     """
-    from dataclasses import replace  # noqa: PLC0415
-
-    with open_library(options) as (lib, _):
-        policy = lib.retention()
-        changes = {
-            field: value
-            for field, value in (
-                ("read_days", _days(read_days, "--read-days")),
-                ("unread_days", _days(unread_days, "--unread-days")),
-                ("max_per_feed", _days(max_per_feed, "--max-per-feed")),
-            )
-            if value is not False
-        }
-        if changes:
-            policy = replace(policy, **changes)
-            lib.set_retention(policy)
+    per_feed = feed_name is not None
+    given = {
+        field: value
+        for field, value in (
+            ("read_days", _keep(read_days, "--read-days", per_feed=per_feed)),
+            ("unread_days", _keep(unread_days, "--unread-days", per_feed=per_feed)),
+            ("max_per_feed", _keep(max_per_feed, "--max-per-feed", per_feed=per_feed)),
+        )
+        if value is not _NOT_GIVEN
+    }
+    with open_library(options) as (lib, me):
+        if feed_name is not None:
+            feed = _feed(lib, me, feed_name)
+            policy = lib.set_feed_retention(me.id, feed.id, **given)  # type: ignore[arg-type]
+        else:
+            policy = replace(lib.retention(), **given)  # type: ignore[arg-type]
+            if given:
+                lib.set_retention(policy)
 
     def say(value: int | None, unit: str) -> str:
         return "forever" if value is None else f"{value} {unit}"
 
+    if feed_name is not None:
+        click.echo(f"for {feed_name}:")
     click.echo(f"read entries:   {say(policy.read_days, 'days')}")
     click.echo(f"unread entries: {say(policy.unread_days, 'days')}")
-    click.echo(
-        f"per feed:       {say(policy.max_per_feed, 'entries at most (read ones go first)')}"
-    )
+    click.echo(f"per feed:       {say(policy.max_per_feed, 'entries (read ones beyond go)')}")
     click.echo("starred entries, and those a feed still serves: forever")
