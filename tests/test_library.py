@@ -423,3 +423,53 @@ def test_eight_threads_read_and_mark_while_a_cold_round_of_2000_feeds_writes(
                 assert lib.entry(me.id, entry_id).read is read
             counts = lib.counts(me.id)
             assert counts.total == len(lib.entries(me.id, read=False, limit=10_000).entries)
+
+
+def test_reading_from_the_command_line(tmp_path: Path, server: FeedServer) -> None:
+    url = server.set("/f.xml", rss("Blog", items("f", 4)))
+    db = tmp_path / "cli.sqlite"
+    assert rssmania(db, "add", url, "--category", "Tech/Python").returncode == 0
+    assert rssmania(db, "update").returncode == 0
+    found = rssmania(db, "entries", "--search", "article 3", "--json")
+    assert found.returncode == 0
+    assert '"id":"f-3"' in found.stdout.splitlines()[0]
+    assert rssmania(db, "read", "--feed", "Blog", "--before", "2023-11-15").returncode == 0
+    assert len(rssmania(db, "entries", "--unread", "--json").stdout.splitlines()) == 2
+    listed = rssmania(db, "list", "--json").stdout
+    assert '"unread":2' in listed
+    assert rssmania(db, "read", "--all").returncode == 0
+    assert rssmania(db, "entries", "--unread").stdout == ""
+    both = rssmania(db, "read", "1", "--all")
+    assert both.returncode == 2
+    assert "not both" in both.stderr
+    assert "Would delete 0 entries" in rssmania(db, "prune", "--dry-run").stderr
+    shown = rssmania(db, "retention", "--read-days", "30").stdout
+    assert "read entries:   30 days" in shown
+    bad = rssmania(db, "entries", "--search", "is:maybe")
+    assert bad.returncode == 2
+    assert "is:maybe" in bad.stderr
+
+
+def test_an_updated_entry_is_printed_with_the_users_state(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    from tests.feedserver import Item  # noqa: PLC0415
+
+    def feed(body: str) -> str:
+        return rss("F", [Item("e1", "Title", "https://x/1", body, 1_700_000_000)])
+
+    url = server.set("/f.xml", feed("first version"))
+    db = tmp_path / "upd.sqlite"
+    assert rssmania(db, "add", url, "--title", "Mine").returncode == 0
+    assert rssmania(db, "update").returncode == 0
+    with Library(db) as lib:
+        me = lib.default_user()
+        (entry,) = lib.entries(me.id).entries
+        lib.mark_read(me.id, [entry.entry_id])
+        lib.star(me.id, [entry.entry_id])
+    server.set("/f.xml", feed("second version, longer and different"))
+    printed = rssmania(db, "update", "--all", "--json").stdout
+    assert '"status":"updated"' in printed
+    assert '"read":true' in printed
+    assert '"starred":true' in printed
+    assert '"feed_title":"Mine"' in printed

@@ -139,7 +139,7 @@ def test_an_interval_set_on_a_feed_removed_since_ends_no_round(db: Path) -> None
     with Aggregator(db, workers=1) as agg:
         feed = agg.add_feed("http://gone.example/feed")
         agg.remove_feed(feed.url)
-        assert agg._interval_set_meanwhile(feed, datetime.now(UTC)) == feed
+        assert agg._rounds._interval_set_meanwhile(feed, datetime.now(UTC)) == feed
 
 
 def test_a_shorter_interval_applies_at_once(server: FeedServer, db: Path) -> None:

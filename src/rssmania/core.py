@@ -1,12 +1,9 @@
-"""The Aggregator: one object that wires storage, scheduling, workers and decisions.
+"""The Aggregator: the facade of the poll side.
 
-    storage.feed_states(due)          feeds due now
-      -> _round.run_jobs()            batches on a process pool or a Dask cluster; outcomes
-      -> _decide.decide()             new / updated entries, health, next check   (pure)
-      -> storage.apply_many()         one transaction per group of feeds, each whole
-      -> FeedResult                   yielded to the caller (CLI, sinks)
-
-Only this process touches the database; workers get jobs and return plain data.
+It holds the database's poll lock, a user's subscriptions, and the executor
+(local processes, in-process, or Dask); a round itself is the Coordinator's
+(``_coordinator``: feeds due -> workers -> decide -> store -> results).
+Reading (state, search, paging) is ``rssmania.Library``'s.
 """
 
 from __future__ import annotations
@@ -14,46 +11,34 @@ from __future__ import annotations
 import contextlib
 import enum
 import fcntl
-import json
 import logging
 import os
 import sqlite3
 import threading
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
-from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Self, TypeVar
 
-from rssmania._decide import (
-    DEFAULT_HOST_WAIT,
-    OFFLINE,
-    decide,
-    is_offline,
-    throttled_hosts,
-)
+from rssmania._coordinator import Coordinator
 from rssmania._executors import PoolType, SerialExecutor, WorkerPool
-from rssmania._intents import FeedState, FeedWrite
 from rssmania._opml import OpmlOutline, category_path, parse_opml, write_opml
-from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
+from rssmania._poll.jobs import PollSettings
 from rssmania._poll.worker import fast_parser_problem, run_batch
-from rssmania._round import InFlight, PollBatch, StopFlag, run_jobs
-from rssmania._schedule import DEFAULT_INTERVAL, LONGEST_INTERVAL, MAX_INTERVAL, jitter
+from rssmania._round import PollBatch
+from rssmania._schedule import DEFAULT_INTERVAL, LONGEST_INTERVAL, MAX_INTERVAL
 from rssmania._storage import Storage
-from rssmania._storage import changes as _changes
 from rssmania._storage import entries as _entries
-from rssmania._storage import retention as _retention
 from rssmania._storage import search as _search
 from rssmania._storage import subscriptions as _subs
 from rssmania._storage import users as _users
 from rssmania._storage.connection import transaction
 from rssmania._storage.entries import EntryQuery
 from rssmania._storage.frozen import login_name_5
-from rssmania._storage.store import Applied
-from rssmania._text import CONTROLS, is_utf8, one_line, without_controls
-from rssmania._urls import check_feed_url, host_of, stored_forms
+from rssmania._text import CONTROLS, is_utf8, without_controls
+from rssmania._urls import check_feed_url, stored_forms
 from rssmania._version import __version__
 from rssmania.exceptions import (
     AggregatorStateError,
@@ -67,9 +52,7 @@ from rssmania.types import (
     UNSET,
     Entry,
     EntryChange,
-    EntryStatus,
     Feed,
-    FeedError,
     FeedResult,
     Unset,
 )
@@ -80,27 +63,6 @@ _CHECKED_PARSER = False
 USER_AGENT = f"rssmania/{__version__} (+https://github.com/rssmania/rssmania)"
 
 T = TypeVar("T")
-
-_GROUP_FEEDS = 32
-"""Feeds stored per transaction with an outbox (see Storage.apply_many).
-
-Only with an outbox: a caller that stops iterating in the middle of a group
-never sees the rest of it, which was committed; the change log still holds their
-changes. Without one, each feed is its own transaction, as it is yielded.
-"""
-
-# What storing one feed's result may raise on data no column holds (a lone
-# surrogate, an integer beyond 64 bits...): that feed's problem, not the round's.
-# OperationalError (disk full, locked) is the database's, and ends the round
-# (but for `run` on a locked database: see LOCKED_RETRY).
-_UNSTORABLE = (ValueError, OverflowError, TypeError, sqlite3.InterfaceError, sqlite3.DataError)
-
-PRUNE_EVERY = 6 * 3600.0
-"""Seconds between two applications of the retention policy by `run` (the first at start)."""
-
-# Seconds `run` waits before trying again to store into a database that
-# another program keeps locked (after SQLite's own 10 s wait).
-LOCKED_RETRY = 5.0
 
 
 class _State(enum.Enum):
@@ -189,9 +151,6 @@ class Aggregator:
         self._user_name = user
         self.index_search = index_search
         self._user: int | None = None
-        self._views: dict[int, tuple[str | None, str | None]] = {}
-        """The user's own title and category of each feed, for the results of a round."""
-        self._polling: dict[str, FeedState] = {}
         self._executor: PoolType | SerialExecutor
         if executor != "local":
             # Dask's adapter only when asked for: a tenth of the command's start-up.
@@ -199,7 +158,7 @@ class Aggregator:
 
             # Before the database is opened: a malformed address leaked it.
             address = scheduler_address(executor)
-            self._executor = DaskPool(address, known_entries=self._stored_entries)
+            self._executor = DaskPool(address, known_entries=self._known_entries)
         elif self.workers == 1:
             self._executor = SerialExecutor()
         else:
@@ -214,19 +173,28 @@ class Aggregator:
             if not isinstance(self._executor, SerialExecutor):
                 self._executor.close()
             raise
+        self._rounds = Coordinator(
+            self._storage,
+            self._executor,
+            _poll_batch,
+            self.settings,
+            default_interval=default_interval,
+            max_interval=max_interval,
+            announce=outbox,
+            stop_grace=stop_grace,
+            batch_deadline=_batch_deadline,
+            index_search=index_search,
+            now=self._now,
+        )
         self._entered = False
-        self._next_prune = 0.0
-        self._stop = StopFlag(grace=stop_grace)
         self._poll_lock: int | None = None
         self._round: Generator[FeedResult, None, None] | None = None
-        self._in_flight: InFlight = {}
         self._state = _State.OPEN
         self._thread = threading.get_ident()
-        self._watching = False
-        self._host_asked: dict[str, float] = {}
-        """When the last round that asked each host ended (time.monotonic())."""
-        self._throttled: dict[str, tuple[PollOutcome, float]] = {}
-        """Feeds that answered 429/503, until their wait is over (time.monotonic())."""
+
+    def _known_entries(self, url: str) -> dict[str, str]:
+        """A feed's stored entries: a Dask worker sends back only the others."""
+        return self._rounds.stored_entries(url)
 
     # -- lifecycle -----------------------------------------------------------
 
@@ -262,7 +230,7 @@ class Aggregator:
         finally:
             try:
                 if not isinstance(self._executor, SerialExecutor):
-                    if self._stop.requested:
+                    if self._rounds.stop.requested:
                         self._executor.kill()
                     else:
                         self._executor.close()
@@ -305,11 +273,11 @@ class Aggregator:
         # Only flags: this may run in a signal handler that interrupted the
         # pool's own code, whose locks are not reentrant. The round loop sees
         # the flags within 0.1 s and kills the workers itself.
-        self._stop.request()
+        self._rounds.stop.request()
 
     @property
     def stopping(self) -> bool:
-        return self._stop.requested
+        return self._rounds.stop.requested
 
     def _end_round(self) -> None:
         # A round the caller stopped iterating still has batches in flight:
@@ -430,7 +398,9 @@ class Aggregator:
         """Feeds being polled now and for how long (seconds), longest first. Thread-safe."""
         now = time.monotonic()
         feeds = [
-            (url, now - since) for urls, since in list(self._in_flight.values()) for url in urls
+            (url, now - since)
+            for urls, since in list(self._rounds.in_flight.values())
+            for url in urls
         ]
         return sorted(feeds, key=lambda item: -item[1])
 
@@ -538,7 +508,7 @@ class Aggregator:
         """Mark changes up to ``up_to_seq`` as shown."""
         self._check_open()
         self._lock_polling()
-        self._when_unlocked(lambda: self._storage.ack_changes(up_to_seq, now=self._now()))
+        self._rounds.when_unlocked(lambda: self._storage.ack_changes(up_to_seq, now=self._now()))
 
     def _viewer(self) -> int | None:
         """The user whose titles a round's results show; None when it cannot say which."""
@@ -547,57 +517,10 @@ class Aggregator:
         except (UserRequiredError, UserNotFoundError):
             return None
 
-    def _load_views(self) -> None:
-        viewer = self._viewer()
-        if viewer is None:
-            self._views = {}
-            return
-        rows = self._storage.db.execute(
-            "SELECT feed_id, title, category FROM subscriptions WHERE user_id = ?", (viewer,)
-        ).fetchall()
-        self._views = {feed_id: (title, category) for feed_id, title, category in rows}
-
-    def _as_viewed(
-        self, feed: Feed, changes: list[EntryChange]
-    ) -> tuple[Feed, tuple[EntryChange, ...]]:
-        """A round's result as the aggregator's user sees it: their title and category,
-        and, for an updated entry, whether they had read or starred it."""
-        view = self._views.get(feed.id)
-        if view is None or self._user is None:
-            return feed, tuple(changes)
-        feed = replace(feed, user_title=view[0], category=view[1])
-        updated = [c.entry.entry_id for c in changes if c.status is EntryStatus.UPDATED]
-        unread: set[int] = set()
-        starred: set[int] = set()
-        if updated:
-            ids = json.dumps(updated)
-            for table, found in (("unread", unread), ("starred", starred)):
-                found.update(
-                    row[0]
-                    for row in self._storage.db.execute(
-                        f"SELECT entry_id FROM {table} WHERE user_id = ? AND entry_id IN "
-                        "(SELECT value FROM json_each(?))",
-                        (self._user, ids),
-                    )
-                )
-        title = view[0] if view[0] is not None else feed.title
-        return feed, tuple(
-            replace(
-                c,
-                entry=replace(
-                    c.entry,
-                    feed_title=title,
-                    read=c.status is EntryStatus.UPDATED and c.entry.entry_id not in unread,
-                    starred=c.entry.entry_id in starred,
-                ),
-            )
-            for c in changes
-        )
-
     def update_search_index(self) -> int:
         """Bring the full-text index up to date with what was stored; changes read."""
         self._check_open()
-        return self._when_unlocked(
+        return self._rounds.when_unlocked(
             lambda: _search.catch_up(self._storage.db, self._storage.path, now=self._now())
         )
 
@@ -612,11 +535,11 @@ class Aggregator:
         self._check_open()
         self._lock_polling()
         self._end_round()
-        self._load_views()
+        self._rounds.load_views(self._viewer())
         states = self._storage.feed_states(now=self._now(), due_only=not all_feeds)
         if states and not isinstance(self._executor, SerialExecutor):
             self._executor.warm_up()  # for Dask: connects, or raises ClusterError
-        self._round = self._as_round(self._poll_states(states))
+        self._round = self._as_round(self._rounds.poll(states))
         return self._round
 
     def watch(self, *, idle: float = 1.0) -> Iterator[FeedResult]:
@@ -628,10 +551,10 @@ class Aggregator:
         self._check_open()
         self._lock_polling()
         self._end_round()
-        self._load_views()
+        self._rounds.load_views(self._viewer())
         if not isinstance(self._executor, SerialExecutor):
             self._executor.warm_up()
-        self._round = self._as_round(self._watch(idle))
+        self._round = self._as_round(self._rounds.watch(idle))
         return self._round
 
     def _as_round(
@@ -639,279 +562,11 @@ class Aggregator:
     ) -> Generator[FeedResult, None, None]:
         try:
             yield from results
-            if not self._stop.requested:
-                self._catch_up_index()
+            if not self._rounds.stop.requested:
+                self._rounds.catch_up_index()
         finally:
             results.close()
-            # A stop ends one round; it is not carried into the next.
-            self._stop = StopFlag(grace=self.stop_grace)
-
-    def _watch(self, idle: float) -> Generator[FeedResult, None, None]:
-        self._watching = True
-        try:
-            yield from self._watch_until_stopped(idle)
-        finally:
-            self._watching = False
-
-    def _watch_until_stopped(self, idle: float) -> Generator[FeedResult, None, None]:
-        while not self._stop.requested:
-            now = self._now()
-            states = self._storage.feed_states(now=now, due_only=True)
-            if states:
-                yield from self._poll_states(states)
-                continue
-            self._maintain()  # idle: the index catches up; retention now and then
-            next_due = self._storage.next_due()
-            wait = idle if next_due is None else (next_due - now).total_seconds()
-            self._sleep(min(max(wait, 0.05), idle))
-
-    def _catch_up_index(self) -> None:
-        """The search index reads the change log after a round, in transactions of its own."""
-        if self.index_search:
-            self._when_unlocked(
-                lambda: _search.catch_up(self._storage.db, self._storage.path, now=self._now())
-            )
-
-    def _maintain(self) -> None:
-        self._catch_up_index()
-        if time.monotonic() < self._next_prune:
-            return
-        self._next_prune = time.monotonic() + PRUNE_EVERY
-
-        def prune() -> None:
-            with transaction(self._storage.db, self._storage.path) as db:
-                gone = _retention.prune(db, now=self._now(), dry_run=False)
-                _changes.prune(db, now=self._now())
-            if gone:
-                log.info("retention: %d entries deleted", sum(gone.values()))
-
-        self._when_unlocked(prune)
-
-    def _sleep(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while not self._stop.requested and time.monotonic() < deadline:
-            time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
-
-    def _poll_states(self, states: Iterable[FeedState]) -> Generator[FeedResult, None, None]:
-        by_url = {s.url: s for s in states}
-        self._polling = by_url
-        jobs = [
-            PollJob(s.url, s.etag, s.last_modified, s.body_hash, self._spacing_left(s.url))
-            for s in by_url.values()
-        ]
-        executor = self._executor
-        outcomes = run_jobs(
-            executor,
-            self._poll,
-            self.settings,
-            jobs,
-            # Asked of the pool only with work to do: for Dask, that is a request.
-            workers=1 if isinstance(executor, SerialExecutor) or not jobs else executor.workers,
-            stop=self._stop,
-            in_flight=self._in_flight,
-            deadline=self._batch_deadline,
-        )
-        # Connection failures wait for the end of the round: if nothing at
-        # all could be reached, the machine is offline and no feed is blamed
-        # (Miniflux #2150 marks every feed broken instead).
-        unreached: list[tuple[FeedState, PollOutcome]] = []
-        # What the end of the round needs of the others, without their entries:
-        # a round of 20,000 feeds must not hold every parsed feed until it ends.
-        answered: list[PollOutcome] = []
-        try:
-            for finished in outcomes:
-                to_store: list[tuple[FeedState, PollOutcome]] = []
-                for outcome in finished:
-                    state = by_url.get(outcome.url)
-                    if state is None:  # a poll function that invented a URL: a bug
-                        log.error("outcome for a URL that was not asked for: %s", outcome.url)
-                        continue
-                    if outcome.cancelled:
-                        continue  # stopped before it finished: stays due
-                    if outcome.host_throttled:
-                        skipped = self._not_polled(state)
-                        if skipped is not None:
-                            yield skipped
-                        continue
-                    if outcome.error is not None and outcome.error.kind == "connect":
-                        unreached.append((state, outcome))
-                        continue
-                    answered.append(replace(outcome, feed=None) if outcome.feed else outcome)
-                    to_store.append((state, outcome))
-                yield from self._store(to_store)
-        finally:
-            # Also when storing fails: kill the batches in flight now, rather
-            # than when the traceback that holds this frame is collected.
-            outcomes.close()
-        # A round ends once every request of it is over: the next round's
-        # first request to these hosts is spaced from here (`run` polls round
-        # after round, and started them 3 ms apart).
-        ended = time.monotonic()
-        for outcome in [*answered, *(outcome for _, outcome in unreached)]:
-            self._host_asked[host_of(outcome.url)] = ended
-        now = self._now()
-        for host, (wait, reason) in throttled_hosts(
-            self._recent_throttles(answered, ended), threshold=self.settings.throttled_host_after
-        ).items():
-            log.warning("host %s is throttling us: %s; waiting %.0f s", host, reason, wait)
-            self._storage.throttle_host(host, until=now + timedelta(seconds=wait), reason=reason)
-            self._throttled = {
-                u: t for u, t in self._throttled.items() if host_of(t[0].final_url or u) != host
-            }
-        offline = is_offline(answered, [outcome for _, outcome in unreached])
-        if offline:
-            log.warning("network unreachable: none of %d feeds could be reached", len(unreached))
-        yield from self._store(
-            [
-                (state, replace(failed, error=OFFLINE) if offline else failed)
-                for state, failed in unreached
-            ]
-        )
-
-    def _recent_throttles(self, answered: list[PollOutcome], now: float) -> list[PollOutcome]:
-        """This round's throttled feeds, and those of earlier rounds whose wait is not over.
-
-        In `run`, a round holds what is due at that moment: two feeds of one
-        host rarely answer 429 in the same round, and the host was never left
-        alone however often its feeds said so.
-        """
-        for outcome in answered:
-            if outcome.error is not None and outcome.error.kind == "throttled":
-                wait = outcome.retry_after or DEFAULT_HOST_WAIT
-                self._throttled[outcome.url] = (outcome, now + wait)
-            else:
-                self._throttled.pop(outcome.url, None)
-        self._throttled = {u: t for u, t in self._throttled.items() if t[1] > now}
-        return [replace(o, retry_after=until - now) for o, until in self._throttled.values()]
-
-    def _spacing_left(self, url: str) -> float:
-        asked = self._host_asked.get(host_of(url))
-        if asked is None:
-            return 0.0
-        return max(0.0, asked + self.settings.host_spacing - time.monotonic())
-
-    def _stored_entries(self, url: str) -> dict[str, str]:
-        """A feed's stored entries: a Dask worker sends back only the others."""
-        state = self._polling.get(url)
-        return self._storage.entry_hashes(state.id) if state is not None else {}
-
-    def _not_polled(self, state: FeedState) -> FeedResult | None:
-        try:
-            feed = self._storage.get_feed_by_id(state.id)
-        except FeedNotFoundError:
-            return None  # removed while its round ran
-        return FeedResult(
-            feed=feed,
-            changes=(),
-            error=FeedError("throttled", "not requested: its host asked us to slow down"),
-            not_modified=False,
-            seconds=0.0,
-        )
-
-    def _decide(self, state: FeedState, outcome: PollOutcome, now: datetime) -> FeedWrite:
-        stored, previous = self._storage.entry_versions(state.id) if outcome.feed else ({}, {})
-        return decide(
-            state,
-            outcome,
-            stored,
-            previous=previous,
-            now=now,
-            default_interval=self.default_interval,
-            spread=jitter(state.url, now),
-            max_interval=self.max_interval,
-        )
-
-    def _store_one_by_one(
-        self, group: list[tuple[FeedState, PollOutcome]], now: datetime
-    ) -> tuple[list[tuple[FeedState, PollOutcome]], list[Applied | None]]:
-        stored: list[tuple[FeedState, PollOutcome]] = []
-        applied: list[Applied | None] = []
-        for state, polled in group:
-            outcome = polled
-            try:
-                done = self._storage.apply_many(
-                    [self._decide(state, outcome, now)], announce=self.outbox
-                )
-            except _UNSTORABLE as exc:
-                log.exception("cannot store the result of polling %s", state.url)
-                outcome = PollOutcome.failed(
-                    state.url,
-                    "internal",
-                    f"internal error: its result cannot be stored: {one_line(str(exc))}",
-                )
-                done = self._storage.apply_many(
-                    [self._decide(state, outcome, now)], announce=self.outbox
-                )
-            stored.append((state, outcome))
-            applied.extend(done)
-        return stored, applied
-
-    def _store(
-        self, polled: list[tuple[FeedState, PollOutcome]]
-    ) -> Generator[FeedResult, None, None]:
-        """Decide and store outcomes, a group per transaction; yield each feed's result."""
-        size = _GROUP_FEEDS if self.outbox else 1
-        for start in range(0, len(polled), size):
-            group = polled[start : start + size]
-            now = self._now()
-            try:
-                writes = [self._decide(state, outcome, now) for state, outcome in group]
-                applied = self._apply(writes)
-            except _UNSTORABLE:
-                # Some feed's result cannot be stored (a bug): store the group
-                # feed by feed, and that one as its error, not the round's end.
-                group, applied = self._store_one_by_one(group, now)
-            for (state, outcome), done in zip(group, applied, strict=True):
-                if done is None:
-                    log.info("%s was removed while it was polled; result dropped", state.url)
-                    continue
-                if outcome.error is not None:
-                    log.info("%s: %s", state.url, outcome.error.message)
-                feed = done.feed
-                if feed.interval != state.interval:
-                    feed = self._interval_set_meanwhile(feed, now)
-                feed, changes = self._as_viewed(feed, done.changes)
-                yield FeedResult(
-                    feed=feed,  # as committed: its URL may have just moved
-                    changes=changes,
-                    error=outcome.error,
-                    not_modified=outcome.not_modified,
-                    seconds=outcome.seconds,
-                )
-
-    def _interval_set_meanwhile(self, feed: Feed, now: datetime) -> Feed:
-        """The feed's interval was set while it was polled: the poll planned its next
-        check with the old one (a day away undid ``set --interval 60``). Applied
-        now as ``set`` applies it."""
-
-        def plan() -> None:
-            with transaction(self._storage.db, self._storage.path) as db:
-                _subs.plan_interval(db, feed.id, feed.interval or self.default_interval, now=now)
-
-        self._when_unlocked(plan)
-        try:
-            return self._storage.get_feed_by_id(feed.id)
-        except FeedNotFoundError:
-            return feed  # removed since: nothing left to plan
-
-    def _apply(self, writes: list[FeedWrite]) -> list[Applied | None]:
-        return self._when_unlocked(lambda: self._storage.apply_many(writes, announce=self.outbox))
-
-    def _when_unlocked(self, write: Callable[[], T]) -> T:
-        while True:
-            try:
-                return write()
-            except DatabaseLockedError:
-                # Another program holds a write for longer than SQLite waits
-                # (a backup, a sqlite3 shell): `run` waits its turn rather
-                # than stop polling; `update` says so and ends.
-                if not self._watching or self._stop.requested:
-                    raise
-                log.warning(
-                    "the database is locked by another process; trying again in %g s",
-                    LOCKED_RETRY,
-                )
-                self._sleep(LOCKED_RETRY)
+            self._rounds.new_stop_flag()
 
 
 def _check_interval(name: str, value: object) -> None:

@@ -248,6 +248,14 @@ class Library:
         """
         if type(limit) is not int or not 0 < limit <= MAX_LIMIT:
             raise ValueError(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}")
+        for name, value in (("feed", feed), ("min_id", min_id), ("max_id", max_id)):
+            if value is not None and (type(value) is not int or not 0 <= value < 2**63):
+                raise ValueError(f"{name} must be a whole number from 0, not {value!r}")
+        for name, date in (("before", before), ("after", after)):
+            if date is not None and (not isinstance(date, datetime) or date.tzinfo is None):
+                raise ValueError(f"{name} must be a datetime with a time zone, not {date!r}")
+        if order not in (None, "newest", "oldest", "id", "-id", "rank"):
+            raise ValueError(f"order must be newest, oldest, id, -id or rank, not {order!r}")
         q = EntryQuery(
             feed_ids=(feed,) if feed is not None else None,
             categories=(category_path(category) or "",) if category is not None else None,

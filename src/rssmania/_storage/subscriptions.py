@@ -99,24 +99,22 @@ def drop_unfollowed_feeds(db: sqlite3.Connection) -> None:
 
 
 def get(db: sqlite3.Connection, user_id: int, url: str) -> Feed:
-    row = db.execute(
-        f"SELECT {SUBSCRIPTION_COLUMNS} FROM feeds f JOIN subscriptions s "
-        "ON s.feed_id = f.id AND s.user_id = ? WHERE f.url = ?",
-        (user_id, url),
-    ).fetchone()
-    if row is None:
-        raise FeedNotFoundError(url)
-    return feed_from_row(row)
+    return _one(db, user_id, "f.url = ?", url, url)
 
 
 def get_by_id(db: sqlite3.Connection, user_id: int, fid: int) -> Feed:
+    return _one(db, user_id, "f.id = ?", fid, f"#{fid}")
+
+
+def _one(db: sqlite3.Connection, user_id: int, where: str, value: object, name: str) -> Feed:
+    # Through the user's subscription: another user's feed is not found, by URL or id.
     row = db.execute(
         f"SELECT {SUBSCRIPTION_COLUMNS} FROM feeds f JOIN subscriptions s "
-        "ON s.feed_id = f.id AND s.user_id = ? WHERE f.id = ?",
-        (user_id, fid),
+        f"ON s.feed_id = f.id AND s.user_id = ? WHERE {where}",
+        (user_id, value),
     ).fetchone()
     if row is None:
-        raise FeedNotFoundError(f"#{fid}")
+        raise FeedNotFoundError(name)
     return feed_from_row(row)
 
 

@@ -70,14 +70,19 @@ class Options:
         return self.db or default_db_path()
 
 
-@contextlib.contextmanager
-def open_aggregator(options: Options, **kwargs: object) -> Iterator[Aggregator]:
+def _database_folder(options: Options) -> Path:
     path = options.db_path
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         reason = "a file is in the way" if path.parent.exists() else exc.strerror
         raise RuntimeFailure(f"cannot create the folder {path.parent}: {reason}") from exc
+    return path
+
+
+@contextlib.contextmanager
+def open_aggregator(options: Options, **kwargs: object) -> Iterator[Aggregator]:
+    path = _database_folder(options)
     try:
         agg = Aggregator(path, user=options.user, **kwargs)  # type: ignore[arg-type]
     except StorageError as exc:
@@ -109,11 +114,7 @@ BAD_INPUT = (
 @contextlib.contextmanager
 def library(options: Options) -> Iterator[Library]:
     """The read side, its errors as the command line's."""
-    path = options.db_path
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise RuntimeFailure(f"cannot create the folder {path.parent}: {exc.strerror}") from exc
+    path = _database_folder(options)
     try:
         lib = Library(path)
     except StorageError as exc:
