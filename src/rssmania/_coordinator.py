@@ -84,6 +84,7 @@ class Coordinator:
         batch_deadline: float | None,
         index_search: bool,
         now: Callable[[], datetime],
+        publish_progress: bool = False,
     ) -> None:
         self.storage = storage
         self.executor = executor
@@ -96,6 +97,7 @@ class Coordinator:
         self.stop_grace = stop_grace
         self._batch_deadline = batch_deadline
         self.index_search = index_search
+        self.publish_progress = publish_progress
         self._now = now
         self.stop = StopFlag(grace=stop_grace)
         self.in_flight: InFlight = {}
@@ -208,6 +210,46 @@ class Coordinator:
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
 
     def poll(self, states: Iterable[FeedState]) -> Generator[FeedResult, None, None]:
+        """One round over ``states``; with ``publish_progress``, its progress goes to the
+        database about once a second, for pages served by another process."""
+        if not self.publish_progress:
+            yield from self._round_of(list(states))
+            return
+        states = list(states)
+        results = self._round_of(states)
+        done, shown = 0, 0.0
+        try:
+            self._publish(done, len(states), finished=False)
+            for result in results:
+                done += 1
+                yield result
+                if time.monotonic() - shown > 1.0:
+                    shown = time.monotonic()
+                    self._publish(done, len(states), finished=False)
+        finally:
+            results.close()
+        self._publish(done, len(states), finished=True)
+
+    def _publish(self, done: int, total: int, *, finished: bool) -> None:
+        progress = json.dumps({
+            "done": done,
+            "total": total,
+            "in_flight": sum(len(urls) for urls, _ in list(self.in_flight.values())),
+            "finished": finished,
+            "at": self._now().isoformat(),
+        })  # fmt: skip
+
+        def write() -> None:
+            with transaction(self.storage.db, self.storage.path) as db:
+                db.execute(
+                    "INSERT INTO settings (name, value) VALUES ('poll.progress', ?) "
+                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                    (progress,),
+                )
+
+        self.when_unlocked(write)
+
+    def _round_of(self, states: Iterable[FeedState]) -> Generator[FeedResult, None, None]:
         by_url = {s.url: s for s in states}
         self._polling = by_url
         jobs = [

@@ -119,6 +119,7 @@ class Aggregator:
         now: Callable[[], datetime] | None = None,
         user: str | None = None,
         index_search: bool = True,
+        publish_progress: bool = False,
         _poll_batch: PollBatch = run_batch,
         _batch_deadline: float | None = None,
     ) -> None:
@@ -185,6 +186,7 @@ class Aggregator:
             batch_deadline=_batch_deadline,
             index_search=index_search,
             now=self._now,
+            publish_progress=publish_progress,
         )
         self._entered = False
         self._poll_lock: int | None = None

@@ -17,31 +17,35 @@ outside that user's subscriptions is not found, whoever else follows it.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Literal, Self, TypeVar
 
 from rssmania import accounts
-from rssmania._opml import category_path
+from rssmania._opml import OpmlOutline, category_path, parse_opml, write_opml
+from rssmania._schedule import DEFAULT_INTERVAL, LONGEST_INTERVAL
 from rssmania._search_query import InvalidSearchError as _BadQuery
 from rssmania._search_query import parse_query
+from rssmania._storage import changes as _changes
 from rssmania._storage import entries as _entries
 from rssmania._storage import retention as _retention
 from rssmania._storage import search as _search
 from rssmania._storage import state as _state
 from rssmania._storage import subscriptions as _subs
 from rssmania._storage import users as _users
-from rssmania._storage.connection import connect, storage_error, transaction
+from rssmania._storage.connection import connect, storage_error, to_datetime, to_text, transaction
 from rssmania._storage.entries import EntryQuery
 from rssmania._text import without_controls
 from rssmania._urls import check_feed_url
 from rssmania.exceptions import (
     AggregatorStateError,
     EntryNotFoundError,
+    InvalidFeedURLError,
     InvalidSearchError,
     UserNotFoundError,
 )
@@ -50,6 +54,10 @@ from rssmania.types import UNSET, Counts, Entry, Feed, Page, RetentionPolicy, Un
 T = TypeVar("T")
 
 Order = Literal["newest", "oldest", "id", "-id", "rank"]
+
+SESSION_IDLE = timedelta(days=30)
+"""A web session unused this long is over."""
+SESSION_TOUCH = timedelta(hours=1)
 
 MAX_LIMIT = 10_000
 MAX_IDS = 10_000
@@ -207,6 +215,105 @@ class Library:
             _subs.remove(db, user, _subs.get_by_id(db, user, feed_id).url)
 
         self._write(remove)
+
+    def set_feed(
+        self,
+        user: int,
+        feed: int,
+        *,
+        title: str | Unset | None = UNSET,
+        category: str | Unset | None = UNSET,
+        interval: int | Unset | None = UNSET,
+        enabled: bool | Unset = UNSET,
+        default_interval: int = DEFAULT_INTERVAL,
+    ) -> Feed:
+        """Rename, move, pause or resume a subscription; the interval is the feed's."""
+        if (
+            not isinstance(interval, Unset)
+            and interval is not None
+            and (type(interval) is not int or not 1 <= interval <= LONGEST_INTERVAL)
+        ):
+            raise ValueError(f"interval must be from 1 to {LONGEST_INTERVAL} seconds")
+        given_title = title
+        if isinstance(title, str):
+            given_title = without_controls(title).strip() or None
+        given_category = category_path(category) if isinstance(category, str) else category
+
+        def change(db: sqlite3.Connection) -> Feed:
+            url = _subs.get_by_id(db, user, feed).url
+            _subs.update(
+                db,
+                user,
+                url,
+                interval=interval,
+                title=given_title,
+                category=given_category,
+                enabled=enabled,
+                now=self._now(),
+                default_interval=default_interval,
+            )
+            return _subs.get_by_id(db, user, feed)
+
+        return self._write(change)
+
+    def refresh_feed(self, user: int, feed: int) -> None:
+        """Poll the feed at the poller's next look (within a second or so), not at its time.
+
+        Not inside a Retry-After or a throttled host's wait: a server's
+        explicit request outranks ours.
+        """
+
+        def due(db: sqlite3.Connection) -> None:
+            _subs.get_by_id(db, user, feed)
+            db.execute(
+                "UPDATE feeds SET next_check = ?, next_check_reason = 'asked for' "
+                "WHERE id = ? AND disabled_reason IS NULL "
+                "AND coalesce(next_check_reason, '') != 'Retry-After'",
+                (to_text(self._now()), feed),
+            )
+
+        self._write(due)
+
+    def import_opml(
+        self, user: int, data: bytes, *, source: str = "<opml>"
+    ) -> tuple[list[str], list[str]]:
+        """Subscribe to an OPML document's feeds: (URLs added, messages of those skipped)."""
+        outlines = parse_opml(data, source=source)
+        rows: list[tuple[str, str | None, str | None]] = []
+        skipped: list[str] = []
+        for outline in outlines:
+            try:
+                title = without_controls(outline.title).strip() or None if outline.title else None
+                rows.append((check_feed_url(outline.url), title, outline.category))
+            except InvalidFeedURLError as exc:
+                skipped.append(str(exc))
+        added = self._write(
+            lambda db: _subs.add(db, user, rows, now=self._now(), skip_existing=True)
+        )
+        fresh = set(added)
+        skipped.extend(f"already subscribed: {url}" for url, *_ in rows if url not in fresh)
+        return added, skipped
+
+    def export_opml(self, user: int, *, title: str = "rssmania subscriptions") -> bytes:
+        outlines = [
+            OpmlOutline(
+                url=f.url, title=f.given_title, category=category_path(f.category), site_url=f.link
+            )
+            for f in self.feeds(user)
+        ]
+        return write_opml(outlines, title=title, now=self._now())
+
+    def throttled_hosts(self) -> dict[str, tuple[datetime, str]]:
+        """Hosts that asked us to slow down: until when, and why."""
+        now = to_text(self._now())
+
+        def read(db: sqlite3.Connection) -> dict[str, tuple[datetime, str]]:
+            rows = db.execute(
+                "SELECT name, throttled_until, reason FROM hosts WHERE throttled_until > ?", (now,)
+            ).fetchall()
+            return {n: (d, r) for n, t, r in rows if (d := to_datetime(t)) is not None}
+
+        return self._read(read)
 
     def categories(self, user: int) -> list[str]:
         rows = self._read(
@@ -370,6 +477,63 @@ class Library:
 
     def counts(self, user: int) -> Counts:
         return self._read(lambda db: _state.counts(db, user))
+
+    # -- sessions of the web reader -------------------------------------------------
+
+    def start_session(self, user: int) -> tuple[str, str]:
+        """A new session: (the cookie's token, its CSRF token). Only a digest is stored."""
+        token, digest = accounts.new_token()
+        csrf = accounts.new_token()[0]
+        self._write(lambda db: _users.add_session(db, user, digest, csrf, now=self._now()))
+        return token, csrf
+
+    def session(self, token: str) -> tuple[User, str] | None:
+        """The user and CSRF token of a live session; None for an unknown or expired one."""
+        digest = accounts.token_digest(token)
+        found = self._read(lambda db: _users.by_session(db, digest))
+        if found is None:
+            return None
+        user, csrf, seen = found
+        now = self._now()
+        if now - seen > SESSION_IDLE:
+            self._write(lambda db: _users.end_session(db, digest))
+            return None
+        if now - seen > SESSION_TOUCH:  # a write an hour, not one a request
+            self._write(lambda db: _users.touch_session(db, digest, now=now))
+        return user, csrf
+
+    def end_session(self, token: str) -> None:
+        digest = accounts.token_digest(token)
+        self._write(lambda db: _users.end_session(db, digest))
+
+    # -- what changed: live pages ------------------------------------------------------
+
+    def last_change(self) -> int:
+        """The change log's latest seq: what a page has seen when it is drawn."""
+        return self._read(_changes.last_seq)
+
+    def new_since(self, user: int, seq: int) -> tuple[int, int]:
+        """(Entries new in the user's feeds after ``seq`` and still unread, the latest seq)."""
+
+        def count(db: sqlite3.Connection) -> tuple[int, int]:
+            last = _changes.last_seq(db)
+            (new,) = db.execute(
+                "SELECT count(*) FROM changes c JOIN unread u ON u.user_id = ? "
+                "AND u.entry_id = c.entry_id WHERE c.seq > ? AND c.kind = 'new'",
+                (user, seq),
+            ).fetchone()
+            return int(new), last
+
+        return self._read(count)
+
+    def poll_progress(self) -> dict[str, object] | None:
+        """What the poller said of its round last: feeds done, of how many, in flight."""
+
+        def read(db: sqlite3.Connection) -> dict[str, object] | None:
+            row = db.execute("SELECT value FROM settings WHERE name = 'poll.progress'").fetchone()
+            return json.loads(row[0]) if row else None
+
+        return self._read(read)
 
     # -- upkeep --------------------------------------------------------------------
 

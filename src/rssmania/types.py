@@ -111,6 +111,8 @@ class Feed:
     """The feed's stable integer id (shared by every user who follows its URL)."""
     unread: int = 0
     """Entries the user has not read (0 where no user is in view: a poll's result)."""
+    last_new: datetime | None = None
+    """When a poll last found a new entry in it."""
 
     @property
     def given_title(self) -> str | None:

@@ -21,14 +21,14 @@ PAUSED = "paused by you"
 FEED_COLUMNS = (
     "url, title, link, NULL, NULL, added, last_checked, next_check, "
     "last_status, error_count, last_error, interval, next_check_reason, polls, "
-    "not_modified_count, moved_from, disabled_reason, id, 0"
+    "not_modified_count, moved_from, disabled_reason, id, 0, last_new"
 )
 # A feed as one user sees it, from feeds f JOIN subscriptions s.
 SUBSCRIPTION_COLUMNS = (
     "f.url, f.title, f.link, s.title, s.category, s.added, f.last_checked, f.next_check, "
     "f.last_status, f.error_count, f.last_error, f.interval, f.next_check_reason, f.polls, "
     f"f.not_modified_count, f.moved_from, CASE WHEN s.paused THEN '{PAUSED}' "
-    "ELSE f.disabled_reason END, f.id, s.unread"
+    "ELSE f.disabled_reason END, f.id, s.unread, f.last_new"
 )
 # An entry from entries e JOIN feeds f; the last two are the viewer's state (see entry_state).
 ENTRY_COLUMNS = (
@@ -50,7 +50,7 @@ def entry_state(user: str) -> str:
 def feed_from_row(row: tuple[Any, ...]) -> Feed:
     (url, title, link, user_title, category, added, last_checked, next_check,
      last_status, error_count, last_error, interval, next_check_reason, polls,
-     not_modified_count, moved_from, disabled_reason, feed_id, unread) = row  # fmt: skip
+     not_modified_count, moved_from, disabled_reason, feed_id, unread, last_new) = row  # fmt: skip
     return Feed(
         url=url,
         title=title,
@@ -71,6 +71,7 @@ def feed_from_row(row: tuple[Any, ...]) -> Feed:
         disabled_reason=disabled_reason,
         id=feed_id,
         unread=unread,
+        last_new=to_datetime(last_new),
     )
 
 

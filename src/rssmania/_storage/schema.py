@@ -252,6 +252,22 @@ MIGRATIONS: tuple[str, ...] = (
     );
     PRAGMA application_id = 1381190977;
     """,
+    # Schema 6: the web reader's sessions (a digest of the cookie's random
+    # token, as for API tokens), and when each feed last brought a new entry
+    # (the health page: 2,000 feeds' latest entry out of a million rows
+    # would be a scan per look).
+    """
+    CREATE TABLE sessions (
+        hash      TEXT PRIMARY KEY,
+        user_id   INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        csrf      TEXT NOT NULL,
+        created   TEXT NOT NULL,
+        seen      TEXT NOT NULL
+    ) WITHOUT ROWID;
+    CREATE INDEX sessions_user ON sessions (user_id);
+    ALTER TABLE feeds ADD COLUMN last_new TEXT;
+    UPDATE feeds SET last_new = (SELECT max(first_seen) FROM entries e WHERE e.feed_id = feeds.id);
+    """,
 )
 
 

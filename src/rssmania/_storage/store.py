@@ -282,6 +282,7 @@ def _apply_one(db: sqlite3.Connection, write: FeedWrite, announce: bool) -> Appl
         reported.append((row_id, entry))
     if fresh:
         _unread_for_subscribers(db, write.feed_id, fresh)
+        db.execute("UPDATE feeds SET last_new = ? WHERE id = ?", (checked, write.feed_id))
     seqs: dict[int, int] = {}
     if logged:
         quiet = {row_id for row_id, _ in logged} - {row_id for row_id, _ in reported}

@@ -67,8 +67,10 @@ def password_of(db: sqlite3.Connection, name: str) -> tuple[User, str | None]:
 
 
 def set_password(db: sqlite3.Connection, name: str, password: str | None) -> None:
-    if not db.execute("UPDATE users SET password = ? WHERE name = ?", (password, name)).rowcount:
-        raise UserNotFoundError(name)
+    """A new password ends the user's sessions: whoever knew the old one is logged out."""
+    user = by_name(db, name)
+    db.execute("UPDATE users SET password = ? WHERE id = ?", (password, user.id))
+    db.execute("DELETE FROM sessions WHERE user_id = ?", (user.id,))
 
 
 def remove(db: sqlite3.Connection, name: str) -> None:
@@ -97,3 +99,41 @@ def by_token(db: sqlite3.Connection, digest: str) -> User | None:
 
 def revoke_tokens(db: sqlite3.Connection, user_id: int) -> int:
     return db.execute("DELETE FROM tokens WHERE user_id = ?", (user_id,)).rowcount
+
+
+def add_session(
+    db: sqlite3.Connection, user_id: int, digest: str, csrf: str, *, now: datetime
+) -> None:
+    db.execute(
+        "INSERT INTO sessions (hash, user_id, csrf, created, seen) VALUES (?, ?, ?, ?, ?)",
+        (digest, user_id, csrf, to_text(now), to_text(now)),
+    )
+
+
+def by_session(db: sqlite3.Connection, digest: str) -> tuple[User, str, datetime] | None:
+    """The session's user, its CSRF token and when it was last seen."""
+    row = db.execute(
+        "SELECT u.id, u.name, u.created, u.password IS NOT NULL, s.csrf, s.seen "
+        "FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.hash = ?",
+        (digest,),
+    ).fetchone()
+    if row is None:
+        return None
+    return _user(row[:4]), row[4], to_datetime(row[5]) or NO_DATE
+
+
+def touch_session(db: sqlite3.Connection, digest: str, *, now: datetime) -> None:
+    db.execute("UPDATE sessions SET seen = ? WHERE hash = ?", (to_text(now), digest))
+
+
+def end_session(db: sqlite3.Connection, digest: str) -> None:
+    db.execute("DELETE FROM sessions WHERE hash = ?", (digest,))
+
+
+def end_sessions(db: sqlite3.Connection, user_id: int, *, older_than: datetime | None) -> None:
+    if older_than is None:
+        db.execute("DELETE FROM sessions WHERE user_id = ?", (user_id,))
+    else:
+        db.execute(
+            "DELETE FROM sessions WHERE user_id = ? AND seen < ?", (user_id, to_text(older_than))
+        )

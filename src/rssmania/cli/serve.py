@@ -1,0 +1,119 @@
+"""``rssmania serve``: the web reader and the poller, one command, two processes."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+
+import click
+from rich.console import Console
+from rich.markup import escape as markup
+
+from rssmania import Aggregator
+from rssmania._schedule import LONGEST_INTERVAL
+from rssmania.cli._app import (
+    BadInput,
+    Options,
+    RuntimeFailure,
+    cli,
+    library,
+    open_aggregator,
+    pass_options,
+)
+from rssmania.cli.polling import stop_on_signals, workers_option
+from rssmania.core import USER_AGENT
+from rssmania.web.server import LOOPBACK, is_loopback, web_process
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True)
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    help="A name browsers use for this server (the Host header), e.g. reader.example.org; "
+    "repeatable. Default: loopback names, or any name beyond loopback.",
+)
+@click.option(
+    "--interval",
+    type=click.IntRange(min=1, max=LONGEST_INTERVAL),
+    default=1800,
+    show_default=True,
+    help="Seconds between two polls of a feed (a feed's own setting wins).",
+)
+@click.option("--no-poll", is_flag=True, help="Serve only: another process polls.")
+@workers_option
+@pass_options
+def serve(
+    options: Options,
+    host: str,
+    port: int,
+    allowed_hosts: tuple[str, ...],
+    interval: int,
+    no_poll: bool,
+    workers: int | None,
+) -> None:
+    """Serve the web reader and poll what is due, as `run` does (Ctrl+C stops both)."""
+    err = Console(stderr=True)
+    loopback = is_loopback(host)
+    # Beyond loopback, users add feed URLs: they must not reach this machine's network.
+    refuse_private = options.refuse_private or not loopback
+    with library(options) as lib:
+        users = lib.users() or [lib.default_user()]
+    without = [u.name for u in users if not u.has_password]
+    if not loopback and without:
+        raise BadInput(
+            f"{', '.join(without)} ha{'s' if len(without) == 1 else 've'} no password: set one "
+            f"with `rssmania user passwd NAME` before serving beyond loopback"
+        )
+    hosts = list(allowed_hosts) or (list(LOOPBACK) if loopback else ["*"])
+    with contextlib.ExitStack() as stack:
+        try:
+            web = stack.enter_context(
+                web_process(
+                    options.db_path,
+                    host=host,
+                    port=port,
+                    allowed_hosts=hosts,
+                    refuse_private=refuse_private,
+                    user_agent=options.user_agent or USER_AGENT,
+                )
+            )
+        except OSError as exc:
+            raise RuntimeFailure(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
+        err.print(f"Reader at [bold]{web.url}[/bold]", highlight=False)
+        for user in users:
+            how = (
+                "with their password"
+                if user.has_password
+                else f"once a password is set: `rssmania user passwd {user.name}`"
+            )
+            err.print(f"  log in as {user.name} {how}", highlight=False)
+        if no_poll:
+            with contextlib.suppress(KeyboardInterrupt):
+                signal.sigwait({signal.SIGINT, signal.SIGTERM})
+            return
+        settings = options.poll_settings() | {"refuse_private_addresses": refuse_private}
+        with (
+            open_aggregator(
+                options,
+                workers=workers,
+                default_interval=interval,
+                publish_progress=True,
+                **settings,
+            ) as agg,
+            stop_on_signals(agg, err),
+        ):
+            poll_quietly(agg, err)
+        err.print("Stopped.")
+
+
+def poll_quietly(agg: Aggregator, err: Console) -> None:
+    """Poll until stopped; say what failed, not every article (the reader shows those)."""
+    for result in agg.watch():
+        if result.error is not None and result.error.kind not in ("offline", "throttled"):
+            err.print(
+                f"[red]![/red] {markup(result.feed.display_title)}: {markup(result.error.message)}",
+                highlight=False,
+            )

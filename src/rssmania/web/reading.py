@@ -1,0 +1,224 @@
+"""Reading pages: the lists (unread, all, starred, a feed, a category, a search) and articles.
+
+Each handler parses the request, calls the Library on the thread pool, renders.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+
+from rssmania import EntryNotFoundError, Feed, FeedNotFoundError, InvalidSearchError, Page
+from rssmania.web.context import Viewer, page, protected, web
+
+PAGE_SIZE = 50
+
+
+@dataclass
+class Folder:
+    name: str
+    path: str
+    unread: int = 0
+    folders: dict[str, Folder] = field(default_factory=dict)
+    feeds: list[Feed] = field(default_factory=list)
+
+
+def tree(feeds: list[Feed], categories: dict[str, int]) -> Folder:
+    """Feeds in their nested categories, each folder with its unread count."""
+    root = Folder("", "")
+    for feed in feeds:
+        folder = root
+        if feed.category:
+            parts = feed.category.split("/")
+            for depth, part in enumerate(parts, start=1):
+                path = "/".join(parts[:depth])
+                folder = folder.folders.setdefault(
+                    part, Folder(part, path, categories.get(path, 0))
+                )
+        folder.feeds.append(feed)
+    return root
+
+
+@dataclass(frozen=True)
+class View:
+    """What a list shows, from the query string; ``link`` writes it back."""
+
+    show: Literal["unread", "all", "starred"] = "unread"
+    feed: int | None = None
+    category: str | None = None
+    q: str | None = None
+
+    @classmethod
+    def of(cls, request: Request) -> View:
+        params = request.query_params
+        show = params.get("show", "unread")
+        feed = params.get("feed")
+        return cls(
+            show=show if show in ("unread", "all", "starred") else "unread",  # type: ignore[arg-type]
+            feed=int(feed)
+            if feed and feed.isascii() and feed.isdigit() and len(feed) < 19
+            else None,
+            category=params.get("category") or None,
+            q=(params.get("q") or "").strip()[:1000] or None,
+        )
+
+    def query(self, **more: Any) -> str:
+        values = {"show": self.show, "feed": self.feed, "category": self.category, "q": self.q}
+        values.update(more)
+        return urlencode({k: v for k, v in values.items() if v not in (None, "")})
+
+    def listing(self, user: int) -> dict[str, Any]:
+        """The Library.entries arguments of this view."""
+        return {
+            "feed": self.feed,
+            "category": self.category,
+            "read": False if self.show == "unread" else None,
+            "starred": True if self.show == "starred" else None,
+            "search": self.q,
+        }
+
+
+async def _list(request: Request, viewer: Viewer, view: View) -> tuple[Page | None, str | None]:
+    w = web(request)
+    key = request.query_params.get("page")
+    try:
+        found = await w.run(
+            w.library.entries,
+            viewer.user.id,
+            limit=PAGE_SIZE,
+            page=key,
+            **view.listing(viewer.user.id),
+        )
+    except InvalidSearchError as exc:
+        return None, str(exc)
+    except ValueError as exc:
+        return None, f"cannot show this page: {exc}"
+    return found, None
+
+
+@protected
+async def index(request: Request, viewer: Viewer) -> Response:
+    w = web(request)
+    view = View.of(request)
+    found, problem = await _list(request, viewer, view)
+    feeds = await w.run(w.library.feeds, viewer.user.id)
+    counts = await w.run(w.library.counts, viewer.user.id)
+    title = {"unread": "Unread", "all": "All articles", "starred": "Starred"}[view.show]
+    current = next((f for f in feeds if f.id == view.feed), None)
+    if current is not None:
+        title = current.display_title
+    elif view.category:
+        title = view.category
+    if view.q:
+        title = f"Search: {view.q}"
+    return page(
+        request, viewer, "index.html",
+        view=view, found=found, problem=problem, folders=tree(feeds, counts.categories),
+        counts=counts, title=title, seen=await w.run(w.library.last_change),
+        last_id=max((e.entry_id for e in found.entries), default=0) if found else 0,
+    )  # fmt: skip
+
+
+@protected
+async def more(request: Request, viewer: Viewer) -> Response:
+    view = View.of(request)
+    found, problem = await _list(request, viewer, view)
+    if found is None:
+        return PlainTextResponse(problem or "", status_code=400)
+    return page(request, viewer, "_rows.html", view=view, found=found)
+
+
+def _entry_id(request: Request) -> int | None:
+    text = request.path_params["entry_id"]
+    return int(text) if text.isdigit() and len(text) < 19 else None
+
+
+@protected
+async def open_entry(request: Request, viewer: Viewer) -> Response:
+    """The article; opening it marks it read (``?keep=1`` does not)."""
+    w = web(request)
+    entry_id = _entry_id(request)
+    if entry_id is None:
+        return PlainTextResponse("No such article.", status_code=404)
+    try:
+        if request.query_params.get("keep") != "1":
+            await w.run(w.library.mark_read, viewer.user.id, [entry_id])
+        entry = await w.run(w.library.entry, viewer.user.id, entry_id)
+    except EntryNotFoundError:
+        return PlainTextResponse("No such article.", status_code=404)
+    return page(request, viewer, "_article.html", entry=entry, oob_row=True)
+
+
+@protected
+async def set_state(request: Request, viewer: Viewer) -> Response:
+    """Read or unread, starred or not: ``what`` is read|unread|star|unstar."""
+    w = web(request)
+    entry_id = _entry_id(request)
+    what = request.path_params["what"]
+    calls = {
+        "read": w.library.mark_read,
+        "unread": w.library.mark_unread,
+        "star": w.library.star,
+        "unstar": w.library.unstar,
+    }
+    if entry_id is None or what not in calls:
+        return PlainTextResponse("No such article.", status_code=404)
+    try:
+        await w.run(calls[what], viewer.user.id, [entry_id])
+        entry = await w.run(w.library.entry, viewer.user.id, entry_id)
+    except EntryNotFoundError:
+        return PlainTextResponse("No such article.", status_code=404)
+    return page(request, viewer, "_article.html", entry=entry, oob_row=True)
+
+
+@protected
+async def mark_view_read(request: Request, viewer: Viewer) -> Response:
+    """Mark what the view shows read, up to the newest entry the page had seen: what
+    arrived since stays unread. Answers with an undo."""
+    w = web(request)
+    view = View.of(request)
+    form = await request.form()
+    up_to = str(form.get("last_id") or "0")
+    last_id = int(up_to) if up_to.isdigit() and len(up_to) < 19 else 0
+    args = view.listing(viewer.user.id) | {"read": False}
+    ids: list[int] = []
+    key: str | None = None
+    try:
+        while True:
+            found = await w.run(
+                w.library.entries, viewer.user.id, order="id", max_id=last_id + 1,
+                limit=5000, page=key, **{k: v for k, v in args.items()},
+            )  # fmt: skip
+            ids += [e.entry_id for e in found.entries]
+            key = found.next
+            if key is None or len(ids) >= 100_000:
+                break
+        for start in range(0, len(ids), 10_000):
+            await w.run(w.library.mark_read, viewer.user.id, ids[start : start + 10_000])
+    except (InvalidSearchError, FeedNotFoundError, ValueError) as exc:
+        return PlainTextResponse(str(exc), status_code=400)
+    token = w.remember_undo(viewer.user.id, tuple(ids))
+    return page(request, viewer, "_marked.html", count=len(ids), token=token, view=view)
+
+
+@protected
+async def undo(request: Request, viewer: Viewer) -> Response:
+    w = web(request)
+    found = w.undo.pop(request.path_params["token"], None)
+    if found is None or found[0] != viewer.user.id:
+        return PlainTextResponse("Nothing to undo.", status_code=404)
+    ids = found[1]
+    for start in range(0, len(ids), 10_000):
+        try:
+            await w.run(w.library.mark_unread, viewer.user.id, ids[start : start + 10_000])
+        except EntryNotFoundError:  # deleted since (retention, unsubscribed): the rest
+            for one in ids[start : start + 10_000]:
+                try:
+                    await w.run(w.library.mark_unread, viewer.user.id, [one])
+                except EntryNotFoundError:
+                    continue
+    return page(request, viewer, "_undone.html", count=len(ids))

@@ -1,0 +1,118 @@
+// rssmania: the keyboard, live updates, local dates. Everything else is htmx and plain forms.
+"use strict";
+(function () {
+  const reader = document.querySelector(".reader");
+
+  let currentId = null;  // survives the row being swapped for its new state
+  function rows() { return Array.from(document.querySelectorAll("#entries .entry")); }
+  function current() { return document.querySelector("#entries .entry.current"); }
+
+  function select(row, open) {
+    if (!row) return;
+    const was = current();
+    if (was) was.classList.remove("current");
+    row.classList.add("current");
+    currentId = row.id;
+    row.scrollIntoView({ block: "nearest" });
+    if (open) row.querySelector(".open").click();
+  }
+
+  function step(delta) {
+    const all = rows();
+    const at = all.indexOf(current());
+    const next = all[Math.min(all.length - 1, Math.max(0, at + delta))];
+    if (next && next !== all[at]) select(next, true);
+    else if (delta > 0) {
+      const more = document.querySelector("#more button");
+      if (more) more.click();
+    }
+  }
+
+  function press(selector) {
+    const button = document.querySelector(selector);
+    if (button) button.click();
+  }
+
+  function localDates(root) {
+    root.querySelectorAll("time[datetime]").forEach(function (t) {
+      const date = new Date(t.getAttribute("datetime"));
+      if (!isNaN(date)) t.textContent = date.toLocaleString(undefined, { dateStyle: "medium", timeStyle: "short" });
+    });
+  }
+
+  let prefix = "";
+  document.addEventListener("keydown", function (event) {
+    const target = event.target;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (target.matches && target.matches("input, textarea, select")) {
+      if (event.key === "Escape") target.blur();
+      return;
+    }
+    const key = event.key;
+    if (prefix === "g") {
+      prefix = "";
+      const to = { u: "/?show=unread", s: "/?show=starred", f: "/feeds" }[key];
+      if (to) { event.preventDefault(); window.location.assign(to); }
+      return;
+    }
+    const keys = document.getElementById("keys");
+    switch (key) {
+      case "j": step(1); break;
+      case "k": step(-1); break;
+      case "o": case "Enter": if (current()) select(current(), true); else step(1); break;
+      case "v": {
+        const link = document.getElementById("original");
+        if (link) window.open(link.href, "_blank", "noopener,noreferrer");
+        break;
+      }
+      case "m": press("#toggle-read"); break;
+      case "s": press("#toggle-star"); break;
+      case "A": press("#mark-view button"); break;
+      case "/": event.preventDefault(); { const q = document.getElementById("q"); if (q) q.focus(); } break;
+      case "r": window.location.reload(); break;
+      case "g": prefix = "g"; break;
+      case "?": if (keys) { if (keys.open) keys.close(); else keys.showModal(); } break;
+      default: return;
+    }
+  });
+
+  document.addEventListener("click", function (event) {
+    const open = event.target.closest && event.target.closest("#entries .entry .open");
+    if (open) {
+      const row = open.closest(".entry");
+      const was = current();
+      if (was && was !== row) was.classList.remove("current");
+      row.classList.add("current");
+      currentId = row.id;
+    }
+    if (event.target.closest && event.target.closest(".menu")) {
+      document.getElementById("side").classList.toggle("open");
+    }
+  });
+
+  document.addEventListener("htmx:afterSettle", function (event) {
+    localDates(event.target);
+    const row = currentId && document.getElementById(currentId);
+    if (row) row.classList.add("current");
+  });
+  localDates(document);
+
+  if (reader && window.EventSource) {
+    const live = document.getElementById("live");
+    const progress = document.getElementById("progress");
+    const source = new EventSource("/events?since=" + encodeURIComponent(reader.dataset.seen || "0"));
+    source.addEventListener("new", function (event) {
+      const count = JSON.parse(event.data).count;
+      if (count > 0) {
+        live.hidden = false;
+        live.querySelector("a").textContent = count + " new — show";
+      }
+    });
+    source.addEventListener("progress", function (event) {
+      const p = JSON.parse(event.data);
+      if (p.finished) { progress.hidden = true; return; }
+      progress.hidden = false;
+      progress.textContent = "Polling: " + p.done + " of " + p.total + " feeds, " + p.in_flight + " in flight";
+    });
+  }
+})();
