@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import signal
 import tempfile
 import threading
@@ -17,11 +18,13 @@ from typing import BinaryIO
 
 import click
 from rich.console import Console
+from rich.markup import escape as markup
 
 from rssmania import (
     Aggregator,
     EntryChange,
     FeedResult,
+    Library,
     RoundSummary,
 )
 from rssmania._schedule import LONGEST_INTERVAL
@@ -299,34 +302,91 @@ def run(options: Options, interval: int, workers: int | None, executor: str, as_
 @cli.command()
 @click.option("--publish-every", type=click.FloatRange(min=0.5), default=4.0, show_default=True)
 @click.option("--duration", type=click.FloatRange(min=0), help="Stop after this many seconds.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8787,
+    show_default=True,
+    help="The web reader's port on 127.0.0.1 (taken: any free one).",
+)
+@click.option("--no-web", is_flag=True, help="Print the articles only; no web reader.")
 @workers_option
 @json_option
-def demo(publish_every: float, duration: float | None, workers: int | None, as_json: bool) -> None:
-    """Serve bundled sample feeds on 127.0.0.1 and watch them publish, offline."""
+def demo(
+    publish_every: float,
+    duration: float | None,
+    port: int,
+    no_web: bool,
+    workers: int | None,
+    as_json: bool,
+) -> None:
+    """Serve bundled sample feeds on 127.0.0.1, poll them, and read them on the web, offline."""
     from rssmania._demo import DemoServer  # noqa: PLC0415 - the demo's server, only for it
 
     err = Console(stderr=True)
-    with DemoServer(publish_every=publish_every) as server, tempfile.TemporaryDirectory() as tmp:
+    with (
+        DemoServer(publish_every=publish_every) as server,
+        tempfile.TemporaryDirectory() as tmp,
+        contextlib.ExitStack() as stack,
+    ):
         options = Options(db=Path(tmp) / "demo.sqlite")
         poll_every = max(1, round(publish_every / 2))
-        with (
+        agg = stack.enter_context(
             open_aggregator(
-                options, workers=workers, outbox=True, default_interval=poll_every
-            ) as agg,
-            stop_on_signals(agg, err),
-        ):
-            for url in server.feed_urls:
-                agg.add_feed(url)
-            err.print(
-                f"Demo: {len(server.feed_urls)} sample feeds served at {server.base_url}, "
-                f"polled every {poll_every} s; a new article appears every "
-                f"{publish_every:g} s. Ctrl+C to stop.",
-                highlight=False,
+                options,
+                workers=workers,
+                outbox=True,
+                default_interval=poll_every,
+                publish_progress=not no_web,
             )
-            if duration is not None:
-                _stop_after(agg, duration)
-            _watch(agg, as_json=as_json, err=err)
+        )
+        stack.enter_context(stop_on_signals(agg, err))
+        for url in server.feed_urls:
+            agg.add_feed(url)
+        err.print(
+            f"Demo: {len(server.feed_urls)} sample feeds served at {server.base_url}, "
+            f"polled every {poll_every} s; a new article appears every "
+            f"{publish_every:g} s. Ctrl+C to stop.",
+            highlight=False,
+        )
+        if not no_web:
+            _demo_reader(stack, options, port, err)
+        if duration is not None:
+            _stop_after(agg, duration)
+        _watch(agg, as_json=as_json, err=err)
     err.print("Demo stopped.")
+
+
+def _demo_reader(stack: contextlib.ExitStack, options: Options, port: int, err: Console) -> None:
+    """The web reader over the demo's database, with a password made for this run."""
+    from rssmania.core import USER_AGENT  # noqa: PLC0415
+    from rssmania.web.server import LOOPBACK, web_process  # noqa: PLC0415
+
+    password = secrets.token_urlsafe(9)
+    with Library(options.db_path) as lib:
+        name = lib.default_user().name
+        lib.set_password(name, password)
+    for attempt in (port, 0):
+        try:
+            web = stack.enter_context(
+                web_process(
+                    options.db_path,
+                    host="127.0.0.1",
+                    port=attempt,
+                    allowed_hosts=LOOPBACK,
+                    refuse_private=False,
+                    user_agent=USER_AGENT,
+                )
+            )
+            break
+        except OSError:
+            if attempt == 0:
+                raise
+    err.print(
+        f"Web reader: [bold]{web.url}[/bold] — log in as [bold]{markup(name)}[/bold] "
+        f"with the password [bold]{password}[/bold]",
+        highlight=False,
+    )
 
 
 def _stop_after(agg: Aggregator, seconds: float) -> None:

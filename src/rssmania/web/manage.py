@@ -103,10 +103,13 @@ async def change_feed(request: Request, viewer: Viewer) -> Response:
         else:
             return await _feeds_with(request, viewer, error="The interval is a number of minutes.")
         await w.run(
-            lib.set_feed, viewer.user.id, feed_id,
-            title=str(form.get("title") or "")[:500], category=str(form.get("category") or "")[:500],
+            lib.set_feed,
+            viewer.user.id,
+            feed_id,
+            title=str(form.get("title") or "")[:500],
+            category=str(form.get("category") or "")[:500],
             interval=interval,
-        )  # fmt: skip
+        )
     except FeedNotFoundError:
         return PlainTextResponse("No such feed.", status_code=404)
     except ValueError as exc:

@@ -190,9 +190,14 @@ async def mark_view_read(request: Request, viewer: Viewer) -> Response:
     try:
         while True:
             found = await w.run(
-                w.library.entries, viewer.user.id, order="id", max_id=last_id + 1,
-                limit=5000, page=key, **{k: v for k, v in args.items()},
-            )  # fmt: skip
+                w.library.entries,
+                viewer.user.id,
+                order="id",
+                max_id=last_id + 1,
+                limit=5000,
+                page=key,
+                **args,
+            )
             ids += [e.entry_id for e in found.entries]
             key = found.next
             if key is None or len(ids) >= 100_000:
