@@ -508,6 +508,12 @@ class Library:
 
     # -- what changed: live pages ------------------------------------------------------
 
+    def newest_entry_id(self) -> int:
+        """The highest entry id so far: "mark all read" up to it leaves what comes after."""
+        return self._read(
+            lambda db: int(db.execute("SELECT max(id) FROM entries").fetchone()[0] or 0)
+        )
+
     def last_change(self) -> int:
         """The change log's latest seq: what a page has seen when it is drawn."""
         return self._read(_changes.last_seq)

@@ -27,6 +27,7 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 SESSION_COOKIE = "rssmania_session"
+MAX_UPLOAD = 16 * 2**20
 TEMPLATES = Path(__file__).parent / "templates"
 # Images load when scrolled to; links open apart from the reader, and tell the
 # site nothing of where they came from.
@@ -130,7 +131,8 @@ def protected(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
         if request.method not in ("GET", "HEAD"):
             given = request.headers.get("x-csrf-token")
             if given is None:
-                form = await request.form()
+                # The limits of the biggest form (an OPML upload): the form is parsed once.
+                form = await request.form(max_files=1, max_part_size=MAX_UPLOAD)
                 value = form.get("csrf")
                 given = value if isinstance(value, str) else None
             if not same_token(given, viewer.csrf):

@@ -19,9 +19,7 @@ from rssmania import (
 )
 from rssmania.discovery import find_feeds
 from rssmania.types import UNSET, Feed, FeedError, Unset
-from rssmania.web.context import Viewer, page, protected, web
-
-MAX_OPML = 16 * 2**20
+from rssmania.web.context import MAX_UPLOAD, Viewer, page, protected, web
 
 
 @protected
@@ -130,12 +128,12 @@ async def export_opml(request: Request, viewer: Viewer) -> Response:
 @protected
 async def import_opml(request: Request, viewer: Viewer) -> Response:
     w = web(request)
-    form = await request.form(max_files=1, max_part_size=MAX_OPML)
+    form = await request.form(max_files=1, max_part_size=MAX_UPLOAD)
     upload = form.get("file")
     if not isinstance(upload, UploadFile):
         return await _feeds_with(request, viewer, error="Choose an OPML file.")
-    data = await upload.read(MAX_OPML + 1)
-    if len(data) > MAX_OPML:
+    data = await upload.read(MAX_UPLOAD + 1)
+    if len(data) > MAX_UPLOAD:
         return await _feeds_with(request, viewer, error="That file is too big for an OPML list.")
     try:
         added, skipped = await w.run(

@@ -119,7 +119,7 @@ async def index(request: Request, viewer: Viewer) -> Response:
         request, viewer, "index.html",
         view=view, found=found, problem=problem, folders=tree(feeds, counts.categories),
         counts=counts, title=title, seen=await w.run(w.library.last_change),
-        last_id=max((e.entry_id for e in found.entries), default=0) if found else 0,
+        last_id=await w.run(w.library.newest_entry_id),
     )  # fmt: skip
 
 
