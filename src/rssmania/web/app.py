@@ -57,6 +57,7 @@ def make_app(
         Route("/entries/{entry_id}/open", reading.open_entry, methods=["POST"]),
         Route("/entries/{entry_id}/{what}", reading.set_state, methods=["POST"]),
         Route("/mark-read", reading.mark_view_read, methods=["POST"]),
+        Route("/mark-ids-read", reading.mark_ids_read, methods=["POST"]),
         Route("/undo/{token}", reading.undo, methods=["POST"]),
         Route("/login", auth.login_form, methods=["GET"]),
         Route("/login", auth.login, methods=["POST"]),

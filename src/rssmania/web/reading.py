@@ -207,7 +207,31 @@ async def mark_view_read(request: Request, viewer: Viewer) -> Response:
     except (InvalidSearchError, FeedNotFoundError, ValueError) as exc:
         return PlainTextResponse(str(exc), status_code=400)
     token = w.remember_undo(viewer.user.id, tuple(ids))
-    return page(request, viewer, "_marked.html", count=len(ids), token=token, view=view)
+    return page(
+        request, viewer, "_marked.html", count=len(ids), token=token, view=view, keep_list=False
+    )
+
+
+@protected
+async def mark_ids_read(request: Request, viewer: Viewer) -> Response:
+    """Mark the entries the page names read (those above the current one, those scrolled
+    past); with an undo unless ``quiet``."""
+    w = web(request)
+    form = await request.form()
+    ids = tuple(
+        int(part)
+        for part in str(form.get("ids") or "").split(",")[:1000]
+        if part.isdigit() and len(part) < 19
+    )
+    try:
+        await w.run(w.library.mark_read, viewer.user.id, ids)
+    except EntryNotFoundError:
+        return PlainTextResponse("No such article.", status_code=404)
+    if form.get("quiet"):
+        return Response(status_code=204)
+    token = w.remember_undo(viewer.user.id, ids)
+    return page(request, viewer, "_marked.html", count=len(ids), token=token, view=View.of(request),
+                keep_list=True)  # fmt: skip
 
 
 @protected
@@ -226,4 +250,6 @@ async def undo(request: Request, viewer: Viewer) -> Response:
                     await w.run(w.library.mark_unread, viewer.user.id, [one])
                 except EntryNotFoundError:
                     continue
-    return page(request, viewer, "_undone.html", count=len(ids))
+    # The rows the page may show, in their state again (the first few hundred).
+    shown = await w.run(w.library.entries, viewer.user.id, ids=ids[:200], limit=200)
+    return page(request, viewer, "_undone.html", count=len(ids), rows=shown.entries)

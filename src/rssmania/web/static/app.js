@@ -90,6 +90,62 @@
     }
   });
 
+  function post(url, body) {
+    body.set("csrf", document.body.dataset.csrf || "");
+    return fetch(url, { method: "POST", body: body, credentials: "same-origin" });
+  }
+
+  // Mark above read: the rows before the current one, with an undo in the toast.
+  document.addEventListener("click", function (event) {
+    if (!(event.target.closest && event.target.closest(".mark-above"))) return;
+    const all = rows();
+    const at = all.indexOf(current());
+    const above = all.slice(0, Math.max(0, at)).filter(function (r) { return !r.classList.contains("read"); });
+    if (!above.length) return;
+    const body = new URLSearchParams();
+    body.set("ids", above.map(function (r) { return r.dataset.id; }).join(","));
+    post("/mark-ids-read", body).then(function (response) { return response.text(); }).then(function (html) {
+      above.forEach(function (r) { r.classList.add("read"); });
+      const toast = document.getElementById("toast");
+      toast.innerHTML = html;
+      if (window.htmx) window.htmx.process(toast);
+    });
+  });
+
+  // Mark read on scroll (a choice kept in this browser): rows scrolled past the top.
+  const scrollBox = document.getElementById("read-on-scroll");
+  if (scrollBox && window.IntersectionObserver) {
+    scrollBox.checked = localStorage.getItem("rssmania.readOnScroll") === "1";
+    scrollBox.addEventListener("change", function () {
+      localStorage.setItem("rssmania.readOnScroll", scrollBox.checked ? "1" : "0");
+    });
+    const pending = new Set();
+    let timer = null;
+    const observer = new IntersectionObserver(function (seen) {
+      if (!scrollBox.checked) return;
+      seen.forEach(function (item) {
+        const row = item.target;
+        if (!item.isIntersecting && item.boundingClientRect.bottom < item.rootBounds.top + 1 && !row.classList.contains("read")) {
+          row.classList.add("read");
+          pending.add(row.dataset.id);
+        }
+      });
+      if (pending.size && !timer) {
+        timer = setTimeout(function () {
+          const body = new URLSearchParams();
+          body.set("ids", Array.from(pending).join(","));
+          body.set("quiet", "1");
+          pending.clear();
+          timer = null;
+          post("/mark-ids-read", body);
+        }, 800);
+      }
+    }, { root: document.getElementById("main") });
+    const watch = function () { rows().forEach(function (r) { observer.observe(r); }); };
+    watch();
+    document.addEventListener("htmx:afterSettle", watch);
+  }
+
   document.addEventListener("htmx:afterSettle", function (event) {
     localDates(event.target);
     const row = currentId && document.getElementById(currentId);
