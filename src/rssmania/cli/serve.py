@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import time
 
 import click
 from rich.console import Console
 from rich.markup import escape as markup
 
-from rssmania import Aggregator
+from rssmania import Aggregator, DatabaseLockedError
 from rssmania._schedule import LONGEST_INTERVAL
 from rssmania.cli._app import (
     BadInput,
@@ -105,7 +106,13 @@ def serve(
             ) as agg,
             stop_on_signals(agg, err),
         ):
-            poll_quietly(agg, err)
+            try:
+                poll_quietly(agg, err)
+            except DatabaseLockedError as exc:
+                # `run` (or another serve) polls this database: the reader shows what it stores.
+                err.print(f"Not polling ({exc.reason}): serving only; Ctrl+C stops.")
+                while not agg.stopping:
+                    time.sleep(0.2)
         err.print("Stopped.")
 
 
