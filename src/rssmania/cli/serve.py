@@ -92,8 +92,15 @@ def serve(
             )
             err.print(f"  log in as {user.name} {how}", highlight=False)
         if no_poll:
-            with contextlib.suppress(KeyboardInterrupt):
-                signal.sigwait({signal.SIGINT, signal.SIGTERM})
+            # Blocked first: sigwait only takes signals that would not act on their own
+            # (SIGTERM's default ended the process before the web child was stopped).
+            stopping = {signal.SIGINT, signal.SIGTERM}
+            signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
+            try:
+                signal.sigwait(stopping)
+            finally:
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, stopping)
+            err.print("Stopped.")
             return
         settings = options.poll_settings() | {"refuse_private_addresses": refuse_private}
         with (

@@ -237,10 +237,10 @@ async def mark_ids_read(request: Request, viewer: Viewer) -> Response:
 @protected
 async def undo(request: Request, viewer: Viewer) -> Response:
     w = web(request)
-    found = w.undo.pop(request.path_params["token"], None)
-    if found is None or found[0] != viewer.user.id:
+    marked = w.undo.pop(request.path_params["token"], None)
+    if marked is None or marked[0] != viewer.user.id:
         return PlainTextResponse("Nothing to undo.", status_code=404)
-    ids = found[1]
+    ids = marked[1]
     for start in range(0, len(ids), 10_000):
         try:
             await w.run(w.library.mark_unread, viewer.user.id, ids[start : start + 10_000])
@@ -250,6 +250,7 @@ async def undo(request: Request, viewer: Viewer) -> Response:
                     await w.run(w.library.mark_unread, viewer.user.id, [one])
                 except EntryNotFoundError:
                     continue
-    # The rows the page may show, in their state again (the first few hundred).
-    shown = await w.run(w.library.entries, viewer.user.id, ids=ids[:200], limit=200)
-    return page(request, viewer, "_undone.html", count=len(ids), rows=shown.entries)
+    # The list drawn again, as the view now stands ("mark all read" emptied it).
+    view = View.of(request)
+    found, _ = await _list(request, viewer, view)
+    return page(request, viewer, "_undone.html", count=len(ids), found=found, view=view)

@@ -28,6 +28,15 @@
     }
   }
 
+  function closeArticle() {
+    const pane = document.getElementById("article");
+    if (pane && pane.querySelector("article")) {
+      pane.innerHTML = "";
+      const row = current();
+      if (row) row.scrollIntoView({ block: "nearest" });
+    }
+  }
+
   function press(selector) {
     const button = document.querySelector(selector);
     if (button) button.click();
@@ -46,6 +55,12 @@
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (target.matches && target.matches("input, textarea, select")) {
       if (event.key === "Escape") target.blur();
+      return;
+    }
+    if (event.key === "Escape") {  // on a phone: back from the feeds, back from an article
+      const side = document.getElementById("side");
+      if (side && side.classList.contains("open")) side.classList.remove("open");
+      else closeArticle();
       return;
     }
     const key = event.key;
@@ -85,9 +100,10 @@
       row.classList.add("current");
       currentId = row.id;
     }
-    if (event.target.closest && event.target.closest(".menu")) {
+    if (event.target.closest && event.target.closest(".menu, .side .close")) {
       document.getElementById("side").classList.toggle("open");
     }
+    if (event.target.closest && event.target.closest("article .back")) closeArticle();
   });
 
   function post(url, body) {
@@ -104,7 +120,7 @@
     if (!above.length) return;
     const body = new URLSearchParams();
     body.set("ids", above.map(function (r) { return r.dataset.id; }).join(","));
-    post("/mark-ids-read", body).then(function (response) { return response.text(); }).then(function (html) {
+    post("/mark-ids-read?" + (reader ? reader.dataset.view : ""), body).then(function (response) { return response.text(); }).then(function (html) {
       above.forEach(function (r) { r.classList.add("read"); });
       const toast = document.getElementById("toast");
       toast.innerHTML = html;
