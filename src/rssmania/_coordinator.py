@@ -14,7 +14,6 @@ touches the database; workers get jobs and return plain data.
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 import time
@@ -33,6 +32,8 @@ from rssmania._storage import Storage
 from rssmania._storage import changes as _changes
 from rssmania._storage import retention as _retention
 from rssmania._storage import search as _search
+from rssmania._storage import state as _state
+from rssmania._storage import status as _status
 from rssmania._storage import subscriptions as _subs
 from rssmania._storage.connection import transaction
 from rssmania._storage.store import Applied
@@ -121,10 +122,7 @@ class Coordinator:
         if viewer is None:
             self.views = {}
             return
-        rows = self.storage.db.execute(
-            "SELECT feed_id, title, category FROM subscriptions WHERE user_id = ?", (viewer,)
-        ).fetchall()
-        self.views = {feed_id: (title, category) for feed_id, title, category in rows}
+        self.views = _subs.views(self.storage.db, viewer)
 
     def _as_viewed(
         self, feed: Feed, changes: list[EntryChange]
@@ -136,19 +134,11 @@ class Coordinator:
             return feed, tuple(changes)
         feed = replace(feed, user_title=view[0], category=view[1])
         updated = [c.entry.entry_id for c in changes if c.status is EntryStatus.UPDATED]
-        unread: set[int] = set()
-        starred: set[int] = set()
-        if updated:
-            ids = json.dumps(updated)
-            for table, found in (("unread", unread), ("starred", starred)):
-                found.update(
-                    row[0]
-                    for row in self.storage.db.execute(
-                        f"SELECT entry_id FROM {table} WHERE user_id = ? AND entry_id IN "
-                        "(SELECT value FROM json_each(?))",
-                        (self.viewer, ids),
-                    )
-                )
+        unread, starred = (
+            _state.unread_and_starred(self.storage.db, self.viewer, updated)
+            if updated
+            else (set(), set())
+        )
         title = view[0] if view[0] is not None else feed.title
         return feed, tuple(
             replace(
@@ -231,21 +221,17 @@ class Coordinator:
         self._publish(done, len(states), finished=True)
 
     def _publish(self, done: int, total: int, *, finished: bool) -> None:
-        progress = json.dumps({
+        progress: dict[str, object] = {
             "done": done,
             "total": total,
             "in_flight": sum(len(urls) for urls, _ in list(self.in_flight.values())),
             "finished": finished,
             "at": self._now().isoformat(),
-        })  # fmt: skip
+        }
 
         def write() -> None:
             with transaction(self.storage.db, self.storage.path) as db:
-                db.execute(
-                    "INSERT INTO settings (name, value) VALUES ('poll.progress', ?) "
-                    "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-                    (progress,),
-                )
+                _status.publish_progress(db, progress)
 
         self.when_unlocked(write)
 

@@ -17,7 +17,6 @@ outside that user's subscriptions is not found, whoever else follows it.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 import time
@@ -37,14 +36,13 @@ from rssmania._storage import entries as _entries
 from rssmania._storage import retention as _retention
 from rssmania._storage import search as _search
 from rssmania._storage import state as _state
+from rssmania._storage import status as _status
 from rssmania._storage import subscriptions as _subs
 from rssmania._storage import users as _users
 from rssmania._storage.connection import (
     BUSY_TIMEOUT,
     connect,
     storage_error,
-    to_datetime,
-    to_text,
     transaction,
 )
 from rssmania._storage.entries import EntryQuery
@@ -285,12 +283,7 @@ class Library:
 
         def due(db: sqlite3.Connection) -> None:
             _subs.get_by_id(db, user, feed)
-            db.execute(
-                "UPDATE feeds SET next_check = ?, next_check_reason = 'asked for' "
-                "WHERE id = ? AND disabled_reason IS NULL "
-                "AND coalesce(next_check_reason, '') != 'Retry-After'",
-                (to_text(self._now()), feed),
-            )
+            _status.poll_soon(db, feed, now=self._now())
 
         self._write(due)
 
@@ -325,25 +318,11 @@ class Library:
 
     def throttled_hosts(self) -> dict[str, tuple[datetime, str]]:
         """Hosts that asked us to slow down: until when, and why."""
-        now = to_text(self._now())
-
-        def read(db: sqlite3.Connection) -> dict[str, tuple[datetime, str]]:
-            rows = db.execute(
-                "SELECT name, throttled_until, reason FROM hosts WHERE throttled_until > ?", (now,)
-            ).fetchall()
-            return {n: (d, r) for n, t, r in rows if (d := to_datetime(t)) is not None}
-
-        return self._read(read)
+        now = self._now()
+        return self._read(lambda db: _status.throttled_hosts(db, now=now))
 
     def categories(self, user: int) -> list[str]:
-        rows = self._read(
-            lambda db: db.execute(
-                "SELECT DISTINCT category FROM subscriptions WHERE user_id = ? "
-                "AND category IS NOT NULL ORDER BY category",
-                (user,),
-            ).fetchall()
-        )
-        return [row[0] for row in rows]
+        return self._read(lambda db: _subs.categories(db, user))
 
     # -- entries -----------------------------------------------------------------
 
@@ -530,9 +509,7 @@ class Library:
 
     def newest_entry_id(self) -> int:
         """The highest entry id so far: "mark all read" up to it leaves what comes after."""
-        return self._read(
-            lambda db: int(db.execute("SELECT max(id) FROM entries").fetchone()[0] or 0)
-        )
+        return self._read(_status.newest_entry_id)
 
     def last_change(self) -> int:
         """The change log's latest seq: what a page has seen when it is drawn."""
@@ -541,25 +518,14 @@ class Library:
     def new_since(self, user: int, seq: int) -> tuple[int, int]:
         """(Entries new in the user's feeds after ``seq`` and still unread, the latest seq)."""
 
-        def count(db: sqlite3.Connection) -> tuple[int, int]:
-            last = _changes.last_seq(db)
-            (new,) = db.execute(
-                "SELECT count(*) FROM changes c JOIN unread u ON u.user_id = ? "
-                "AND u.entry_id = c.entry_id WHERE c.seq > ? AND c.kind = 'new'",
-                (user, seq),
-            ).fetchone()
-            return int(new), last
-
-        return self._read(count)
+        return self._read(
+            lambda db: (_changes.new_unread_since(db, user, seq), _changes.last_seq(db))
+        )
 
     def poll_progress(self) -> dict[str, object] | None:
         """What the poller said of its round last: feeds done, of how many, in flight."""
 
-        def read(db: sqlite3.Connection) -> dict[str, object] | None:
-            row = db.execute("SELECT value FROM settings WHERE name = 'poll.progress'").fetchone()
-            return json.loads(row[0]) if row else None
-
-        return self._read(read)
+        return self._read(_status.progress)
 
     # -- upkeep --------------------------------------------------------------------
 
@@ -627,11 +593,9 @@ class Library:
 
         def run(db: sqlite3.Connection) -> dict[str, int]:
             gone = _retention.prune(db, now=self._now(), dry_run=dry_run)
-            urls = dict(db.execute("SELECT id, url FROM feeds").fetchall())
+            urls = _status.feed_urls(db)
             if not dry_run:
-                from rssmania._storage import changes  # noqa: PLC0415
-
-                changes.prune(db, now=self._now())
+                _changes.prune(db, now=self._now())
             return {urls[i]: n for i, n in gone.items()}
 
         return self._write(run)

@@ -98,3 +98,13 @@ def prune(db: sqlite3.Connection, *, now: datetime) -> int:
         sql += " AND (NOT announce OR seq <= ?)"
         params.append(printed)
     return db.execute(sql, params).rowcount
+
+
+def new_unread_since(db: sqlite3.Connection, user_id: int, seq: int) -> int:
+    """Entries new after ``seq`` that ``user_id`` has unread (so: in their feeds)."""
+    (count,) = db.execute(
+        "SELECT count(*) FROM changes c JOIN unread u ON u.user_id = ? "
+        "AND u.entry_id = c.entry_id WHERE c.seq > ? AND c.kind = 'new'",
+        (user_id, seq),
+    ).fetchone()
+    return int(count)

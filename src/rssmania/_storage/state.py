@@ -130,3 +130,21 @@ def counts(db: sqlite3.Connection, user_id: int) -> Counts:
                 categories[name] = categories.get(name, 0) + unread
     (starred,) = db.execute("SELECT count(*) FROM starred WHERE user_id = ?", (user_id,)).fetchone()
     return Counts(feeds=feeds, categories=categories, total=sum(feeds.values()), starred=starred)
+
+
+def unread_and_starred(
+    db: sqlite3.Connection, user_id: int, entry_ids: list[int]
+) -> tuple[set[int], set[int]]:
+    """Which of these entries the user has unread, and which starred."""
+    ids = json.dumps(entry_ids)
+    found: tuple[set[int], set[int]] = (set(), set())
+    for table, into in (("unread", found[0]), ("starred", found[1])):
+        into.update(
+            row[0]
+            for row in db.execute(
+                f"SELECT entry_id FROM {table} WHERE user_id = ? AND entry_id IN "
+                "(SELECT value FROM json_each(?))",
+                (user_id, ids),
+            )
+        )
+    return found

@@ -181,3 +181,20 @@ def plan_interval(db: sqlite3.Connection, fid: int, interval: int, *, now: datet
                 "UPDATE feeds SET next_check = ?, next_check_reason = 'interval' WHERE id = ?",
                 (to_text(max(due, now)), fid),
             )
+
+
+def categories(db: sqlite3.Connection, user_id: int) -> list[str]:
+    rows = db.execute(
+        "SELECT DISTINCT category FROM subscriptions WHERE user_id = ? "
+        "AND category IS NOT NULL ORDER BY category",
+        (user_id,),
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
+def views(db: sqlite3.Connection, user_id: int) -> dict[int, tuple[str | None, str | None]]:
+    """Each of the user's feeds: their own title and category."""
+    rows = db.execute(
+        "SELECT feed_id, title, category FROM subscriptions WHERE user_id = ?", (user_id,)
+    ).fetchall()
+    return {feed_id: (title, category) for feed_id, title, category in rows}
