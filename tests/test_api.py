@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import pickle
 import threading
 from pathlib import Path
@@ -181,3 +183,26 @@ def test_outbox_keeps_changes_until_acknowledged(server: FeedServer, tmp_path: P
         assert [c.entry.id for c in pending] == [c.entry.id for c in result.changes[1:]]
         agg.ack_changes(pending[-1].seq)
         assert agg.pending_changes() == []
+
+
+def test_entering_an_aggregator_twice_is_an_error(tmp_path: Path) -> None:
+    agg = rssmania.Aggregator(tmp_path / "twice.sqlite", workers=1)
+    with agg:
+        with pytest.raises(rssmania.AggregatorStateError, match="with block already"), agg:
+            pass
+        agg.get_feeds()  # the first with still holds
+
+
+def test_an_aggregator_refused_its_options_leaves_no_database_open(tmp_path: Path) -> None:
+    db = tmp_path / "options.sqlite"
+
+    def open_files() -> list[str]:
+        found = []
+        for fd in os.listdir("/proc/self/fd"):
+            with contextlib.suppress(OSError):
+                found.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return [name for name in found if name.startswith(str(db))]
+
+    with pytest.raises(ValueError, match="not a Dask scheduler address"):
+        rssmania.Aggregator(db, executor="dask://a/b")
+    assert open_files() == []
