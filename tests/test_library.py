@@ -300,7 +300,7 @@ def test_search_finds_words_phrases_and_filters(tmp_path: Path, server: FeedServ
         me = lib.default_user()
         lib.add_feed(me.id, server.url("/py.xml"), category="Lang/Python")
         lib.add_feed(me.id, server.url("/rs.xml"), category="Lang/Rust")
-    poll(db)  # the round ends by indexing what it stored
+    poll(db)  # an update leaves the index to the first search
 
     with Library(db) as lib:
 
@@ -340,6 +340,7 @@ def test_retention_keeps_starred_unread_and_served_entries(
     poll(db)
     later = datetime.now(UTC) + timedelta(days=61)
     with Library(db, now=lambda: later) as lib:
+        assert lib.update_search_index() == 6
         by_key = {e.id: e.entry_id for e in lib.entries(me.id).entries}
         lib.mark_read(me.id, [by_key[k] for k in ("f-0", "f-1", "f-2", "f-4")])
         lib.star(me.id, [by_key["f-1"]])
@@ -473,3 +474,33 @@ def test_an_updated_entry_is_printed_with_the_users_state(
     assert '"read":true' in printed
     assert '"starred":true' in printed
     assert '"feed_title":"Mine"' in printed
+
+
+def test_watch_indexes_between_rounds(tmp_path: Path, server: FeedServer) -> None:
+    from tests.feedserver import wait_for  # noqa: PLC0415
+
+    url = server.set("/w.xml", rss("W", items("w", 3)))
+    db = tmp_path / "watch.sqlite"
+
+    def indexed() -> int:
+        con = sqlite3.connect(db)
+        try:
+            return int(con.execute("SELECT count(*) FROM search").fetchone()[0])
+        finally:
+            con.close()
+
+    with Aggregator(db, workers=1) as agg:
+        agg.add_feed(url)
+
+        def stop_once_indexed() -> None:
+            try:
+                wait_for(lambda: indexed() == 3, timeout=20, what="the index to catch up")
+            finally:
+                agg.stop()  # also on a timeout: the assertion below says what went wrong
+
+        watcher = threading.Thread(target=stop_once_indexed)
+        watcher.start()
+        polled = [r.feed.url for r in agg.watch(idle=0.05)]
+        watcher.join()
+    assert polled == [url]
+    assert indexed() == 3

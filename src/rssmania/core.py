@@ -564,8 +564,6 @@ class Aggregator:
     ) -> Generator[FeedResult, None, None]:
         try:
             yield from results
-            if not self._rounds.stop.requested:
-                self._rounds.catch_up_index()
         finally:
             results.close()
             self._rounds.new_stop_flag()

@@ -377,6 +377,10 @@ class Library:
         )
         if search is not None:
             q = self._with_search(user, q, search, ranked=order in (None, "rank"))
+            # The poller indexes between rounds; what a round just stored, or an
+            # `update` left, is indexed now, so that a search misses nothing stored.
+            if self._read(_search.lag):
+                self.update_search_index()
 
         def run(db: sqlite3.Connection) -> Page:
             found, next_key = _entries.page(db, user, q, limit=limit, after_key=page)

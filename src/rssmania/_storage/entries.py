@@ -21,6 +21,9 @@ from rssmania._storage.rows import ENTRY_COLUMNS, entry_from_row, entry_state
 from rssmania.exceptions import InvalidSearchError
 from rssmania.types import Entry
 
+RANK_WINDOW = 2000
+"""A ranked search ranks this many of its newest matches (all of a rarer word's)."""
+
 
 @dataclass(frozen=True)
 class EntryQuery:
@@ -83,7 +86,12 @@ def page(
         if source == "search_hits" and q.match is not None and not q.ranked:
             where.append("e.id IN (SELECT rowid FROM search WHERE search MATCH ?)")
             params.append(q.match)
-    frm += f" JOIN subscriptions s ON s.feed_id = e.feed_id AND s.user_id = {uid}"
+    one_feed = q.feed_ids is not None and len(q.feed_ids) == 1
+    # Over many feeds, entries drive (their date index gives the page's order at once);
+    # left to itself the planner went feed by feed and sorted a million rows (3 s).
+    # One feed's entries are found through (feed_id, key) and sorted: a few thousand.
+    join = "JOIN" if source != "entries" or one_feed else "CROSS JOIN"
+    frm += f" {join} subscriptions s ON s.feed_id = e.feed_id AND s.user_id = {uid}"
     frm += " JOIN feeds f ON f.id = e.feed_id"
     if q.exclude is not None:
         where.append("e.id NOT IN (SELECT rowid FROM search WHERE search MATCH ?)")
@@ -178,20 +186,28 @@ def _ranked(
     limit: int,
     after_key: str | None,
 ) -> tuple[list[Entry], str | None]:
-    # Ranked results page by position within the matches (a bounded set),
-    # not over the table. bm25 weighs a title hit 4 times a body hit.
+    """The best matches among the newest RANK_WINDOW that pass the filters; newest first
+    on ties. Pages by position within them (a bounded set), not over the table."""
     start = 0
     if after_key is not None:
         try:
             start = int(after_key.removeprefix("rank:"))
         except ValueError:
             raise ValueError(f"not a page key of this search: {after_key!r}") from None
+    # The index walks its matches newest first (rowid order, which is the order
+    # entries were first seen) and scores only those it keeps: a common word's
+    # 116,000 matches, all scored and sorted, took 1 s; bm25 alone, 108 ms.
+    # bm25 weighs a title hit 4 times a body hit, an author's twice.
+    window = (
+        "SELECT search.rowid AS hit, bm25(search, 4.0, 2.0, 1.0) AS score "
+        f"FROM search CROSS JOIN {frm} WHERE e.id = search.rowid AND search MATCH ?"
+        + "".join(" AND " + w for w in where)
+        + f" ORDER BY search.rowid DESC LIMIT {RANK_WINDOW}"
+    )
     sql = (
-        f"SELECT {ENTRY_COLUMNS}, {entry_state(str(uid))} FROM "
-        "(SELECT rowid AS hit, bm25(search, 4.0, 2.0, 1.0) AS score FROM search "
-        f"WHERE search MATCH ?) h JOIN {frm} WHERE e.id = h.hit"
-        + ("".join(" AND " + w for w in where))
-        + " ORDER BY h.score, e.sort_date DESC, e.id DESC LIMIT ? OFFSET ?"
+        f"SELECT {ENTRY_COLUMNS}, {entry_state(str(uid))} FROM ({window}) h "
+        "JOIN entries e ON e.id = h.hit JOIN feeds f ON f.id = e.feed_id "
+        "ORDER BY h.score, e.sort_date DESC, e.id DESC LIMIT ? OFFSET ?"
     )
     try:
         rows = db.execute(sql, (match, *params, limit + 1, start)).fetchall()

@@ -73,9 +73,6 @@ def entries(
     stdout_or_fail("the entries")
     with open_library(options) as (lib, me):
         feed = _feed(lib, me, feed_name) if feed_name is not None else None
-        if query is not None:
-            # The poller indexes after each round; what a killed one left is indexed now.
-            lib.update_search_index()
         found = lib.entries(
             me.id,
             feed=feed.id if feed else None,
