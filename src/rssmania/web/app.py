@@ -10,6 +10,7 @@ never the poller's internals or SQL (a test enforces it).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -18,16 +19,18 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from rssmania import Library
+from rssmania import Library, StorageError
 from rssmania.web import auth, live, manage, reading
 from rssmania.web.context import Web
 from rssmania.web.security import SecurityHeaders
 
 STATIC = Path(__file__).parent / "static"
+
+log = logging.getLogger("rssmania.web")
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 
@@ -73,7 +76,14 @@ def make_app(
         Route("/manifest.webmanifest", manifest),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
     ]
+
+    async def storage_failed(request: Request, exc: Exception) -> Response:
+        # The database is unusable or locked past the wait: said, not a bare 500.
+        log.error("%s %s: %s", request.method, request.url.path, exc)
+        return PlainTextResponse(f"The reader cannot use its database now: {exc}", status_code=503)
+
     app = Starlette(
+        exception_handlers={StorageError: storage_failed},
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),
