@@ -162,7 +162,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     print(reading.environment(), flush=True)
 
-    from rssmania import Library  # noqa: PLC0415 - after the environment line
+    from rssmania import Library, RetentionPolicy  # noqa: PLC0415 - after the environment line
 
     source = (args.db or reading.default_db(args.entries, args.feeds)).resolve()
     built = reading.load_built(source, args.entries, args.feeds, args.seed)
@@ -182,6 +182,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         with Library(db) as lib:
             user = lib.default_user()
             lib.set_password(user.name, "bench")
+            # The million entries stay: serve's first prune would delete most of them.
+            lib.set_retention(RetentionPolicy(read_days=None, max_per_feed=None))
         # Nothing of the built database is due: the poller is idle until the new feeds come.
         with sqlite3.connect(db) as con:
             con.execute("UPDATE feeds SET next_check = '9999-01-01T00:00:00.000000+00:00'")

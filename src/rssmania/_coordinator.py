@@ -191,14 +191,26 @@ class Coordinator:
             return
         self._next_prune = time.monotonic() + PRUNE_EVERY
 
-        def prune() -> None:
-            with transaction(self.storage.db, self.storage.path) as db:
-                gone = _retention.prune(db, now=self._now(), dry_run=False)
-                _changes.prune(db, now=self._now())
-            if gone:
-                log.info("retention: %d entries deleted", sum(gone.values()))
+        db, path = self.storage.db, self.storage.path
+        gone = 0
+        for feed_id in _retention.feed_ids(db):
+            more = True
+            while more and not self.stop.requested:
 
-        self.when_unlocked(prune)
+                def chunk(feed: int = feed_id) -> tuple[int, bool]:
+                    with transaction(db, path):
+                        return _retention.prune_feed(db, feed, now=self._now(), dry_run=False)
+
+                count, more = self.when_unlocked(chunk)
+                gone += count
+
+        def log_pruned() -> None:
+            with transaction(db, path):
+                _changes.prune(db, now=self._now())
+
+        self.when_unlocked(log_pruned)
+        if gone:
+            log.info("retention: %d entries deleted", gone)
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

@@ -595,14 +595,22 @@ class Library:
     def prune(self, *, dry_run: bool = False) -> dict[str, int]:
         """Apply the retention policy: entries deleted (or that would be), by feed URL."""
 
-        def run(db: sqlite3.Connection) -> dict[str, int]:
-            gone = _retention.prune(db, now=self._now(), dry_run=dry_run)
-            urls = _status.feed_urls(db)
-            if not dry_run:
-                _changes.prune(db, now=self._now())
-            return {urls[i]: n for i, n in gone.items()}
+        urls = self._read(_status.feed_urls)
+        gone: dict[str, int] = {}
+        for feed_id, url in urls.items():
 
-        return self._write(run)
+            def chunk(db: sqlite3.Connection, feed: int = feed_id) -> tuple[int, bool]:
+                return _retention.prune_feed(db, feed, now=self._now(), dry_run=dry_run)
+
+            more = True
+            while more:
+                # A transaction a chunk: the poller and the web reader write in between.
+                count, more = self._write(chunk)
+                if count:
+                    gone[url] = gone.get(url, 0) + count
+        if not dry_run:
+            self._write(lambda db: _changes.prune(db, now=self._now()))
+        return gone
 
 
 def _check_keep(field: str, value: object) -> None:

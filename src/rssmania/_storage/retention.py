@@ -94,32 +94,45 @@ def _value(override: int | None, default: int | None) -> int | None:
     return None if override < 0 else override
 
 
-def prune(db: sqlite3.Connection, *, now: datetime, dry_run: bool) -> dict[int, int]:
-    """Delete what the policy lets go; entries deleted (or that would be), per feed id."""
+CHUNK = 300
+"""Entries deleted per transaction: each delete also leaves the search index, and a first
+prune of a big database (700,000 entries) in one transaction held the write lock for
+minutes, while the web reader's writes gave up after 10 s."""
+
+
+def feed_ids(db: sqlite3.Connection) -> list[int]:
+    return [row[0] for row in db.execute("SELECT id FROM feeds ORDER BY id")]
+
+
+def prune_feed(
+    db: sqlite3.Connection, feed_id: int, *, now: datetime, dry_run: bool
+) -> tuple[int, bool]:
+    """Delete (or count) what the policy lets go of one feed, CHUNK entries at most:
+    (how many, whether more are left). In the caller's transaction."""
     base = policy(db)
-    gone: dict[int, int] = {}
-    feeds = db.execute(
-        "SELECT id, served, keep_read_days, keep_unread_days, keep_max FROM feeds"
-    ).fetchall()
-    for feed_id, served, read_days, unread_days, keep_max in feeds:
-        read = _value(read_days, base.read_days)
-        unread = _value(unread_days, base.unread_days)
-        params = {
-            "feed": feed_id,
-            "served": served,
-            "read_cut": to_text(now - timedelta(days=read)) if read is not None else None,
-            "unread_cut": to_text(now - timedelta(days=unread)) if unread is not None else None,
-            "max": _value(keep_max, base.max_per_feed),
-        }
-        ids = [row[0] for row in db.execute(_CANDIDATES, params)]
-        if not ids:
-            continue
-        gone[feed_id] = len(ids)
-        if dry_run:
-            continue
-        db.executemany("DELETE FROM entries WHERE id = ?", [(i,) for i in ids])
-        for (user_id,) in db.execute(
-            "SELECT user_id FROM subscriptions WHERE feed_id = ?", (feed_id,)
-        ).fetchall():
-            recount(db, user_id, [feed_id])
-    return gone
+    row = db.execute(
+        "SELECT served, keep_read_days, keep_unread_days, keep_max FROM feeds WHERE id = ?",
+        (feed_id,),
+    ).fetchone()
+    if row is None:
+        return 0, False
+    served, read_days, unread_days, keep_max = row
+    read = _value(read_days, base.read_days)
+    unread = _value(unread_days, base.unread_days)
+    params = {
+        "feed": feed_id,
+        "served": served,
+        "read_cut": to_text(now - timedelta(days=read)) if read is not None else None,
+        "unread_cut": to_text(now - timedelta(days=unread)) if unread is not None else None,
+        "max": _value(keep_max, base.max_per_feed),
+    }
+    ids = [r[0] for r in db.execute(_CANDIDATES, params)]
+    if dry_run or not ids:
+        return len(ids), False
+    chunk = ids[:CHUNK]
+    db.executemany("DELETE FROM entries WHERE id = ?", [(i,) for i in chunk])
+    for (user_id,) in db.execute(
+        "SELECT user_id FROM subscriptions WHERE feed_id = ?", (feed_id,)
+    ).fetchall():
+        recount(db, user_id, [feed_id])
+    return len(chunk), len(ids) > CHUNK
