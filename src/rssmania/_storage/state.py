@@ -26,8 +26,11 @@ def _owned(
     """(entry id, feed id, sort date) of the entries given, all of them in the user's feeds."""
     wanted = sorted({int(i) for i in entry_ids})
     rows = db.execute(
-        "SELECT e.id, e.feed_id, e.sort_date FROM json_each(?) j JOIN entries e ON e.id = j.value "
-        "JOIN subscriptions s ON s.feed_id = e.feed_id AND s.user_id = ?",
+        # CROSS JOIN: the ids first. Left to itself the planner went through the user's
+        # 2,000 feeds and their million entries to find them (300 ms a mark-read).
+        "SELECT e.id, e.feed_id, e.sort_date FROM json_each(?) j "
+        "CROSS JOIN entries e ON e.id = j.value "
+        "CROSS JOIN subscriptions s ON s.feed_id = e.feed_id AND s.user_id = ?",
         (json.dumps(wanted), user_id),
     ).fetchall()
     if len(rows) != len(wanted):
