@@ -56,7 +56,17 @@ from rssmania.exceptions import (
     InvalidSearchError,
     UserNotFoundError,
 )
-from rssmania.types import UNSET, Counts, Entry, Feed, Page, RetentionPolicy, Unset, User
+from rssmania.types import (
+    UNSET,
+    Counts,
+    Entry,
+    Feed,
+    FeedSummary,
+    Page,
+    RetentionPolicy,
+    Unset,
+    User,
+)
 
 T = TypeVar("T")
 
@@ -211,6 +221,11 @@ class Library:
     def feeds(self, user: int) -> list[Feed]:
         """The user's subscriptions, by category then title, with unread counts."""
         return self._read(lambda db: _subs.all_of(db, user))
+
+    def feed_summaries(self, user: int) -> list[FeedSummary]:
+        """The user's subscriptions as a list shows them (id, title, category, unread,
+        healthy), in ``feeds()``'s order: a tenth of its cost for thousands of feeds."""
+        return self._read(lambda db: _subs.summaries(db, user))
 
     def feed(self, user: int, feed_id: int) -> Feed:
         return self._read(lambda db: _subs.get_by_id(db, user, feed_id))
@@ -477,6 +492,9 @@ class Library:
             )
 
         return self._write(mark)
+
+    def starred_count(self, user: int) -> int:
+        return self._read(lambda db: _state.starred_count(db, user))
 
     def counts(self, user: int) -> Counts:
         return self._read(lambda db: _state.counts(db, user))

@@ -131,7 +131,7 @@ def counts(db: sqlite3.Connection, user_id: int) -> Counts:
             for depth in range(1, len(parts) + 1):
                 name = "/".join(parts[:depth])
                 categories[name] = categories.get(name, 0) + unread
-    (starred,) = db.execute("SELECT count(*) FROM starred WHERE user_id = ?", (user_id,)).fetchone()
+    starred = starred_count(db, user_id)
     return Counts(feeds=feeds, categories=categories, total=sum(feeds.values()), starred=starred)
 
 
@@ -151,3 +151,8 @@ def unread_and_starred(
             )
         )
     return found
+
+
+def starred_count(db: sqlite3.Connection, user_id: int) -> int:
+    (count,) = db.execute("SELECT count(*) FROM starred WHERE user_id = ?", (user_id,)).fetchone()
+    return int(count)

@@ -14,7 +14,7 @@ from rssmania._storage.connection import to_datetime, to_text
 from rssmania._storage.rows import SUBSCRIPTION_COLUMNS, feed_from_row
 from rssmania._urls import host_of
 from rssmania.exceptions import FeedExistsError, FeedNotFoundError
-from rssmania.types import Feed, Unset
+from rssmania.types import Feed, FeedSummary, Unset
 
 _ORDER = "ORDER BY coalesce(s.category, ''), lower(coalesce(s.title, f.title, f.url)), f.url"
 
@@ -198,3 +198,15 @@ def views(db: sqlite3.Connection, user_id: int) -> dict[int, tuple[str | None, s
         "SELECT feed_id, title, category FROM subscriptions WHERE user_id = ?", (user_id,)
     ).fetchall()
     return {feed_id: (title, category) for feed_id, title, category in rows}
+
+
+def summaries(db: sqlite3.Connection, user_id: int) -> list[FeedSummary]:
+    rows = db.execute(
+        "SELECT f.id, coalesce(s.title, f.title, f.url), s.category, s.unread, "
+        "f.error_count = 0 AND f.disabled_reason IS NULL AND NOT s.paused "
+        f"FROM feeds f JOIN subscriptions s ON s.feed_id = f.id WHERE s.user_id = ? {_ORDER}",
+        (user_id,),
+    ).fetchall()
+    return [
+        FeedSummary(i, title, category, unread, bool(ok)) for i, title, category, unread, ok in rows
+    ]

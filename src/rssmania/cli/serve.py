@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import threading
 import time
 
 import click
 from rich.console import Console
 from rich.markup import escape as markup
 
-from rssmania import Aggregator, DatabaseLockedError
+from rssmania import Aggregator, DatabaseLockedError, User
 from rssmania._schedule import LONGEST_INTERVAL
 from rssmania.cli._app import (
     BadInput,
@@ -83,23 +84,13 @@ def serve(
             )
         except OSError as exc:
             raise RuntimeFailure(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
-        err.print(f"Reader at [bold]{web.url}[/bold]", highlight=False)
-        for user in users:
-            how = (
-                "with their password"
-                if user.has_password
-                else f"once a password is set: `rssmania user passwd {user.name}`"
-            )
-            err.print(f"  log in as {user.name} {how}", highlight=False)
         if no_poll:
-            # Blocked first: sigwait only takes signals that would not act on their own
-            # (SIGTERM's default ended the process before the web child was stopped).
-            stopping = {signal.SIGINT, signal.SIGTERM}
-            signal.pthread_sigmask(signal.SIG_BLOCK, stopping)
-            try:
-                signal.sigwait(stopping)
-            finally:
-                signal.pthread_sigmask(signal.SIG_UNBLOCK, stopping)
+            stopped = threading.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                stack.callback(signal.signal, sig, signal.signal(sig, lambda *_: stopped.set()))
+            _say_where(err, web.url, users)
+            while not stopped.wait(0.5):
+                pass
             err.print("Stopped.")
             return
         settings = options.poll_settings() | {"refuse_private_addresses": refuse_private}
@@ -113,6 +104,9 @@ def serve(
             ) as agg,
             stop_on_signals(agg, err),
         ):
+            # Said once a stop is handled: a SIGTERM sent on reading the address ended
+            # the command by the signal's default action, the web process left behind.
+            _say_where(err, web.url, users)
             try:
                 poll_quietly(agg, err)
             except DatabaseLockedError as exc:
@@ -121,6 +115,17 @@ def serve(
                 while not agg.stopping:
                     time.sleep(0.2)
         err.print("Stopped.")
+
+
+def _say_where(err: Console, url: str, users: list[User]) -> None:
+    err.print(f"Reader at [bold]{url}[/bold]", highlight=False)
+    for user in users:
+        how = (
+            "with their password"
+            if user.has_password
+            else f"once a password is set: `rssmania user passwd {user.name}`"
+        )
+        err.print(f"  log in as {user.name} {how}", highlight=False)
 
 
 def poll_quietly(agg: Aggregator, err: Console) -> None:

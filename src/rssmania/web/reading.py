@@ -12,7 +12,13 @@ from urllib.parse import urlencode
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from rssmania import EntryNotFoundError, Feed, FeedNotFoundError, InvalidSearchError, Page
+from rssmania import (
+    EntryNotFoundError,
+    FeedNotFoundError,
+    FeedSummary,
+    InvalidSearchError,
+    Page,
+)
 from rssmania.web.context import Viewer, page, protected, web
 
 PAGE_SIZE = 50
@@ -23,23 +29,30 @@ class Folder:
     name: str
     path: str
     unread: int = 0
+    open: bool = False
+    """Its feeds are listed: the folder in view, or one above it (2,000 feeds listed on
+    every page were a third of its time, and no one scrolls through them)."""
     folders: dict[str, Folder] = field(default_factory=dict)
-    feeds: list[Feed] = field(default_factory=list)
+    feeds: list[FeedSummary] = field(default_factory=list)
 
 
-def tree(feeds: list[Feed], categories: dict[str, int]) -> Folder:
+def tree(feeds: list[FeedSummary], view: View) -> Folder:
     """Feeds in their nested categories, each folder with its unread count."""
-    root = Folder("", "")
+    root = Folder("", "", open=True)
+    shown = next((f.category for f in feeds if f.id == view.feed), None) or view.category or ""
     for feed in feeds:
         folder = root
         if feed.category:
             parts = feed.category.split("/")
             for depth, part in enumerate(parts, start=1):
                 path = "/".join(parts[:depth])
-                folder = folder.folders.setdefault(
-                    part, Folder(part, path, categories.get(path, 0))
-                )
+                if part not in folder.folders:
+                    is_open = shown == path or shown.startswith(path + "/")
+                    folder.folders[part] = Folder(part, path, open=is_open)
+                folder = folder.folders[part]
+                folder.unread += feed.unread
         folder.feeds.append(feed)
+    root.unread = sum(f.unread for f in feeds)
     return root
 
 
@@ -105,20 +118,21 @@ async def index(request: Request, viewer: Viewer) -> Response:
     w = web(request)
     view = View.of(request)
     found, problem = await _list(request, viewer, view)
-    feeds = await w.run(w.library.feeds, viewer.user.id)
-    counts = await w.run(w.library.counts, viewer.user.id)
+    feeds = await w.run(w.library.feed_summaries, viewer.user.id)
+    folders = tree(feeds, view)
+    starred = await w.run(w.library.starred_count, viewer.user.id)
     title = {"unread": "Unread", "all": "All articles", "starred": "Starred"}[view.show]
     current = next((f for f in feeds if f.id == view.feed), None)
     if current is not None:
-        title = current.display_title
+        title = current.title
     elif view.category:
         title = view.category
     if view.q:
         title = f"Search: {view.q}"
     return page(
         request, viewer, "index.html",
-        view=view, found=found, problem=problem, folders=tree(feeds, counts.categories),
-        counts=counts, title=title, seen=await w.run(w.library.last_change),
+        view=view, found=found, problem=problem, folders=folders,
+        total=folders.unread, starred=starred, title=title, seen=await w.run(w.library.last_change),
         last_id=await w.run(w.library.newest_entry_id),
     )  # fmt: skip
 
