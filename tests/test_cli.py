@@ -525,6 +525,9 @@ def test_demo_runs_offline_and_shows_articles_arriving(tmp_path: Path) -> None:
         (["--db", "update", "run"], {}, 2, True),  # "update" is the database file here
         (["--db", "x.db", "-v", "run"], {}, 2, True),
         (["demo"], {}, 4, True),
+        (["serve", "--port", "0"], {}, 2, True),
+        (["--user", "serve", "update"], {}, 2, True),  # "serve" is the user's name here
+        (["--user", "bob", "entries"], {}, 2, False),
         (["update"], {}, 1, False),  # one core: polled in this process
         (["update", "--workers", "1"], {}, 8, False),
         (["update", "--workers=1"], {}, 8, False),

@@ -204,11 +204,12 @@ class Coordinator:
                 count, more = self.when_unlocked(chunk)
                 gone += count
 
-        def log_pruned() -> None:
+        def log_pruned() -> int:
             with transaction(db, path):
-                _changes.prune(db, now=self._now())
+                return _changes.prune(db, now=self._now())
 
-        self.when_unlocked(log_pruned)
+        while self.when_unlocked(log_pruned) and not self.stop.requested:
+            pass
         if gone:
             log.info("retention: %d entries deleted", gone)
 

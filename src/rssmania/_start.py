@@ -14,8 +14,8 @@ import os
 import sys
 from collections.abc import Mapping, Sequence
 
-POLLING_COMMANDS = frozenset({"update", "run", "demo"})
-_GLOBAL_OPTIONS_WITH_A_VALUE = frozenset({"--db", "--user-agent"})
+POLLING_COMMANDS = frozenset({"update", "run", "demo", "serve"})
+_GLOBAL_OPTIONS_WITH_A_VALUE = frozenset({"--db", "--user-agent", "--user"})
 
 
 def main() -> None:

@@ -627,7 +627,8 @@ class Library:
                 if count:
                     gone[url] = gone.get(url, 0) + count
         if not dry_run:
-            self._write(lambda db: _changes.prune(db, now=self._now()))
+            while self._write(lambda db: _changes.prune(db, now=self._now())):
+                pass
         return gone
 
 

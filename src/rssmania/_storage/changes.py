@@ -83,8 +83,10 @@ def to_print(db: sqlite3.Connection, path: str, user_id: int | None) -> list[Ent
     return out
 
 
-def prune(db: sqlite3.Connection, *, now: datetime) -> int:
-    """Delete rows every live cursor has passed and that are old enough; how many."""
+def prune(db: sqlite3.Connection, *, now: datetime, most: int = 5000) -> int:
+    """Delete rows every live cursor has passed and that are old enough, ``most`` at a
+    time (callers loop, a transaction each: a million rows at once held the write lock
+    for seconds); how many."""
     live = db.execute(
         "SELECT name, seq FROM cursors WHERE moved >= ?", (to_text(now - GONE),)
     ).fetchall()
@@ -92,11 +94,13 @@ def prune(db: sqlite3.Connection, *, now: datetime) -> int:
     others = [seq for name, seq in live if name != PRINT]
     printed = next((seq for name, seq in live if name == PRINT), None)
     floor = min(others) if others else last_seq(db)
-    sql = "DELETE FROM changes WHERE seq <= ? AND at < ?"
+    sql = "DELETE FROM changes WHERE seq IN (SELECT seq FROM changes WHERE seq <= ? AND at < ?"
     params: list[object] = [floor, to_text(now - KEEP)]
     if printed is not None:
         sql += " AND (NOT announce OR seq <= ?)"
         params.append(printed)
+    sql += " ORDER BY seq LIMIT ?)"
+    params.append(most)
     return db.execute(sql, params).rowcount
 
 

@@ -119,6 +119,8 @@ def prune_feed(
     served, read_days, unread_days, keep_max = row
     read = _value(read_days, base.read_days)
     unread = _value(unread_days, base.unread_days)
+    if read is None and unread is None and _value(keep_max, base.max_per_feed) is None:
+        return 0, False  # keeps everything: nothing to look for
     params = {
         "feed": feed_id,
         "served": served,

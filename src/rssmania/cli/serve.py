@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import signal
 import threading
 import time
@@ -25,6 +26,8 @@ from rssmania.cli._app import (
 from rssmania.cli.polling import stop_on_signals, workers_option
 from rssmania.core import USER_AGENT
 from rssmania.web.server import LOOPBACK, is_loopback, web_process
+
+POLLER_NICENESS = 5
 
 
 @cli.command()
@@ -94,6 +97,10 @@ def serve(
             err.print("Stopped.")
             return
         settings = options.poll_settings() | {"refuse_private_addresses": refuse_private}
+        # The page outranks the round: the poller's process yields the CPU to the web
+        # process (its workers were already below it, at +10). Started before this.
+        with contextlib.suppress(OSError):
+            os.nice(POLLER_NICENESS)
         with (
             open_aggregator(
                 options,
