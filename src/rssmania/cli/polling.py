@@ -70,6 +70,14 @@ def stop_on_signals(agg: Aggregator, err: Console) -> Iterator[Signals]:
             signal.signal(sig, handler)
 
 
+interval_option = click.option(
+    "--interval",
+    type=click.IntRange(min=1, max=LONGEST_INTERVAL),
+    default=1800,
+    show_default=True,
+    help="Seconds between two polls of a feed (a feed's own setting wins).",
+)
+
 workers_option = click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -265,13 +273,7 @@ def _watch(agg: Aggregator, *, as_json: bool, err: Console, banner: str = "") ->
 
 
 @cli.command()
-@click.option(
-    "--interval",
-    type=click.IntRange(min=1, max=LONGEST_INTERVAL),
-    default=1800,
-    show_default=True,
-    help="Seconds between two polls of a feed (a feed's own setting wins).",
-)
+@interval_option
 @workers_option
 @executor_option
 @json_option

@@ -13,7 +13,6 @@ from rich.console import Console
 from rich.markup import escape as markup
 
 from rssmania import Aggregator, DatabaseLockedError, User
-from rssmania._schedule import LONGEST_INTERVAL
 from rssmania.cli._app import (
     BadInput,
     Options,
@@ -23,7 +22,7 @@ from rssmania.cli._app import (
     open_aggregator,
     pass_options,
 )
-from rssmania.cli.polling import stop_on_signals, workers_option
+from rssmania.cli.polling import interval_option, stop_on_signals, workers_option
 from rssmania.core import USER_AGENT
 from rssmania.web.server import LOOPBACK, is_loopback, web_process
 
@@ -40,13 +39,7 @@ POLLER_NICENESS = 5
     help="A name browsers use for this server (the Host header), e.g. reader.example.org; "
     "repeatable. Default: loopback names, or any name beyond loopback.",
 )
-@click.option(
-    "--interval",
-    type=click.IntRange(min=1, max=LONGEST_INTERVAL),
-    default=1800,
-    show_default=True,
-    help="Seconds between two polls of a feed (a feed's own setting wins).",
-)
+@interval_option
 @click.option("--no-poll", is_flag=True, help="Serve only: another process polls.")
 @workers_option
 @pass_options

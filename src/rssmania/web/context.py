@@ -146,3 +146,9 @@ def protected(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 def page(request: Request, viewer: Viewer | None, name: str, **context: Any) -> Response:
     return web(request).templates.TemplateResponse(request, name, {"viewer": viewer, **context})
+
+
+def path_id(request: Request, name: str) -> int | None:
+    """A numeric id from the URL's path; None for anything else (a 404, not a 500)."""
+    text = str(request.path_params[name])
+    return int(text) if text.isdigit() and len(text) < 19 else None

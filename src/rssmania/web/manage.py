@@ -19,7 +19,7 @@ from rssmania import (
 )
 from rssmania.discovery import find_feeds
 from rssmania.types import UNSET, Feed, FeedError, Unset
-from rssmania.web.context import MAX_UPLOAD, Viewer, page, protected, web
+from rssmania.web.context import MAX_UPLOAD, Viewer, page, path_id, protected, web
 
 
 @protected
@@ -67,16 +67,11 @@ async def add_feed(request: Request, viewer: Viewer) -> Response:
     )
 
 
-def _feed_id(request: Request) -> int | None:
-    text = request.path_params["feed_id"]
-    return int(text) if text.isdigit() and len(text) < 19 else None
-
-
 @protected
 async def change_feed(request: Request, viewer: Viewer) -> Response:
     """One form per feed: ``action`` is save, pause, resume, refresh or remove."""
     w = web(request)
-    feed_id = _feed_id(request)
+    feed_id = path_id(request, "feed_id")
     form = await request.form()
     action = str(form.get("action") or "save")
     if feed_id is None:

@@ -19,7 +19,7 @@ from rssmania import (
     InvalidSearchError,
     Page,
 )
-from rssmania.web.context import Viewer, page, protected, web
+from rssmania.web.context import Viewer, page, path_id, protected, web
 
 PAGE_SIZE = 50
 
@@ -156,16 +156,11 @@ async def more(request: Request, viewer: Viewer) -> Response:
     return page(request, viewer, "_rows.html", view=view, found=found)
 
 
-def _entry_id(request: Request) -> int | None:
-    text = request.path_params["entry_id"]
-    return int(text) if text.isdigit() and len(text) < 19 else None
-
-
 @protected
 async def open_entry(request: Request, viewer: Viewer) -> Response:
     """The article; opening it marks it read (``?keep=1`` does not)."""
     w = web(request)
-    entry_id = _entry_id(request)
+    entry_id = path_id(request, "entry_id")
     if entry_id is None:
         return PlainTextResponse("No such article.", status_code=404)
     try:
@@ -181,7 +176,7 @@ async def open_entry(request: Request, viewer: Viewer) -> Response:
 async def set_state(request: Request, viewer: Viewer) -> Response:
     """Read or unread, starred or not: ``what`` is read|unread|star|unstar."""
     w = web(request)
-    entry_id = _entry_id(request)
+    entry_id = path_id(request, "entry_id")
     what = request.path_params["what"]
     calls = {
         "read": w.library.mark_read,
