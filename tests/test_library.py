@@ -506,3 +506,15 @@ def test_watch_indexes_between_rounds(tmp_path: Path, server: FeedServer) -> Non
         watcher.join()
     assert polled == [url]
     assert indexed() == 3
+
+
+def test_a_password_set_on_a_new_database_makes_its_first_user(tmp_path: Path) -> None:
+    db = tmp_path / "first.sqlite"
+    password = tmp_path / "pw"
+    password.write_text("s3cret\n")
+    made = rssmania(db, "user", "passwd", "carol", "--password-file", str(password))
+    assert made.returncode == 0, made.stderr
+    with Library(db) as lib:
+        (carol,) = lib.users()
+        assert carol.name == "carol"
+        assert lib.authenticate("carol", "s3cret") == carol

@@ -70,8 +70,13 @@ def user_list(options: Options) -> None:
 @password_file_option
 @pass_options
 def user_passwd(options: Options, name: str, password_file: Path | None) -> None:
-    """Set the password of NAME."""
+    """Set the password of NAME (on a database with no user yet: make NAME, the first)."""
     with library(options) as lib:
+        if not lib.users():
+            # The first user is made on first use; setting a password is a first use.
+            lib.add_user(name, _password(password_file, prompt=f"Password for {name}"))
+            click.echo(f"Added user {name}, with a password")
+            return
         lib.user(name)  # an unknown name is said before the password is asked for
         lib.set_password(name, _password(password_file, prompt=f"New password for {name}"))
     click.echo(f"Password of {name} set")
