@@ -29,7 +29,6 @@ from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
 from rssmania._round import InFlight, PollBatch, StopFlag, run_jobs
 from rssmania._schedule import jitter
 from rssmania._storage import Storage
-from rssmania._storage import changes as _changes
 from rssmania._storage import retention as _retention
 from rssmania._storage import search as _search
 from rssmania._storage import state as _state
@@ -192,26 +191,23 @@ class Coordinator:
         self._next_prune = time.monotonic() + PRUNE_EVERY
 
         db, path = self.storage.db, self.storage.path
-        gone = 0
-        for feed_id in _retention.feed_ids(db):
-            more = True
-            while more and not self.stop.requested:
 
-                def chunk(feed: int = feed_id) -> tuple[int, bool]:
-                    with transaction(db, path):
-                        return _retention.prune_feed(db, feed, now=self._now(), dry_run=False)
+        def write(work: Callable[[sqlite3.Connection], T]) -> T:
+            def run() -> T:
+                with transaction(db, path):
+                    return work(db)
 
-                count, more = self.when_unlocked(chunk)
-                gone += count
+            return self.when_unlocked(run)
 
-        def log_pruned() -> int:
-            with transaction(db, path):
-                return _changes.prune(db, now=self._now())
-
-        while self.when_unlocked(log_pruned) and not self.stop.requested:
-            pass
+        gone = _retention.prune_all(
+            write,
+            _retention.feed_ids(db),
+            now=self._now(),
+            dry_run=False,
+            stopped=lambda: self.stop.requested,
+        )
         if gone:
-            log.info("retention: %d entries deleted", gone)
+            log.info("retention: %d entries deleted", sum(gone.values()))
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

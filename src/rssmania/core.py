@@ -147,10 +147,7 @@ class Aggregator:
         self.outbox = outbox
         self.stop_grace = stop_grace
         self._now = now or (lambda: datetime.now(UTC))
-        self._poll = _poll_batch
-        self._batch_deadline = _batch_deadline
         self._user_name = user
-        self.index_search = index_search
         self._user: int | None = None
         self._executor: PoolType | SerialExecutor
         if executor != "local":

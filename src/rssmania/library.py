@@ -614,22 +614,8 @@ class Library:
         """Apply the retention policy: entries deleted (or that would be), by feed URL."""
 
         urls = self._read(_status.feed_urls)
-        gone: dict[str, int] = {}
-        for feed_id, url in urls.items():
-
-            def chunk(db: sqlite3.Connection, feed: int = feed_id) -> tuple[int, bool]:
-                return _retention.prune_feed(db, feed, now=self._now(), dry_run=dry_run)
-
-            more = True
-            while more:
-                # A transaction a chunk: the poller and the web reader write in between.
-                count, more = self._write(chunk)
-                if count:
-                    gone[url] = gone.get(url, 0) + count
-        if not dry_run:
-            while self._write(lambda db: _changes.prune(db, now=self._now())):
-                pass
-        return gone
+        gone = _retention.prune_all(self._write, urls, now=self._now(), dry_run=dry_run)
+        return {urls[feed_id]: count for feed_id, count in gone.items()}
 
 
 def _check_keep(field: str, value: object) -> None:

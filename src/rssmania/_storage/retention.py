@@ -11,9 +11,11 @@ Global values live in ``settings``; a feed's own override in ``feeds.keep_*``.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
+from rssmania._storage import changes
 from rssmania._storage.connection import to_text
 from rssmania._storage.subscriptions import recount
 from rssmania.types import RetentionPolicy
@@ -138,3 +140,34 @@ def prune_feed(
     ).fetchall():
         recount(db, user_id, [feed_id])
     return len(chunk), len(ids) > CHUNK
+
+
+Write = Callable[[Callable[[sqlite3.Connection], Any]], Any]
+"""Runs its argument in a write transaction of the caller's and returns what it returns."""
+
+
+def prune_all(
+    write: Write,
+    feeds: Iterable[int],
+    *,
+    now: datetime,
+    dry_run: bool,
+    stopped: Callable[[], bool] = lambda: False,
+) -> dict[int, int]:
+    """Apply the policy to ``feeds``, a transaction a CHUNK (the poller and the web reader
+    write in between), then prune the change log likewise; entries gone per feed id."""
+    gone: dict[int, int] = {}
+    for feed_id in feeds:
+        more = True
+
+        def chunk(db: sqlite3.Connection, feed: int = feed_id) -> tuple[int, bool]:
+            return prune_feed(db, feed, now=now, dry_run=dry_run)
+
+        while more and not stopped():
+            count, more = write(chunk)
+            if count:
+                gone[feed_id] = gone.get(feed_id, 0) + count
+    if not dry_run:
+        while write(lambda db: changes.prune(db, now=now)) and not stopped():
+            pass
+    return gone
