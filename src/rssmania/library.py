@@ -253,6 +253,10 @@ class Library:
         healthy), in ``feeds()``'s order: a tenth of its cost for thousands of feeds."""
         return self._read(lambda db: _subs.summaries(db, user))
 
+    def entry_totals(self, user: int) -> dict[int, int]:
+        """Entries stored per feed id, read or not (unread ones: ``Feed.unread``)."""
+        return self._read(lambda db: _subs.totals(db, user))
+
     def feed(self, user: int, feed_id: int) -> Feed:
         return self._read(lambda db: _subs.get_by_id(db, user, feed_id))
 

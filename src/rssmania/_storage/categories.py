@@ -65,8 +65,10 @@ def rename(db: sqlite3.Connection, user_id: int, old: str, new: str) -> int:
     moved = 0
     for name in names:
         target = new + name[len(old) :]
+        # Renamed in place, the id stays (clients hold it); into a name taken, merged.
         db.execute(
-            "INSERT OR IGNORE INTO categories (user_id, name) VALUES (?, ?)", (user_id, target)
+            "UPDATE OR IGNORE categories SET name = ? WHERE user_id = ? AND name = ?",
+            (target, user_id, name),
         )
         moved += db.execute(
             "UPDATE subscriptions SET category = ? WHERE user_id = ? AND category = ?",

@@ -25,8 +25,9 @@ from starlette.staticfiles import StaticFiles
 
 from rssmania import Library, StorageError
 from rssmania.web import auth, live, manage, reading
+from rssmania.web.api import fever, miniflux
 from rssmania.web.context import Web
-from rssmania.web.security import SecurityHeaders
+from rssmania.web.security import SecurityHeaders, SingleSlashes
 
 STATIC = Path(__file__).parent / "static"
 
@@ -75,6 +76,8 @@ def make_app(
         Route("/events", live.events),
         Route("/manifest.webmanifest", manifest),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        *miniflux.routes(),
+        *fever.routes(),
     ]
 
     async def storage_failed(request: Request, exc: Exception) -> Response:
@@ -87,6 +90,7 @@ def make_app(
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),
+            Middleware(SingleSlashes),
             Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)),
         ],
     )
