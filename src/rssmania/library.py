@@ -443,6 +443,14 @@ class Library:
 
         return self._read(run)
 
+    def unread_ids(self, user: int) -> list[int]:
+        """Every unread entry's id, ascending: what a sync compares with its own."""
+        return self._read(lambda db: _entries.ids(db, user, table="unread"))
+
+    def starred_ids(self, user: int) -> list[int]:
+        """Every starred entry's id, ascending."""
+        return self._read(lambda db: _entries.ids(db, user, table="starred"))
+
     def count_entries(
         self,
         user: int,

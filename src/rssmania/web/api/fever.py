@@ -83,9 +83,9 @@ async def endpoint(request: Request) -> Response:
     if "links" in params:
         answer["links"] = []
     if "unread_item_ids" in params:
-        answer["unread_item_ids"] = await _all_ids(w, user, read=False)
+        answer["unread_item_ids"] = _ids(await w.run(w.library.unread_ids, user.id))
     if "saved_item_ids" in params:
-        answer["saved_item_ids"] = await _all_ids(w, user, starred=True)
+        answer["saved_item_ids"] = _ids(await w.run(w.library.starred_ids, user.id))
     return _json(answer)
 
 
@@ -145,22 +145,6 @@ async def _items(w: Web, user: User, params: dict[str, str], answer: dict[str, A
         items = list(found.entries)
     answer["items"] = [_item(e) for e in items]
     answer["total_items"] = await w.run(w.library.count_entries, user.id)
-
-
-async def _all_ids(
-    w: Web, user: User, *, read: bool | None = None, starred: bool | None = None
-) -> str:
-    ids: list[int] = []
-    page: str | None = None
-    while True:
-        found = await w.run(
-            w.library.entries, user.id, read=read, starred=starred, order="-id",
-            limit=10_000, page=page,
-        )  # fmt: skip
-        ids.extend(e.entry_id for e in found.entries)
-        page = found.next
-        if page is None:
-            return _ids(ids)
 
 
 async def _mark(

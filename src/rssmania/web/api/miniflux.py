@@ -43,7 +43,6 @@ from rssmania.web.api.groups import ALL, with_all
 from rssmania.web.context import MAX_UPLOAD, web
 
 MAX_LIMIT = 10_000
-_WORDS = re.compile(r"\w+")
 _TAGS = re.compile(r"<[^>]*>")
 
 
@@ -176,7 +175,7 @@ class _Shapes:
             "author": entry.author or "",
             "share_code": "",
             "starred": entry.starred,
-            "reading_time": math.ceil(len(_WORDS.findall(_TAGS.sub(" ", html))) / 265),
+            "reading_time": math.ceil(len(_TAGS.sub(" ", html).split()) / 265),
             "enclosures": [
                 {
                     "id": entry.entry_id * 100 + n,
