@@ -427,6 +427,7 @@ class Library:
         ``before``/``after`` bound the entry's date; ``min_id``/``max_id``
         its id (both exclusive). ``page`` is the ``next`` of the page before;
         ``offset`` skips that many entries first (slower than ``page`` deep down).
+        ``category=""`` lists the feeds in no category.
         """
         if type(limit) is not int or not 0 < limit <= MAX_LIMIT:
             raise ValueError(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}")

@@ -46,9 +46,13 @@ class EntryQuery:
 
 
 def category_clause(column: str, categories: tuple[str, ...]) -> tuple[str, list[Any]]:
-    """SQL: ``column`` is one of ``categories`` or below one ("Tech" holds "Tech/Python")."""
+    """SQL: ``column`` is one of ``categories`` or below one ("Tech" holds "Tech/Python");
+    the category "" is none at all."""
     parts, params = [], []
     for category in categories:
+        if category == "":
+            parts.append(f"{column} IS NULL")
+            continue
         parts.append(f"({column} = ? OR substr({column}, 1, ?) = ?)")
         params += [category, len(category) + 1, category + "/"]
     return "(" + " OR ".join(parts) + ")", params

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from rssmania import Category, Entry, EntryNotFoundError, Feed, User
 from rssmania.web.api.credentials import refuse
-from rssmania.web.api.groups import group_of, with_all
+from rssmania.web.api.groups import ALL, group_of, with_all
 from rssmania.web.context import Web, web
 
 API_VERSION = 3
@@ -199,9 +199,8 @@ async def _mark_group(
     if found is None:
         refuse(request, f"Fever mark=group id={group}: no such group of the user's")
         return
-    for f in feeds:
-        if group_of(f) == found.name:
-            await w.run(w.library.mark_all_read, user.id, feed=f.id, before=until)
+    category = "" if found.name == ALL else found.name
+    await w.run(w.library.mark_all_read, user.id, category=category, before=until)
 
 
 def routes() -> list[BaseRoute]:

@@ -329,39 +329,16 @@ async def _entries(
         "max_id": _int_param(request, "before_entry_id"),
         "min_id": _int_param(request, "after_entry_id"),
     }
-    if category_name == "":
-        wanted = [f.id for f in shapes.feeds.values() if f.category is None]
-        if feed is not None:
-            wanted = [i for i in wanted if i == feed]
-        if not wanted:
-            return _json({"total": 0, "entries": []})
-        entries: list[Entry] = []
-        total = 0
-        # Few callers ask for "All"'s own entries; those feeds are listed one by one.
-        for fid in wanted:
-            filters["feed"] = fid
-            page = await w.run(w.library.entries, user.id, order=sort, limit=MAX_LIMIT, **filters)
-            entries.extend(page.entries)
-            total += len(page.entries)
-        entries.sort(key=_sort_key(sort), reverse=sort in ("newest", "-id"))
-        entries = entries[offset : offset + limit]
-    else:
-        filters["category"] = category_name
-        try:
-            page = await w.run(
-                w.library.entries, user.id, order=sort, limit=limit, offset=offset, **filters
-            )
-            total = await w.run(w.library.count_entries, user.id, **filters)
-        except InvalidSearchError as exc:
-            raise ApiError(400, str(exc)) from None
-        entries = list(page.entries)
+    filters["category"] = category_name
+    try:
+        page = await w.run(
+            w.library.entries, user.id, order=sort, limit=limit, offset=offset, **filters
+        )
+        total = await w.run(w.library.count_entries, user.id, **filters)
+    except InvalidSearchError as exc:
+        raise ApiError(400, str(exc)) from None
+    entries = list(page.entries)
     return _json({"total": total, "entries": [shapes.entry(e) for e in entries]})
-
-
-def _sort_key(sort: str) -> Callable[[Entry], Any]:
-    if sort in ("id", "-id"):
-        return lambda e: e.entry_id
-    return lambda e: (e.published or e.updated or e.first_seen, e.entry_id)
 
 
 # -- endpoints ------------------------------------------------------------------
@@ -516,12 +493,8 @@ async def mark_category_read(request: Request, user: User) -> Response:
     found = next((c for c in shapes.categories.values() if c.id == wanted), None)
     if found is None:
         raise CategoryNotFoundError(f"#{wanted}")
-    if found.name == ALL:
-        for feed in shapes.feeds.values():
-            if feed.category is None:
-                await w.run(w.library.mark_all_read, user.id, feed=feed.id)
-    else:
-        await w.run(w.library.mark_all_read, user.id, category=found.name)
+    category = "" if found.name == ALL else found.name
+    await w.run(w.library.mark_all_read, user.id, category=category)
     return Response(status_code=204)
 
 
