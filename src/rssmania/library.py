@@ -563,24 +563,33 @@ class Library:
 
     # -- state ---------------------------------------------------------------------
 
-    def mark_read(self, user: int, entry_ids: Iterable[int]) -> int:
+    def mark_read(self, user: int, entry_ids: Iterable[int], *, missing_ok: bool = False) -> int:
         """Mark entries read; how many were unread.
 
-        An id not in the user's feeds: EntryNotFoundError, and nothing is marked."""
+        An id not in the user's feeds: EntryNotFoundError, and nothing is marked;
+        with ``missing_ok`` (a sync app's ids, some gone since), the others are."""
         ids = _ids(entry_ids)
-        return self._write(lambda db: _state.set_read(db, user, ids, True))
+        return self._write(lambda db: _state.set_read(db, user, ids, True, missing_ok=missing_ok))
 
-    def mark_unread(self, user: int, entry_ids: Iterable[int]) -> int:
+    def mark_unread(self, user: int, entry_ids: Iterable[int], *, missing_ok: bool = False) -> int:
         ids = _ids(entry_ids)
-        return self._write(lambda db: _state.set_read(db, user, ids, False))
+        return self._write(lambda db: _state.set_read(db, user, ids, False, missing_ok=missing_ok))
 
-    def star(self, user: int, entry_ids: Iterable[int]) -> int:
+    def star(self, user: int, entry_ids: Iterable[int], *, missing_ok: bool = False) -> int:
         ids = _ids(entry_ids)
-        return self._write(lambda db: _state.set_starred(db, user, ids, True, now=self._now()))
+        return self._write(
+            lambda db: _state.set_starred(
+                db, user, ids, True, now=self._now(), missing_ok=missing_ok
+            )
+        )
 
-    def unstar(self, user: int, entry_ids: Iterable[int]) -> int:
+    def unstar(self, user: int, entry_ids: Iterable[int], *, missing_ok: bool = False) -> int:
         ids = _ids(entry_ids)
-        return self._write(lambda db: _state.set_starred(db, user, ids, False, now=self._now()))
+        return self._write(
+            lambda db: _state.set_starred(
+                db, user, ids, False, now=self._now(), missing_ok=missing_ok
+            )
+        )
 
     def mark_all_read(
         self,
