@@ -40,6 +40,8 @@ ERRORS = [
     exceptions.UserExistsError("bob"),
     exceptions.UserRequiredError("alice, bob"),
     exceptions.EntryNotFoundError(42),
+    exceptions.CategoryNotFoundError("Tech"),
+    exceptions.CategoryExistsError("Tech"),
 ]
 
 
