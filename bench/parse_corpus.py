@@ -30,7 +30,7 @@ import fastfeedparser
 import feedparser
 from lxml import etree
 
-from rssmania._poll import fastpath
+from rssmania._poll import fastpath, ffp_shim
 from rssmania._poll.entities import defuse_entities
 from rssmania._poll.parse import finish, parse_feed
 from rssmania._poll.raw import RawFeed
@@ -105,7 +105,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(
         f"{len(files)} files, {mb:.1f} MB; the fast path takes {len(accepted)} ({mb_fast:.1f} MB)"
     )
-    print(f"fastfeedparser compiled core loaded: {fastpath.compiled_core_loaded()}")
+    print(f"fastfeedparser compiled core loaded: {ffp_shim.compiled_core_loaded()}")
     stages: list[tuple[str, float, Callable[[], object], int]] = [
         ("lxml recover parse (XML files)", mb_xml, lxml_all, args.runs),
         ("fastfeedparser alone", mb, fastfeedparser_all, args.runs),

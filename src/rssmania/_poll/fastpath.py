@@ -30,25 +30,22 @@ the extractor reads in RSS 2.0 only.
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import fastfeedparser
-import fastfeedparser.main
 from lxml import etree
 
+# Imported for what it does at import: fastfeedparser reads dates by rssmania's rules.
+from rssmania._poll import dates as _dates  # noqa: F401
+from rssmania._poll import ffp_shim
 from rssmania._poll.hints import publisher_interval
-from rssmania._poll.raw import RawEntry, RawFeed, alternate_link, resolved
+from rssmania._poll.raw import RawEntry, RawFeed, alternate_link, repeats_content, resolved
 
 log = logging.getLogger("rssmania.poll.parse")
-
-FASTFEEDPARSER_VERSION = "0.6.5"
 
 # An entry element's start tag, with or without a prefix; not <items>, not <item_x>.
 _ENTRY_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)(?=[\s>/])")
@@ -65,27 +62,6 @@ _ENTRY_ELEMENTS = (
 )
 
 
-# fastfeedparser hands an RFC 822 date it cannot read itself to email.utils,
-# which takes an offset written "+02:00" for no zone at all: the date came out
-# as UTC, hours off, where feedparser reads it right. Its fallback now gets the
-# offset the way email.utils reads it ("+0200"). Pinned version, pinned patch:
-# a test says when fastfeedparser reads these itself.
-_COLON_OFFSET = re.compile(r"([+-])(\d\d):(\d\d)\s*\Z")
-_rfc822_to_utc: Callable[[str], datetime | None] = fastfeedparser.main._parsedate_to_utc
-
-
-def _rfc822_offset_read(value: str) -> datetime | None:
-    return _rfc822_to_utc(_COLON_OFFSET.sub(r"\1\2\3", value))
-
-
-fastfeedparser.main._parsedate_to_utc = _rfc822_offset_read
-
-
-def compiled_core_loaded() -> bool:
-    """True when fastfeedparser's native extractor is in use (else it runs on lxml alone)."""
-    return fastfeedparser.main._core is not None
-
-
 class Fallback(Exception):
     """The fast path declines this document; the message says why (for logs and tests)."""
 
@@ -96,7 +72,7 @@ def parse_fast(body: bytes, *, url: str) -> RawFeed:
     if is_json:
         body = _json_cleaned(body)
     try:
-        parsed = fastfeedparser.parse(body, include_tags=False, include_media=False)
+        parsed = ffp_shim.parse(body, include_tags=False, include_media=False)
     except (MemoryError, RecursionError):
         raise
     except Exception as exc:
@@ -317,41 +293,6 @@ def _enclosures(raw: dict[str, Any]) -> list[tuple[str, str | None, int | None]]
     return found
 
 
-_SYNTH_LEN: int = getattr(fastfeedparser.main, "_SYNTH_DESCRIPTION_LEN", 512)
-
-
-# The compiled extractor's own synthesis, exposed "for parity": the same text
-# as the Python code below (checked on the 12,816 contents of the corpus and
-# of generated feeds), in 0.6 of the time.
-_SYNTHESIZE = getattr(fastfeedparser.main._core, "synthesize_description", None)
-
-
-def repeats_content(summary: str, content: str) -> bool:
-    """``summary`` is the text fastfeedparser makes up from ``content`` when an entry
-    has no summary: the start of its text. Also when the publisher wrote it
-    (heise's Atom feed repeats each content's text in its summary), which both
-    paths then leave out alike, so that an entry reads the same whichever
-    path parsed it, and a reader is not shown the same text twice.
-    """
-    return summary != content and len(summary) <= _SYNTH_LEN and summary == _synthesized(content)
-
-
-def _synthesized(content: str) -> str | None:
-    """The description fastfeedparser makes up from ``content`` (its own code, pinned)."""
-    description: object
-    try:
-        if _SYNTHESIZE is not None:
-            description = _SYNTHESIZE(content, html.unescape)
-        else:
-            probe: dict[str, Any] = {"content": [{"value": content}]}
-            fastfeedparser.main._synthesize_entry_description(probe)
-            description = probe.get("description")
-    except Exception:
-        return None
-    # Entries get their description stripped after it is made up.
-    return description.strip() if isinstance(description, str) else None
-
-
 def _lost_characters(title: str | None, entries: list[RawEntry]) -> bool:
     if title and _REPLACEMENT in title:
         return True
@@ -491,14 +432,6 @@ def _length(value: object) -> int | None:
         return value if value >= 0 else None
     text = str(value or "").strip()
     return int(text) if text.isdigit() else None
-
-
-def read_date(text: str) -> datetime | None:
-    """A date as the fast path reads one (fastfeedparser's parser), or None."""
-    try:
-        return _date(fastfeedparser.main._parse_date(text))
-    except (ValueError, OverflowError):
-        return None
 
 
 def _date(value: object) -> datetime | None:

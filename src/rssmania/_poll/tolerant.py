@@ -22,9 +22,9 @@ from typing import Any
 
 import feedparser
 
-from rssmania._poll.fastpath import read_date, repeats_content
+from rssmania._poll.dates import read_date
 from rssmania._poll.hints import publisher_interval
-from rssmania._poll.raw import RawEntry, RawFeed, alternate_link, resolved
+from rssmania._poll.raw import RawEntry, RawFeed, alternate_link, repeats_content, resolved
 from rssmania.types import FeedError
 
 # Bozo exceptions that say "the document was read fine, but its declared type
@@ -154,7 +154,11 @@ def _date(parsed: object, text: object) -> datetime | None:
         date = read_date(text)
         if date is not None:
             return date
-    if isinstance(parsed, time.struct_time):
+    if isinstance(parsed, time.struct_time) and (
+        not isinstance(text, str) or any(str(parsed.tm_year + d) in text for d in (0, -1, 1))
+    ):
+        # Only a date whose year is written (give or take the shift to UTC):
+        # feedparser fills a missing one (a time alone, "10:30") from today.
         try:
             # feedparser normalises every date to UTC before building the struct.
             return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
