@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gzip
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -87,3 +88,72 @@ def test_only_the_shim_names_fastfeedparser_privately() -> None:
         if "fastfeedparser.main" in p.read_text() or "import fastfeedparser" in p.read_text()
     )
     assert users == ["_poll/ffp_shim.py"]
+
+
+# -- 1. charsets as browsers read them ----------------------------------------------
+
+CP1252_TITLE = "Children\u2019s \u201cbest\u201d \u2013 \u20ac5\u2026"
+
+
+@pytest.mark.parametrize("label", ["iso-8859-1", "ISO-8859-1", "latin1", "us-ascii"])
+def test_latin1_and_ascii_labels_mean_windows_1252(label: str) -> None:
+    body = rss(f"<item><guid>urn:1</guid><title>{CP1252_TITLE}</title></item>", encoding=label)
+    feed = parsed(body.encode("cp1252"))
+    assert feed.entries[0].title == CP1252_TITLE
+
+
+def test_a_charset_said_only_by_the_server_means_windows_1252_too() -> None:
+    body = rss(f"<item><guid>urn:1</guid><title>{CP1252_TITLE}</title></item>")
+    body = body.replace(' encoding="utf-8"', "")
+    feed = parsed(body.encode("cp1252"), content_type="application/rss+xml; charset=ISO-8859-1")
+    assert feed.entries[0].title == CP1252_TITLE
+
+
+@pytest.mark.parametrize(
+    "title", ["Snyder\u2019s", "Caf\u00e9 \u00ab cr\u00e8me \u00bb", "\u041c\u0438\u0440"]
+)
+@pytest.mark.parametrize("label", ["iso-8859-1", "windows-1252", "iso-8859-2", "us-ascii"])
+def test_utf8_under_a_single_byte_label_is_utf8(title: str, label: str) -> None:
+    # Any multi-byte sequence counts, the three-byte U+2019 (E2 80 99) as well as
+    # é (C3 A9): today "Snyderâs", with the C1 controls dropped.
+    body = rss(f"<item><guid>urn:1</guid><title>{title}</title></item>", encoding=label)
+    assert parsed(body.encode("utf-8")).entries[0].title == title
+
+
+def test_latin1_that_is_no_utf8_stays_latin1() -> None:
+    title = "Br\u00e9sil \u00e0 Paris"
+    body = rss(f"<item><guid>urn:1</guid><title>{title}</title></item>", encoding="iso-8859-1")
+    assert parsed(body.encode("latin-1")).entries[0].title == title
+
+
+MOJIBAKE = {
+    "e-acute": ("Caf\u00c3\u00a9", "Caf\u00e9"),
+    "guillemets": ("\u00c2\u00ab Le Monde \u00c2\u00bb", "\u00ab Le Monde \u00bb"),
+    "apostrophe": ("Snyder\u00e2\u20ac\u2122s", "Snyder\u2019s"),
+    "portuguese-capitals-are-no-mojibake": ("S\u00c3O PAULO", "S\u00c3O PAULO"),
+    "plain": ("na\u00efve caf\u00e9", "na\u00efve caf\u00e9"),
+}
+
+
+@pytest.mark.parametrize(("written", "shown"), MOJIBAKE.values(), ids=MOJIBAKE.keys())
+def test_text_encoded_twice_is_repaired_whichever_path_reads_it(written: str, shown: str) -> None:
+    # The tolerant path repaired it (feedparser does), the fast path kept
+    # it: a title changed when its feed changed path.
+    body = rss(
+        f"<item><guid>urn:1</guid><title>{written}</title>"
+        f"<description>&lt;p&gt;{written}&lt;/p&gt;</description></item>"
+    ).encode()
+    feed = parsed(body)
+    assert (feed.entries[0].title, feed.entries[0].content) == (shown, f"<p>{shown}</p>")
+    fast, tolerant = both_paths(body)
+    assert fast[0].title == tolerant[0].title == shown
+
+
+def test_a_gzip_file_unpacks_within_the_callers_cap() -> None:
+    feed = rss("<item><guid>urn:1</guid><title>x</title></item>").encode()
+    body = gzip.compress(feed + b" " * 5000)
+    assert isinstance(parse_feed(body, url=URL, content_type=None), ParsedFeed)
+    small = parse_feed(body, url=URL, content_type=None, max_bytes=4000)
+    assert isinstance(small, FeedError)
+    assert small.kind == "too_large"
+    assert "4,000 bytes" in small.message

@@ -20,10 +20,11 @@ import re
 import zlib
 from datetime import datetime
 
+from rssmania._poll.charset import as_browsers_read, unmangled
 from rssmania._poll.entities import defuse_entities, repair_references
 from rssmania._poll.fastpath import Fallback, parse_fast
 from rssmania._poll.html import sanitize, text_of, web_link
-from rssmania._poll.jobs import ParsedEntry, ParsedFeed
+from rssmania._poll.jobs import ParsedEntry, ParsedFeed, PollSettings
 from rssmania._poll.raw import RawEntry, RawFeed
 from rssmania._poll.tolerant import parse_tolerant
 from rssmania.types import Enclosure, FeedError
@@ -33,8 +34,7 @@ log = logging.getLogger("rssmania.poll.parse")
 _OPML_START = re.compile(rb"^\s*(<\?xml[^>]*>\s*)?(<!--.*?-->\s*)*<opml[\s>]", re.I | re.S)
 _GZIP_MAGIC = b"\x1f\x8b"
 _UTF8_BOM = b"\xef\xbb\xbf"
-# The same cap as a fetched body's (rssmania._poll.jobs.PollSettings.max_bytes).
-_MAX_UNPACKED = 16 * 1024 * 1024
+DEFAULT_MAX_BYTES: int = PollSettings.max_bytes
 _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", re.I | re.S)
 # Bumped whenever the way entries are read or hashed changes, so that the
 # coordinator can tell "the parser changed" from "the publisher edited it"
@@ -44,11 +44,32 @@ _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", r
 HASH_SCHEME = "6"
 
 
-def parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed | FeedError:
-    """Parse ``body`` fetched from ``url`` (its final URL); relative links resolve against it."""
+def parse_feed(
+    body: bytes, *, url: str, content_type: str | None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> ParsedFeed | FeedError:
+    """Parse ``body`` fetched from ``url`` (its final URL); relative links resolve against it.
+
+    ``max_bytes``: the most a gzip file served as is may unpack to (the cap
+    on a fetched body, ``PollSettings.max_bytes``).
+    """
+    prepared = prepare(body, content_type=content_type, max_bytes=max_bytes)
+    if isinstance(prepared, FeedError):
+        return prepared
+    body, content_type = prepared
+    raw = _read(body, url=url, content_type=content_type)
+    if isinstance(raw, FeedError):
+        return raw
+    return finish(raw)
+
+
+def prepare(
+    body: bytes, *, content_type: str | None, max_bytes: int = DEFAULT_MAX_BYTES
+) -> tuple[bytes, str | None] | FeedError:
+    """What both parse paths are given: ``body`` unpacked, recognised as a feed, in
+    the charset a browser would read it in, with dangerous entities defused."""
     if body[:2] == _GZIP_MAGIC:
         # A .gz file served as is, without Content-Encoding: still the feed.
-        unpacked = _gunzip(body)
+        unpacked = _gunzip(body, max_bytes)
         if isinstance(unpacked, FeedError):
             return unpacked
         body = unpacked
@@ -63,21 +84,18 @@ def parse_feed(body: bytes, *, url: str, content_type: str | None) -> ParsedFeed
     html = _HTML_START.match(body[:4096]) or (content_type or "").startswith("text/html")
     if html and not _looks_like_feed(body):
         return FeedError("not_a_feed", "the URL serves an HTML page, not a feed")
-    body = repair_references(defuse_entities(body))
-    raw = _read(body, url=url, content_type=content_type)
-    if isinstance(raw, FeedError):
-        return raw
-    return finish(raw)
+    body, content_type = as_browsers_read(body, content_type)
+    return repair_references(defuse_entities(body)), content_type
 
 
-def _gunzip(body: bytes) -> bytes | FeedError:
+def _gunzip(body: bytes, max_bytes: int) -> bytes | FeedError:
     unpacker = zlib.decompressobj(wbits=31)
     try:
-        out = unpacker.decompress(body, _MAX_UNPACKED)
+        out = unpacker.decompress(body, max_bytes)
     except zlib.error as exc:
         return FeedError("malformed", f"a gzip file that cannot be unpacked: {exc}")
     if unpacker.unconsumed_tail:
-        return FeedError("too_large", "a gzip file that unpacks to more than 16 MB")
+        return FeedError("too_large", f"a gzip file that unpacks to more than {max_bytes:,} bytes")
     return out
 
 
@@ -110,7 +128,7 @@ def finish(raw: RawFeed) -> ParsedFeed:
         seen.add(entry.key)
         entries.append(entry)
     return ParsedFeed(
-        title=text_of(raw.title),
+        title=unmangled(text_of(raw.title)),
         link=web_link(raw.link, base=raw.base),
         entries=tuple(entries),
         interval_hint=raw.interval_hint,
@@ -120,16 +138,16 @@ def finish(raw: RawFeed) -> ParsedFeed:
 
 def _entry(raw: RawEntry, feed_base: str) -> ParsedEntry:
     base = raw.base or feed_base
-    title = text_of(raw.title)
+    title = unmangled(text_of(raw.title))
     # No usable link but an id that is a web address (an RSS guid is a
     # permalink unless it says otherwise): that is where the entry lives.
     link = web_link(raw.link, base=base) or web_link(raw.id)
-    author = _author_name(text_of(raw.author))
-    summary = sanitize(raw.summary, base=raw.summary_base or base)
+    author = unmangled(_author_name(text_of(raw.author)))
+    summary = unmangled(sanitize(raw.summary, base=raw.summary_base or base))
     if raw.content == raw.summary and raw.content_base == raw.summary_base:
         content = summary
     else:
-        content = sanitize(raw.content, base=raw.content_base or base)
+        content = unmangled(sanitize(raw.content, base=raw.content_base or base))
     # One body, one place: an RSS description alone, or an Atom entry whose
     # summary repeats its content, is the content; both parsers agree then.
     if content is None:
