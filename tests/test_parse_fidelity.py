@@ -157,3 +157,66 @@ def test_a_gzip_file_unpacks_within_the_callers_cap() -> None:
     assert isinstance(small, FeedError)
     assert small.kind == "too_large"
     assert "4,000 bytes" in small.message
+
+
+# -- 4. HTML written unescaped inside <description> ---------------------------------
+
+UNESCAPED = {
+    "text-then-elements": (
+        "Hello <b>world</b>, and <a href='https://example.org/x'>more</a>",
+        ["Hello", "<b>world</b>", ">more</a>"],
+    ),
+    "whitespace-then-elements": ("\n   <p>The whole <em>body</em></p>\n", ["<em>body</em>"]),
+    "space-then-elements": (" <p>One</p><p>Two</p>", ["<p>One</p>", "<p>Two</p>"]),
+}
+
+
+@pytest.mark.parametrize(("inside", "kept"), UNESCAPED.values(), ids=UNESCAPED.keys())
+def test_html_written_unescaped_inside_a_description_is_read_whole(
+    inside: str, kept: list[str]
+) -> None:
+    # The fast path kept only the text before the first element ("Hello"),
+    # and whitespace there passed for text kept.
+    body = rss(
+        f"<item><guid>urn:1</guid><title>a</title><description>{inside}</description></item>"
+        "<item><guid>urn:2</guid><title>b</title><description>Plain text</description></item>"
+    ).encode()
+    first, second = parsed(body).entries
+    for part in kept:
+        assert part in (first.content or ""), (part, first.content)
+    assert second.content == "Plain text"
+
+
+def test_a_plain_text_description_costs_no_second_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_second_parse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsed twice")
+
+    monkeypatch.setattr(fastpath._Tree, "read", no_second_parse)
+    body = rss("<item><guid>urn:1</guid><title>a</title><description>Text</description></item>")
+    assert fastpath.parse_fast(body.encode(), url=URL).entries[0].summary == "Text"
+
+
+# -- 5. one link per entry on both paths ---------------------------------------------
+
+GUID = '<guid isPermaLink="true">https://example.org/p/1</guid>'
+ATOM_LINK = '<atom:link xmlns:atom="http://www.w3.org/2005/Atom" rel="alternate" href="{}"/>'
+LINKS = {
+    "guid-and-link": (f"{GUID}<link>https://example.org/l/1</link>", "https://example.org/l/1"),
+    "link-then-guid": (f"<link>https://example.org/l/1</link>{GUID}", "https://example.org/l/1"),
+    "guid-and-atom-link": (GUID + ATOM_LINK.format("https://example.org/a/1"), "https://example.org/a/1"),
+    "link-before-atom-link": (
+        "<link>https://example.org/l/1</link>" + GUID + ATOM_LINK.format("https://example.org/a/1"),
+        "https://example.org/l/1",
+    ),
+    "guid-alone": (GUID, "https://example.org/p/1"),
+}
+
+
+@pytest.mark.parametrize(("inside", "link"), LINKS.values(), ids=LINKS.keys())
+def test_an_item_has_one_link_whichever_path_reads_it(inside: str, link: str) -> None:
+    # The fast path took the guid (or the atom:link over the <link>).
+    body = rss(f"<item><title>a</title>{inside}</item>").encode()
+    fast, tolerant = both_paths(body)
+    assert (fast[0].link, fast[0].key) == (tolerant[0].link, tolerant[0].key)
+    assert fast[0].link == link
+    assert fast[0].key == "https://example.org/p/1"

@@ -109,12 +109,15 @@ def parse_fast(body: bytes, *, url: str) -> RawFeed:
         raise Fallback("an XHTML title was lost")
     tree: _Tree | None = None  # lxml's reading of the document: at most one parse
     if not is_json and _text_may_be_lost(body, entries, starts):
-        tree = _Tree.read(body, url, entries, why="an entry without text")
+        tree = _Tree.read(body, url, entries, why="an entry's text may be cut")
         if _text_lost(tree, entries):
             raise Fallback("an entry's text was not read")
     if not is_json and b"encoded" in body and _is_rdf(body, starts):
         tree = tree or _Tree.read(body, url, entries, why="RSS 1.0 content:encoded")
         _take_encoded_content(tree, entries)
+    if not is_json and starts and body.find(b":link", starts[0]) != -1 and _is_rss(body, starts):
+        tree = tree or _Tree.read(body, url, entries, why="a link under a prefix in an item")
+        _take_links_in_order(tree, entries)
     base = url
     if not is_json and b"xml:base" in body:
         base = _apply_xml_base(tree or _Tree.read(body, url, entries, why="xml:base"), url, entries)
@@ -140,6 +143,44 @@ _RDF_ROOT = re.compile(rb"<(?:[\w.-]+:)?RDF[\s>]")
 def _is_rdf(body: bytes, starts: list[int]) -> bool:
     """An RSS 1.0 document: its root, rdf:RDF, comes before the first entry."""
     return _RDF_ROOT.search(body, 0, starts[0] if starts else len(body)) is not None
+
+
+def _is_rss(body: bytes, starts: list[int]) -> bool:
+    """Entries are RSS items (not Atom entries)."""
+    return body[starts[0] : starts[0] + 60].split(b">", 1)[0].rstrip(b"/ \t\r\n").endswith(b"item")
+
+
+_ATOM_NS = "{http://www.w3.org/2005/Atom}"
+
+
+def _take_links_in_order(tree: _Tree, entries: list[RawEntry]) -> None:
+    """An RSS item's link: the first alternate among its <link> and atom:link elements, in
+    document order, as feedparser lists them (issue 22).
+
+    fastfeedparser takes an atom:link over the item's <link>, and without a
+    <link>, a guid that is a web address over an atom:link (which it then
+    drops), so an entry's link changed with the path that read its feed.
+    """
+    for entry, element in zip(entries, tree.elements, strict=True):
+        links: list[dict[str, str | None]] = []
+        has_guid = False
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag == "guid":
+                has_guid = True
+            elif child.tag.startswith(_ATOM_NS) and child.tag.endswith("}link"):
+                attributes = child.attrib
+                links.append({k: attributes.get(k) for k in ("rel", "type", "href")})
+            elif child.tag == "link" and (child.text or "").strip():
+                href = (child.text or "").strip()
+                links.append({"rel": "alternate", "type": "text/html", "href": href})
+        chosen = alternate_link(links)
+        if chosen is None or chosen == entry.link:
+            continue
+        if not has_guid and entry.id == entry.link:
+            entry.id = None  # fastfeedparser's copy of the link it chose, not a guid
+        entry.link = chosen
 
 
 def _take_encoded_content(tree: _Tree, entries: list[RawEntry]) -> None:
@@ -358,22 +399,34 @@ _TEXT_HINT = re.compile(
     rb"<[\w.-]+:(?:description|summary|encoded)\b"
     rb"|<(?:[\w.-]+:)?(?:description|summary|content|encoded)\b[^>]*>\s*<(?![!/])"
 )
+# An element written inside a text element whose text came out without markup:
+# after text, or first; not in Atom's xhtml, whose body is elements by design.
+_CHILD_HINT = re.compile(
+    rb"<(?:[\w.-]+:)?(?:description|summary|content|encoded)\b(?![^>]*xhtml)[^>]*(?<!/)>"
+    rb"[^<]*<(?![!/])"
+)
 
 
 def _text_may_be_lost(body: bytes, entries: list[RawEntry], starts: list[int]) -> bool:
-    """An entry came out without text (title-only entries exist), and its part of the
-    document has where text could be: then an lxml parse, a fraction of what
-    feedparser would cost, tells. ``starts``: where each entry element starts."""
-    textless = [i for i, e in enumerate(entries) if not e.summary and not e.content]
-    if not textless:
+    """An entry came out without text (title-only entries exist), or with text
+    and no markup (HTML written unescaped inside ``<description>`` comes out as
+    its text up to the first element, issue 22), and its part of the document
+    has where text could be: then an lxml parse, a fraction of what feedparser
+    would cost, tells. ``starts``: where each entry element starts."""
+    suspects = [
+        (i, _TEXT_HINT if not e.summary and not e.content else _CHILD_HINT)
+        for i, e in enumerate(entries)
+        if not (e.summary and "<" in e.summary) and not (e.content and "<" in e.content)
+    ]
+    if not suspects:
         return False
     if len(starts) != len(entries):
-        return _TEXT_HINT.search(body) is not None
+        return any(hint.search(body) is not None for hint in {h for _, h in suspects})
     # Entries come in document order, each from its start tag to the next
     # one's. Looking only there spares the second parse when a title-only
     # entry sits among entries with content:encoded (the hint matches theirs).
     ends = [*starts[1:], len(body)]
-    return any(_TEXT_HINT.search(body, starts[i], ends[i]) for i in textless)
+    return any(hint.search(body, starts[i], ends[i]) for i, hint in suspects)
 
 
 def _local_name(tag: str) -> str:
@@ -398,18 +451,27 @@ def _text_elements(element: Any) -> tuple[Any, Any]:
 
 
 def _text_lost(tree: _Tree, entries: list[RawEntry]) -> bool:
-    """Some entry came out without text, and its element holds some."""
+    """Some entry came out without text and its element holds some, or with less
+    text than an element of its text holds (elements written unescaped inside).
+    Whitespace is no text: a description that is one element with line breaks
+    around it lost nothing."""
     for entry, element in zip(entries, tree.elements, strict=True):
-        if entry.summary or entry.content:
-            continue
+        textless = not entry.summary and not entry.content
         for child in element.iterdescendants():
-            if not isinstance(child.tag, str):
-                continue  # a comment or a processing instruction
-            if _local_name(child.tag) in _TEXT_ELEMENTS and (
-                (child.text or "").strip() or len(child)
-            ):
+            if not isinstance(child.tag, str) or _local_name(child.tag) not in _TEXT_ELEMENTS:
+                continue  # a comment, a processing instruction, not a text element
+            if textless and ((child.text or "").strip() or len(child)):
                 return True
+            if not textless and len(child) and "xhtml" not in (child.get("type") or ""):
+                written = _visible_length("".join(child.itertext()))
+                kept = max(_visible_length(entry.summary), _visible_length(entry.content))
+                if written > kept:
+                    return True
     return False
+
+
+def _visible_length(text: str | None) -> int:
+    return len("".join(text.split())) if text else 0
 
 
 def _interval_hint(body: bytes, starts: list[int]) -> int | None:
