@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gzip
+import sqlite3
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -12,11 +13,15 @@ from pathlib import Path
 import pytest
 
 import rssmania
+from rssmania import Aggregator
+from rssmania._decide import decide
+from rssmania._intents import FeedState
 from rssmania._poll import fastpath
-from rssmania._poll.jobs import ParsedEntry, ParsedFeed
+from rssmania._poll.jobs import ParsedEntry, ParsedFeed, PollOutcome
 from rssmania._poll.parse import finish, parse_feed
 from rssmania._poll.tolerant import parse_tolerant
 from rssmania.types import FeedError
+from tests.feedserver import FeedServer
 
 URL = "https://example.org/blog/feed.xml"
 
@@ -220,3 +225,89 @@ def test_an_item_has_one_link_whichever_path_reads_it(inside: str, link: str) ->
     assert (fast[0].link, fast[0].key) == (tolerant[0].link, tolerant[0].key)
     assert fast[0].link == link
     assert fast[0].key == "https://example.org/p/1"
+
+
+# -- 3. identity that keeps distinct articles apart ----------------------------------
+
+NEWS = "https://example.org/news"
+
+
+def news_item(n: int, *, link: str = NEWS) -> str:
+    text = f"<description>Text {n}</description>"
+    return f"<item><title>Post {n}</title><link>{link}</link>{text}</item>"
+
+
+def test_posts_without_guid_that_share_one_link_are_distinct_on_both_paths() -> None:
+    # A news page that lists every post at one URL: 98 of 99 were dropped as repeats.
+    body = rss("".join(news_item(n) for n in range(99))).encode()
+    fast, tolerant = both_paths(body)
+    assert [e.title for e in fast] == [f"Post {n}" for n in range(99)]
+    assert [e.key for e in fast] == [e.key for e in tolerant]
+    assert len({e.key for e in fast}) == 99
+    assert all(e.link == NEWS for e in fast)
+    assert len(parsed(body).entries) == 99
+
+
+def test_an_entry_whose_link_is_its_own_keeps_the_link_as_its_key() -> None:
+    body = rss(news_item(1, link="https://example.org/1") + news_item(2) + news_item(3)).encode()
+    first, *others = parsed(body).entries
+    assert first.key == "https://example.org/1"
+    assert all(e.key.startswith("sha256:") for e in others)
+    # The same post read twice is still one post.
+    assert len(parsed(rss(news_item(2) + news_item(2)).encode()).entries) == 1
+
+
+def keys_stored(db: Path) -> list[str]:
+    with sqlite3.connect(db) as con:
+        return [k for (k,) in con.execute("SELECT key FROM entries ORDER BY id")]
+
+
+def test_a_second_post_at_one_link_leaves_the_stored_post_as_it_was(
+    server: FeedServer, db: Path
+) -> None:
+    url = server.set("/news.xml", rss(news_item(1)), content_type="application/rss+xml")
+    with Aggregator(db, workers=1) as agg:
+        agg.add_feed(url)
+        polls = []
+        for body in (
+            rss(news_item(1)),  # stored under its link
+            rss(news_item(2) + news_item(1)),  # a second post at the same link
+            rss(news_item(3) + news_item(2) + news_item(1)),
+            rss(news_item(3) + news_item(2) + news_item(1)),  # nothing new
+            rss(news_item(3)),  # alone at its link again
+        ):
+            server.set("/news.xml", body, content_type="application/rss+xml")
+            (result,) = agg.update(all_feeds=True)
+            assert result.error is None, result.error
+            polls.append(([e.title for e in result.new], [e.title for e in result.updated]))
+    assert polls == [
+        (["Post 1"], []),
+        (["Post 2"], []),
+        (["Post 3"], []),
+        ([], []),
+        ([], []),
+    ]
+    assert keys_stored(db)[0] == NEWS  # not re-keyed
+    assert len(keys_stored(db)) == 3
+
+
+def test_an_entry_stored_under_its_shared_link_keeps_that_key() -> None:
+    # What earlier versions stored for a feed of posts at one link: the first
+    # post, keyed by the link, hashed by an older scheme. The same text (the
+    # hash past its scheme) keeps the stored key; the other posts are new.
+    body = rss(news_item(1) + news_item(2) + news_item(3)).encode()
+    entries = parsed(body).entries
+    digest = entries[0].content_hash.partition(":")[2]
+    outcome = PollOutcome(url=URL, http_status=200, feed=ParsedFeed("T", None, entries))
+    state = FeedState(id=1, url=URL, etag=None, last_modified=None, error_count=0, interval=None)
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    write = decide(state, outcome, {NEWS: f"6:{digest}"}, now=now, default_interval=600)
+    assert [(w.entry.key, w.entry.title, w.status.value, w.quiet) for w in write.entries] == [
+        (NEWS, "Post 1", "updated", True),
+        (entries[1].key, "Post 2", "new", False),
+        (entries[2].key, "Post 3", "new", False),
+    ]
+    assert write.served == (NEWS, entries[1].key, entries[2].key)
+    # Another text under the link: another article, or edited; nothing is taken.
+    write = decide(state, outcome, {NEWS: "6:0000"}, now=now, default_interval=600)
+    assert [w.entry.key for w in write.entries] == [e.key for e in entries]

@@ -57,7 +57,8 @@ class ParsedEntry(NamedTuple):
     It compares and iterates as a tuple; nothing relies on either."""
 
     key: str
-    """Identity within the feed: guid/id, else link, else a hash of title+content."""
+    """Identity within the feed: guid/id, else link (with the title when several
+    entries of the document share it), else a hash of title+content."""
     content_hash: str
     """Changes exactly when what a reader sees changes (not when only a date moves)."""
     title: str | None
@@ -68,6 +69,10 @@ class ParsedEntry(NamedTuple):
     enclosures: tuple[Enclosure, ...]
     published: datetime | None
     updated: datetime | None
+    alias: str | None = None
+    """The key the same entry has when its link is not shared, or is shared, in the
+    document (a feed adds or drops a second post at one link): it may be stored
+    under that key, which it then keeps (rssmania._decide)."""
 
 
 @dataclass(frozen=True)

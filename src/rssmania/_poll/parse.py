@@ -18,6 +18,7 @@ import json
 import logging
 import re
 import zlib
+from collections import Counter
 from datetime import datetime
 
 from rssmania._poll.charset import as_browsers_read, unmangled
@@ -40,8 +41,10 @@ _HTML_START = re.compile(rb"^\s*(<!--.*?-->\s*)*<(!doctype\s+html|html[\s>])", r
 # coordinator can tell "the parser changed" from "the publisher edited it"
 # (see rssmania._decide).
 # 3: references repaired; 4: no controls, links picked alike; 5: summary base;
-# 6: RSS 1.0 content:encoded, summaries that repeat the content, feedparser's authors.
-HASH_SCHEME = "6"
+# 6: RSS 1.0 content:encoded, summaries that repeat the content, feedparser's authors;
+# 7: charsets as browsers read them, text encoded twice repaired, unescaped HTML in a
+# description read whole, an item's first link in document order (issue 22).
+HASH_SCHEME = "7"
 
 
 def parse_feed(
@@ -116,24 +119,47 @@ def _read(body: bytes, *, url: str, content_type: str | None) -> RawFeed | FeedE
 
 
 def finish(raw: RawFeed) -> ParsedFeed:
+    entries = [_entry(e, raw.base) for e in raw.entries if _has_anything(e)]
+    # An empty <item/> has nothing to show, nothing to identify: left out above.
+    entries = _shared_links_told_apart(entries)
     seen: set[str] = set()
-    entries = []
-    for raw_entry in raw.entries:
-        if not _has_anything(raw_entry):
-            continue  # an empty <item/>: nothing to show, nothing to identify
-        entry = _entry(raw_entry, raw.base)
+    kept = []
+    for entry in entries:
         # A feed that lists one id twice keeps its first (newest, by convention) copy.
         if entry.key in seen:
             continue
         seen.add(entry.key)
-        entries.append(entry)
+        kept.append(entry)
     return ParsedFeed(
         title=unmangled(text_of(raw.title)),
         link=web_link(raw.link, base=raw.base),
-        entries=tuple(entries),
+        entries=tuple(kept),
         interval_hint=raw.interval_hint,
         warning=raw.warning,
     )
+
+
+def _shared_links_told_apart(entries: list[ParsedEntry]) -> list[ParsedEntry]:
+    """Entries without a guid that share one link (a news page that lists every
+    post at one URL) are distinct articles: keyed by link and title, not by link alone.
+
+    Keyed by their link, 98 of 99 posts of such a feed were dropped as repeats
+    (issue 22). Miniflux keys them by link alone too; NetNewsWire and FeedDemon
+    combine the link with the title. The link alone stays the key of an entry
+    whose link is its own, so entries stored before this rule keep theirs; the
+    other key is the entry's ``alias``, for when a second post joins it at its
+    link or leaves it alone there (rssmania._decide keeps the stored key).
+    """
+    by_link = Counter(e.key for e in entries if e.alias is not None)
+    out = []
+    for entry in entries:
+        if entry.alias is None:
+            out.append(entry)
+        elif by_link[entry.key] > 1:
+            out.append(entry._replace(key=entry.alias, alias=entry.key))
+        else:
+            out.append(entry)
+    return out
 
 
 def _entry(raw: RawEntry, feed_base: str) -> ParsedEntry:
@@ -170,7 +196,10 @@ def _entry(raw: RawEntry, feed_base: str) -> ParsedEntry:
     # copies a missing guid from the link, unresolved ("/posts/1"), where
     # feedparser leaves it empty; either way the key is the same.
     same = raw.id is not None and raw.id == raw.link and link is not None
-    key = (link if same else text_of(raw.id)) or link or _fallback_key(title, summary, content)
+    own_id = None if same else text_of(raw.id)
+    key = own_id or link or _fallback_key(title, summary, content)
+    # Keyed by its link: the key it has when another entry shares that link.
+    alias = _link_and_title_key(link, title, content or summary) if not own_id and link else None
     return ParsedEntry(
         key=key,
         content_hash=content_hash,
@@ -182,6 +211,7 @@ def _entry(raw: RawEntry, feed_base: str) -> ParsedEntry:
         enclosures=enclosures,
         published=published,
         updated=updated,
+        alias=alias,
     )
 
 
@@ -220,6 +250,12 @@ def _has_anything(raw: RawEntry) -> bool:
 
 def _seconds(value: datetime | None) -> datetime | None:
     return value.replace(microsecond=0) if value is not None and value.microsecond else value
+
+
+def _link_and_title_key(link: str, title: str | None, text: str | None) -> str:
+    # The title tells posts apart; a post without one, by its text.
+    what = json.dumps([link, title] if title else [link, None, text], ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(what.encode()).hexdigest()
 
 
 def _fallback_key(title: str | None, summary: str | None, content: str | None) -> str:
