@@ -311,3 +311,16 @@ def test_an_entry_stored_under_its_shared_link_keeps_that_key() -> None:
     # Another text under the link: another article, or edited; nothing is taken.
     write = decide(state, outcome, {NEWS: "6:0000"}, now=now, default_interval=600)
     assert [w.entry.key for w in write.entries] == [e.key for e in entries]
+
+
+def test_an_id_after_an_element_with_its_own_xml_base_is_kept_as_written() -> None:
+    # feedparser resolved it against the xml:base of the <content> before it
+    # ("/t3_1"), the fast path kept "t3_1": a key that changed with the path.
+    body = (
+        b'<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        b"<title>r</title><entry><title>a</title>"
+        b'<content type="html" xml:base="/.rss?limit=50">&lt;p&gt;x&lt;/p&gt;</content>'
+        b'<id>t3_1</id><link href="https://example.org/r/1"/></entry></feed>'
+    )
+    fast, tolerant = both_paths(body)
+    assert fast[0].key == tolerant[0].key == "t3_1"
