@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from rssmania._intents import EntryWrite, FeedState, FeedWrite
+from rssmania._poll.identity import alias_of
 from rssmania._poll.jobs import ParsedEntry, PollOutcome
 from rssmania._schedule import (
     MAX_INTERVAL,
@@ -164,23 +165,26 @@ def _as_stored(entries: Sequence[ParsedEntry], stored: Mapping[str, str]) -> lis
     """``entries``, each under the key it is stored under: its own, or its alias.
 
     An entry without a guid is keyed by its link, or by link and title when
-    another entry of the document shares the link (rssmania._poll.parse); a
-    feed that adds a second post at one link, or drops one, would turn a
+    another entry of the document shares the link (rssmania._poll.identity);
+    a feed that adds a second post at one link, or drops one, would turn a
     stored entry into a new one. So an entry whose alias is stored with the
-    same text (the hash past its scheme), and whose own key is not, keeps the
-    alias. Other text under the alias: the link's entry is another article,
+    same text (the hash past its scheme), and whose own key is not stored
+    with it, keeps the alias. Other text under the alias: the link's entry is another article,
     or was edited; then the entry is new, the stored one stays as it was.
     """
     claimed: set[str] = set()
     out = []
     for entry in entries:
-        alias, digest = entry.alias, _digest(entry.content_hash)
+        digest = _digest(entry.content_hash)
+        if entry.key in stored and _digest(stored[entry.key]) == digest:
+            out.append(entry)
+            continue
+        alias = alias_of(entry)
         if (
             alias is not None
             and alias in stored
             and alias not in claimed
             and _digest(stored[alias]) == digest
-            and (entry.key not in stored or _digest(stored[entry.key]) != digest)
         ):
             claimed.add(alias)
             out.append(entry._replace(key=alias, alias=entry.key))

@@ -22,9 +22,9 @@ latin1 on purpose).
 
 ``unmangled``: text encoded as UTF-8 twice ("CafÃ©" for "Café", "Â«" for
 "«") is repaired by ftfy where the repair is unambiguous. It costs about
-23 µs per title that looks mangled, and nothing for the rest: a cheap test
-for a lead byte followed by a continuation byte, read as windows-1252 or
-latin-1, comes first.
+23 µs per title that looks mangled, and little for the rest: a test for a
+lead byte followed by a continuation byte, read as windows-1252 or latin-1,
+in the first 1,024 characters of a text, comes first.
 """
 
 from __future__ import annotations
@@ -122,8 +122,14 @@ _MOJIBAKE = re.compile(
 )
 
 
+# How far into a text mangling is looked for: text encoded twice is so from its
+# start (a tool's step, not a writer's); a whole article searched for it cost
+# the finishing step 15% of its time on the corpus.
+_LOOK_AHEAD = 1024
+
+
 def unmangled(text: str | None) -> str | None:
     """``text`` with UTF-8 that was decoded as a single-byte charset repaired (ftfy)."""
-    if not text or text.isascii() or _MOJIBAKE.search(text) is None:
+    if not text or text.isascii() or _MOJIBAKE.search(text, 0, _LOOK_AHEAD) is None:
         return text
     return ftfy.fix_encoding(text)

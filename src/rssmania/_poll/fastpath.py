@@ -121,7 +121,14 @@ def parse_fast(body: bytes, *, url: str, checked: bool = True) -> RawFeed:
     if not is_json and b"encoded" in body and _is_rdf(body, starts):
         tree = tree or _Tree.read(body, url, entries, why="RSS 1.0 content:encoded")
         _take_encoded_content(tree, entries)
-    if not is_json and starts and body.find(b":link", starts[0]) != -1 and _is_rss(body, starts):
+    # fastfeedparser lists no links for an RSS item's <link>: links listed are
+    # atom:link elements (or its guid, put before them).
+    if (
+        not is_json
+        and starts
+        and any(r.get("links") for r in raw_entries)
+        and _is_rss(body, starts)
+    ):
         tree = tree or _Tree.read(body, url, entries, why="a link under a prefix in an item")
         _take_links_in_order(tree, entries)
     base = url

@@ -70,9 +70,9 @@ class ParsedEntry(NamedTuple):
     published: datetime | None
     updated: datetime | None
     alias: str | None = None
-    """The key the same entry has when its link is not shared, or is shared, in the
-    document (a feed adds or drops a second post at one link): it may be stored
-    under that key, which it then keeps (rssmania._decide)."""
+    """For an entry keyed by link and title (its link is shared in the document),
+    its link: the key it had alone there, and may be stored under
+    (rssmania._poll.identity.alias_of)."""
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from rssmania._poll.charset import as_browsers_read, unmangled
 from rssmania._poll.entities import defuse_entities, repair_references
 from rssmania._poll.fastpath import Fallback, parse_fast
 from rssmania._poll.html import sanitize, text_of, web_link
+from rssmania._poll.identity import link_and_title_key
 from rssmania._poll.jobs import ParsedEntry, ParsedFeed, PollSettings
 from rssmania._poll.raw import RawEntry, RawFeed
 from rssmania._poll.tolerant import parse_tolerant
@@ -119,50 +120,33 @@ def _read(body: bytes, *, url: str, content_type: str | None) -> RawFeed | FeedE
 
 
 def finish(raw: RawFeed) -> ParsedFeed:
-    entries = [_entry(e, raw.base) for e in raw.entries if _has_anything(e)]
-    # An empty <item/> has nothing to show, nothing to identify: left out above.
-    entries = _shared_links_told_apart(entries)
+    # An empty <item/> has nothing to show, nothing to identify: left out.
+    read = [_entry(e, raw.base) for e in raw.entries if _has_anything(e)]
+    # Entries without a guid that share their link: keyed by link and title.
+    shared = Counter(entry.key for entry, by_link in read if by_link)
     seen: set[str] = set()
-    kept = []
-    for entry in entries:
+    entries = []
+    for one, by_link in read:
+        entry = one
+        if by_link and shared[one.key] > 1:
+            key = link_and_title_key(one.key, one.title, one.content or one.summary)
+            entry = one._replace(key=key, alias=one.key)
         # A feed that lists one id twice keeps its first (newest, by convention) copy.
         if entry.key in seen:
             continue
         seen.add(entry.key)
-        kept.append(entry)
+        entries.append(entry)
     return ParsedFeed(
         title=unmangled(text_of(raw.title)),
         link=web_link(raw.link, base=raw.base),
-        entries=tuple(kept),
+        entries=tuple(entries),
         interval_hint=raw.interval_hint,
         warning=raw.warning,
     )
 
 
-def _shared_links_told_apart(entries: list[ParsedEntry]) -> list[ParsedEntry]:
-    """Entries without a guid that share one link (a news page that lists every
-    post at one URL) are distinct articles: keyed by link and title, not by link alone.
-
-    Keyed by their link, 98 of 99 posts of such a feed were dropped as repeats
-    (issue 22). Miniflux keys them by link alone too; NetNewsWire and FeedDemon
-    combine the link with the title. The link alone stays the key of an entry
-    whose link is its own, so entries stored before this rule keep theirs; the
-    other key is the entry's ``alias``, for when a second post joins it at its
-    link or leaves it alone there (rssmania._decide keeps the stored key).
-    """
-    by_link = Counter(e.key for e in entries if e.alias is not None)
-    out = []
-    for entry in entries:
-        if entry.alias is None:
-            out.append(entry)
-        elif by_link[entry.key] > 1:
-            out.append(entry._replace(key=entry.alias, alias=entry.key))
-        else:
-            out.append(entry)
-    return out
-
-
-def _entry(raw: RawEntry, feed_base: str) -> ParsedEntry:
+def _entry(raw: RawEntry, feed_base: str) -> tuple[ParsedEntry, bool]:
+    """The entry, and whether it is keyed by its link (it has no guid of its own)."""
     base = raw.base or feed_base
     title = unmangled(text_of(raw.title))
     # No usable link but an id that is a web address (an RSS guid is a
@@ -198,8 +182,6 @@ def _entry(raw: RawEntry, feed_base: str) -> ParsedEntry:
     same = raw.id is not None and raw.id == raw.link and link is not None
     own_id = None if same else text_of(raw.id)
     key = own_id or link or _fallback_key(title, summary, content)
-    # Keyed by its link: the key it has when another entry shares that link.
-    alias = _link_and_title_key(link, title, content or summary) if not own_id and link else None
     return ParsedEntry(
         key=key,
         content_hash=content_hash,
@@ -211,8 +193,7 @@ def _entry(raw: RawEntry, feed_base: str) -> ParsedEntry:
         enclosures=enclosures,
         published=published,
         updated=updated,
-        alias=alias,
-    )
+    ), own_id is None and link is not None
 
 
 # RSS <author> is an email address, often with the name in parentheses.
@@ -250,12 +231,6 @@ def _has_anything(raw: RawEntry) -> bool:
 
 def _seconds(value: datetime | None) -> datetime | None:
     return value.replace(microsecond=0) if value is not None and value.microsecond else value
-
-
-def _link_and_title_key(link: str, title: str | None, text: str | None) -> str:
-    # The title tells posts apart; a post without one, by its text.
-    what = json.dumps([link, title] if title else [link, None, text], ensure_ascii=False)
-    return "sha256:" + hashlib.sha256(what.encode()).hexdigest()
 
 
 def _fallback_key(title: str | None, summary: str | None, content: str | None) -> str:
