@@ -208,7 +208,10 @@ ATOM_LINK = '<atom:link xmlns:atom="http://www.w3.org/2005/Atom" rel="alternate"
 LINKS = {
     "guid-and-link": (f"{GUID}<link>https://example.org/l/1</link>", "https://example.org/l/1"),
     "link-then-guid": (f"<link>https://example.org/l/1</link>{GUID}", "https://example.org/l/1"),
-    "guid-and-atom-link": (GUID + ATOM_LINK.format("https://example.org/a/1"), "https://example.org/a/1"),
+    "guid-and-atom-link": (
+        GUID + ATOM_LINK.format("https://example.org/a/1"),
+        "https://example.org/a/1",
+    ),
     "link-before-atom-link": (
         "<link>https://example.org/l/1</link>" + GUID + ATOM_LINK.format("https://example.org/a/1"),
         "https://example.org/l/1",

@@ -17,7 +17,8 @@ falls back to feedparser (``rssmania._poll.tolerant``):
 - an entry came out without text although its element has some: a
   ``media:description`` (a YouTube channel's feed) or ``itunes:summary``, or
   HTML written unescaped inside ``<description>`` (Reddit's feeds); the
-  extractor reads none of those;
+  extractor reads none of those; or, of such HTML, only the text before its
+  first element (whitespace is no text);
 - an entry came out with neither id nor link (its identity would be a hash);
 - the document nests xml:base in a way the per-entry bases below cannot express.
 
@@ -25,7 +26,8 @@ xml:base: the extractor does not resolve it, so a document that uses it is
 parsed once more with lxml to learn each entry's base (lxml resolves the
 chain of xml:base attributes), and the bases are matched to the entries by
 position. The same parse gives an RSS 1.0 entry its content:encoded, which
-the extractor reads in RSS 2.0 only.
+the extractor reads in RSS 2.0 only, and an RSS item with atom:link elements
+its first alternate link in document order, as feedparser lists them.
 """
 
 from __future__ import annotations

@@ -1,10 +1,14 @@
 """Parsing fetched bytes into plain data, and deciding each entry's identity.
 
-    body -> defuse entity declarations, repair references    (entities.py)
-         -> not a feed at all? (empty, an HTML page)         -> FeedError
+    body -> not a feed at all? (empty, an HTML page)         -> FeedError
+         -> charsets as a browser reads them                 (charset.py)
+         -> defuse entity declarations, repair references    (entities.py)
+            (all of it: prepare(), what both paths are given)
          -> fast path: fastfeedparser, checked               (fastpath.py)
             or, when it declines, feedparser                 (tolerant.py)
-         -> RawFeed -> sanitize, absolute links, identity    (html.py, here)
+            both reading dates alike                         (dates.py)
+         -> RawFeed -> sanitize, repair text encoded twice,
+            absolute links, identity                         (html.py, identity.py, here)
          -> ParsedFeed
 
 Runs in a worker process. Both paths end in the same finishing code, so an
