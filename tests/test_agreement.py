@@ -12,8 +12,9 @@ How the reference is read, so that the comparison is about parsing:
 - feedparser is given the bytes alone (no URL), so it resolves relative ids
   against xml:base only, as we do; its links are then resolved against the
   same URL ours are;
-- entries are identified and deduplicated by our rule (id, else link): a feed
-  that lists one id twice is one entry to a reader;
+- entries are identified and deduplicated by our rule (id, else link, with
+  the title when entries without an id share the link): a feed that lists
+  one id twice is one entry to a reader;
 - dates are compared at whole seconds (feedparser has no fractions) and
   titles with whitespace collapsed and markup reduced to text.
 """
@@ -76,6 +77,13 @@ KNOWN_COUNTS: dict[str, tuple[int, int, str]] = {
         20,
         "ten empty <item/> elements nested in the real items: nothing to show or identify",
     ),
+    "NetNewsWire/scriptingNews.rss": (
+        50,
+        48,
+        "two pairs of untitled posts whose guid is the same day's link; the texts differ, so "
+        "they are kept apart as posts without a guid that share a link are (a guid written as "
+        "the link cannot be told from the fast path's copy of the link)",
+    ),
     "miniflux/no_encoding_ISO-8859-1.xml": (
         9,
         10,
@@ -86,10 +94,17 @@ KNOWN_COUNTS: dict[str, tuple[int, int, str]] = {
 
 def _reference(body: bytes) -> list[dict[str, Any]]:
     parsed = feedparser.parse(io.BytesIO(body))
-    seen: set[str] = set()
+    links = Counter(
+        web_link(raw.get("link"), base=URL) for raw in parsed.entries if not text_of(raw.get("id"))
+    )
+    seen: set[object] = set()
     out = []
     for raw in parsed.entries:
-        key = text_of(raw.get("id")) or web_link(raw.get("link"), base=URL)
+        link = web_link(raw.get("link"), base=URL)
+        key: object = text_of(raw.get("id")) or link
+        if key is not None and key == link and links[link] > 1:
+            # Posts without a guid that share one link are told apart by title.
+            key = (link, text_of(raw.get("title")))
         if key is not None:
             if key in seen:
                 continue
@@ -106,7 +121,8 @@ def _date(raw: dict[str, Any]) -> datetime | None:
 def _differences(ours: ParsedEntry, ref: dict[str, Any]) -> list[str]:
     ref_key = text_of(ref.get("id")) or web_link(ref.get("link"), base=URL)
     out = []
-    if ref_key is not None and ours.key != ref_key:
+    # A key made of link and title is a hash: it agrees when link and title do.
+    if ref_key is not None and ours.key != ref_key and not ours.key.startswith("sha256:"):
         out.append("id")
     if ours.link != web_link(ref.get("link"), base=URL):
         out.append("link")

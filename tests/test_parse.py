@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from rssmania._poll import fastpath
+from rssmania._poll import fastpath, ffp_shim
 from rssmania._poll.entities import defuse_entities, repair_references
 from rssmania._poll.jobs import ParsedFeed
 from rssmania._poll.limits import cpu_limit
@@ -73,7 +73,7 @@ def test_common_feeds_take_the_fast_path(body: bytes) -> None:
 
 def test_the_compiled_core_is_loaded() -> None:
     # A platform without fastfeedparser's wheel would quietly run 3x slower.
-    assert fastpath.compiled_core_loaded()
+    assert ffp_shim.compiled_core_loaded()
 
 
 NESTED = rss(item(1, "<item/>") + item(2, "<item/>"))
@@ -662,8 +662,8 @@ def test_both_paths_read_a_date_alike(date: str) -> None:
 
 def test_fastfeedparser_still_needs_its_rfc_822_offsets_mended() -> None:
     # Its own fallback reads "+02:00" as no zone: once a new version reads it
-    # right, rssmania's mending in fastpath (_rfc822_offset_read) can go.
-    read = fastpath._rfc822_to_utc("Mon, 01 Jan 2024 10:00:00 +02:00")
+    # right, rssmania's mending in dates (_rfc822_to_utc) can go.
+    read = ffp_shim.library_rfc822_to_utc("Mon, 01 Jan 2024 10:00:00 +02:00")
     assert read == datetime(2024, 1, 1, 10, tzinfo=UTC)
 
 

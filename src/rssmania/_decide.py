@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from rssmania._intents import EntryWrite, FeedState, FeedWrite
+from rssmania._poll.identity import alias_of
 from rssmania._poll.jobs import ParsedEntry, PollOutcome
 from rssmania._schedule import (
     MAX_INTERVAL,
@@ -58,8 +59,9 @@ def decide(
     if outcome.error is not None:
         return _failed(state, outcome, outcome.error, now=now, base=base, spread=spread)
     writes: list[EntryWrite] = []
+    entries = _as_stored(outcome.feed.entries, stored) if outcome.feed is not None else ()
     if outcome.feed is not None:
-        for entry in outcome.feed.entries:
+        for entry in entries:
             known = stored.get(entry.key)
             if known == entry.content_hash:
                 continue
@@ -97,7 +99,7 @@ def decide(
         not_modified=outcome.not_modified,
         redirect=redirect,
         move_to=move_to,
-        served=tuple(e.key for e in outcome.feed.entries) if outcome.feed else None,
+        served=tuple(e.key for e in entries) if outcome.feed else None,
     )
 
 
@@ -157,6 +159,50 @@ def _redirect(state: FeedState, outcome: PollOutcome) -> tuple[tuple[str | None,
     if streak >= MOVE_AFTER:
         return (None, 0), target
     return (target, streak), None
+
+
+def _as_stored(entries: Sequence[ParsedEntry], stored: Mapping[str, str]) -> list[ParsedEntry]:
+    """``entries``, each under the key it is stored under: its own, or its alias.
+
+    An entry without a guid is keyed by its link, or by link and title when
+    another entry of the document shares the link (rssmania._poll.identity);
+    a feed that adds a second post at one link, or drops one, would turn a
+    stored entry into a new one. So an entry whose alias is stored with the
+    same text (the hash past its scheme), and whose own key is not stored
+    with it, keeps the alias. Other text under the alias: the link's entry is another article,
+    or was edited; then the entry is new, the stored one stays as it was.
+    """
+    claimed: set[str] = set()
+    out = []
+    for entry in entries:
+        digest = _digest(entry.content_hash)
+        if entry.key in stored and _digest(stored[entry.key]) == digest:
+            out.append(entry)
+            continue
+        alias = alias_of(entry)
+        if (
+            alias is not None
+            and alias in stored
+            and alias not in claimed
+            and _digest(stored[alias]) == digest
+        ):
+            claimed.add(alias)
+            out.append(entry._replace(key=alias, alias=entry.key))
+        else:
+            out.append(entry)
+    # Two entries under one key (one took its alias, another has it as its own
+    # key): the first keeps it, as parse does with repeats.
+    seen: set[str] = set()
+    kept = []
+    for entry in out:
+        if entry.key not in seen:
+            seen.add(entry.key)
+            kept.append(entry)
+    return kept
+
+
+def _digest(content_hash: str) -> str:
+    return content_hash.rpartition(":")[2]
 
 
 def hash_scheme(content_hash: str) -> str:

@@ -234,7 +234,10 @@ def _parse_within_limits(fetched: Fetched, settings: PollSettings) -> ParsedFeed
     try:
         with cpu_limit(settings.parse_cpu_limit):
             return parse_feed(
-                fetched.body, url=fetched.final_url, content_type=fetched.content_type
+                fetched.body,
+                url=fetched.final_url,
+                content_type=fetched.content_type,
+                max_bytes=settings.max_bytes,
             )
     except ParseTooSlow:
         return FeedError(

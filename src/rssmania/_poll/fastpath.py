@@ -17,7 +17,8 @@ falls back to feedparser (``rssmania._poll.tolerant``):
 - an entry came out without text although its element has some: a
   ``media:description`` (a YouTube channel's feed) or ``itunes:summary``, or
   HTML written unescaped inside ``<description>`` (Reddit's feeds); the
-  extractor reads none of those;
+  extractor reads none of those; or, of such HTML, only the text before its
+  first element (whitespace is no text);
 - an entry came out with neither id nor link (its identity would be a hash);
 - the document nests xml:base in a way the per-entry bases below cannot express.
 
@@ -25,30 +26,28 @@ xml:base: the extractor does not resolve it, so a document that uses it is
 parsed once more with lxml to learn each entry's base (lxml resolves the
 chain of xml:base attributes), and the bases are matched to the entries by
 position. The same parse gives an RSS 1.0 entry its content:encoded, which
-the extractor reads in RSS 2.0 only.
+the extractor reads in RSS 2.0 only, and an RSS item with atom:link elements
+its first alternate link in document order, as feedparser lists them.
 """
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import fastfeedparser
-import fastfeedparser.main
 from lxml import etree
 
+# Imported for what it does at import: fastfeedparser reads dates by rssmania's rules.
+from rssmania._poll import dates as _dates  # noqa: F401
+from rssmania._poll import ffp_shim
 from rssmania._poll.hints import publisher_interval
-from rssmania._poll.raw import RawEntry, RawFeed, alternate_link, resolved
+from rssmania._poll.raw import RawEntry, RawFeed, alternate_link, repeats_content, resolved
 
 log = logging.getLogger("rssmania.poll.parse")
-
-FASTFEEDPARSER_VERSION = "0.6.5"
 
 # An entry element's start tag, with or without a prefix; not <items>, not <item_x>.
 _ENTRY_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(?:item|entry)(?=[\s>/])")
@@ -65,38 +64,22 @@ _ENTRY_ELEMENTS = (
 )
 
 
-# fastfeedparser hands an RFC 822 date it cannot read itself to email.utils,
-# which takes an offset written "+02:00" for no zone at all: the date came out
-# as UTC, hours off, where feedparser reads it right. Its fallback now gets the
-# offset the way email.utils reads it ("+0200"). Pinned version, pinned patch:
-# a test says when fastfeedparser reads these itself.
-_COLON_OFFSET = re.compile(r"([+-])(\d\d):(\d\d)\s*\Z")
-_rfc822_to_utc: Callable[[str], datetime | None] = fastfeedparser.main._parsedate_to_utc
-
-
-def _rfc822_offset_read(value: str) -> datetime | None:
-    return _rfc822_to_utc(_COLON_OFFSET.sub(r"\1\2\3", value))
-
-
-fastfeedparser.main._parsedate_to_utc = _rfc822_offset_read
-
-
-def compiled_core_loaded() -> bool:
-    """True when fastfeedparser's native extractor is in use (else it runs on lxml alone)."""
-    return fastfeedparser.main._core is not None
-
-
 class Fallback(Exception):
     """The fast path declines this document; the message says why (for logs and tests)."""
 
 
-def parse_fast(body: bytes, *, url: str) -> RawFeed:
-    """Read ``body`` fetched from ``url``, or raise ``Fallback``."""
+def parse_fast(body: bytes, *, url: str, checked: bool = True) -> RawFeed:
+    """Read ``body`` fetched from ``url``, or raise ``Fallback``.
+
+    ``checked=False`` skips the checks against the document (what the fast
+    path would read wrong, it hands over): for tests that compare the two
+    paths on every document either can read at all.
+    """
     is_json = body.lstrip()[:1] == b"{"
     if is_json:
         body = _json_cleaned(body)
     try:
-        parsed = fastfeedparser.parse(body, include_tags=False, include_media=False)
+        parsed = ffp_shim.parse(body, include_tags=False, include_media=False)
     except (MemoryError, RecursionError):
         raise
     except Exception as exc:
@@ -108,37 +91,48 @@ def parse_fast(body: bytes, *, url: str) -> RawFeed:
         raise Fallback("no entries")
     # Where each entry element starts: counted here, read again below.
     starts = [] if is_json else [m.start() for m in _ENTRY_TAG.finditer(body)]
-    if len(raw_entries) < len(starts):
+    if checked and len(raw_entries) < len(starts):
         raise Fallback(
             f"{len(raw_entries)} entries read, {len(starts)} entry elements in the document"
         )
     entries = [_entry(raw) for raw in raw_entries]
-    if not is_json and any(not e.id and not e.link for e in entries):
+    if checked and not is_json and any(not e.id and not e.link for e in entries):
         # Its identity would be a hash of its text: ask feedparser, which
         # finds links the fast path misses (an Atom link under another
         # prefix inside RSS, a <link> beside an atom:link).
         raise Fallback("an entry has neither id nor link")
     meta: dict[str, Any] = parsed.get("feed") or {}
     title = meta.get("title") or None
-    if _lost_characters(title, entries) and b"\xef\xbf\xbd" not in body:
+    if checked and _lost_characters(title, entries) and b"\xef\xbf\xbd" not in body:
         raise Fallback("U+FFFD in the text: the charset was guessed wrong")
-    if not is_json and _utf8_declared_otherwise(body):
+    if checked and not is_json and _utf8_declared_otherwise(body):
         raise Fallback("UTF-8 text under a single-byte charset declaration")
     if (
-        not is_json
+        checked
+        and not is_json
         and any(not e.title for e in entries)
         and b"xhtml" in body
         and _XHTML_TITLE.search(body)
     ):
         raise Fallback("an XHTML title was lost")
     tree: _Tree | None = None  # lxml's reading of the document: at most one parse
-    if not is_json and _text_may_be_lost(body, entries, starts):
-        tree = _Tree.read(body, url, entries, why="an entry without text")
+    if checked and not is_json and _text_may_be_lost(body, entries, starts):
+        tree = _Tree.read(body, url, entries, why="an entry's text may be cut")
         if _text_lost(tree, entries):
             raise Fallback("an entry's text was not read")
     if not is_json and b"encoded" in body and _is_rdf(body, starts):
         tree = tree or _Tree.read(body, url, entries, why="RSS 1.0 content:encoded")
         _take_encoded_content(tree, entries)
+    # fastfeedparser lists no links for an RSS item's <link>: links listed are
+    # atom:link elements (or its guid, put before them).
+    if (
+        not is_json
+        and starts
+        and any(r.get("links") for r in raw_entries)
+        and _is_rss(body, starts)
+    ):
+        tree = tree or _Tree.read(body, url, entries, why="a link under a prefix in an item")
+        _take_links_in_order(tree, entries)
     base = url
     if not is_json and b"xml:base" in body:
         base = _apply_xml_base(tree or _Tree.read(body, url, entries, why="xml:base"), url, entries)
@@ -164,6 +158,44 @@ _RDF_ROOT = re.compile(rb"<(?:[\w.-]+:)?RDF[\s>]")
 def _is_rdf(body: bytes, starts: list[int]) -> bool:
     """An RSS 1.0 document: its root, rdf:RDF, comes before the first entry."""
     return _RDF_ROOT.search(body, 0, starts[0] if starts else len(body)) is not None
+
+
+def _is_rss(body: bytes, starts: list[int]) -> bool:
+    """Entries are RSS items (not Atom entries)."""
+    return body[starts[0] : starts[0] + 60].split(b">", 1)[0].rstrip(b"/ \t\r\n").endswith(b"item")
+
+
+_ATOM_NS = "{http://www.w3.org/2005/Atom}"
+
+
+def _take_links_in_order(tree: _Tree, entries: list[RawEntry]) -> None:
+    """An RSS item's link: the first alternate among its <link> and atom:link elements, in
+    document order, as feedparser lists them (issue 22).
+
+    fastfeedparser takes an atom:link over the item's <link>, and without a
+    <link>, a guid that is a web address over an atom:link (which it then
+    drops), so an entry's link changed with the path that read its feed.
+    """
+    for entry, element in zip(entries, tree.elements, strict=True):
+        links: list[dict[str, str | None]] = []
+        has_guid = False
+        for child in element:
+            if not isinstance(child.tag, str):
+                continue
+            if child.tag == "guid":
+                has_guid = True
+            elif child.tag.startswith(_ATOM_NS) and child.tag.endswith("}link"):
+                attributes = child.attrib
+                links.append({k: attributes.get(k) for k in ("rel", "type", "href")})
+            elif child.tag == "link" and (child.text or "").strip():
+                href = (child.text or "").strip()
+                links.append({"rel": "alternate", "type": "text/html", "href": href})
+        chosen = alternate_link(links)
+        if chosen is None or chosen == entry.link:
+            continue
+        if not has_guid and entry.id == entry.link:
+            entry.id = None  # fastfeedparser's copy of the link it chose, not a guid
+        entry.link = chosen
 
 
 def _take_encoded_content(tree: _Tree, entries: list[RawEntry]) -> None:
@@ -208,10 +240,16 @@ def _entry(raw: dict[str, Any]) -> RawEntry:
     published = _date(published_text)
     # Most entries carry one date, or the same one twice.
     updated = published if updated_text == published_text else _date(updated_text)
+    ident = get("id") or None
+    link = _link(raw)
+    if ident is not None and ident == get("link") and link != ident:
+        # fastfeedparser copies an entry's first link into a missing id, even
+        # one that is no alternate (rel="enclosure", "license"): not its id.
+        ident = None
     return RawEntry(
-        get("id") or None,
+        ident,
         get("title") or None,
-        _link(raw),
+        link,
         get("author") or None,
         summary,
         value or None,
@@ -317,41 +355,6 @@ def _enclosures(raw: dict[str, Any]) -> list[tuple[str, str | None, int | None]]
     return found
 
 
-_SYNTH_LEN: int = getattr(fastfeedparser.main, "_SYNTH_DESCRIPTION_LEN", 512)
-
-
-# The compiled extractor's own synthesis, exposed "for parity": the same text
-# as the Python code below (checked on the 12,816 contents of the corpus and
-# of generated feeds), in 0.6 of the time.
-_SYNTHESIZE = getattr(fastfeedparser.main._core, "synthesize_description", None)
-
-
-def repeats_content(summary: str, content: str) -> bool:
-    """``summary`` is the text fastfeedparser makes up from ``content`` when an entry
-    has no summary: the start of its text. Also when the publisher wrote it
-    (heise's Atom feed repeats each content's text in its summary), which both
-    paths then leave out alike, so that an entry reads the same whichever
-    path parsed it, and a reader is not shown the same text twice.
-    """
-    return summary != content and len(summary) <= _SYNTH_LEN and summary == _synthesized(content)
-
-
-def _synthesized(content: str) -> str | None:
-    """The description fastfeedparser makes up from ``content`` (its own code, pinned)."""
-    description: object
-    try:
-        if _SYNTHESIZE is not None:
-            description = _SYNTHESIZE(content, html.unescape)
-        else:
-            probe: dict[str, Any] = {"content": [{"value": content}]}
-            fastfeedparser.main._synthesize_entry_description(probe)
-            description = probe.get("description")
-    except Exception:
-        return None
-    # Entries get their description stripped after it is made up.
-    return description.strip() if isinstance(description, str) else None
-
-
 def _lost_characters(title: str | None, entries: list[RawEntry]) -> bool:
     if title and _REPLACEMENT in title:
         return True
@@ -417,22 +420,34 @@ _TEXT_HINT = re.compile(
     rb"<[\w.-]+:(?:description|summary|encoded)\b"
     rb"|<(?:[\w.-]+:)?(?:description|summary|content|encoded)\b[^>]*>\s*<(?![!/])"
 )
+# An element written inside a text element whose text came out without markup:
+# after text, or first; not in Atom's xhtml, whose body is elements by design.
+_CHILD_HINT = re.compile(
+    rb"<(?:[\w.-]+:)?(?:description|summary|content|encoded)\b(?![^>]*xhtml)[^>]*(?<!/)>"
+    rb"[^<]*<(?![!/])"
+)
 
 
 def _text_may_be_lost(body: bytes, entries: list[RawEntry], starts: list[int]) -> bool:
-    """An entry came out without text (title-only entries exist), and its part of the
-    document has where text could be: then an lxml parse, a fraction of what
-    feedparser would cost, tells. ``starts``: where each entry element starts."""
-    textless = [i for i, e in enumerate(entries) if not e.summary and not e.content]
-    if not textless:
+    """An entry came out without text (title-only entries exist), or with text
+    and no markup (HTML written unescaped inside ``<description>`` comes out as
+    its text up to the first element, issue 22), and its part of the document
+    has where text could be: then an lxml parse, a fraction of what feedparser
+    would cost, tells. ``starts``: where each entry element starts."""
+    suspects = [
+        (i, _TEXT_HINT if not e.summary and not e.content else _CHILD_HINT)
+        for i, e in enumerate(entries)
+        if not (e.summary and "<" in e.summary) and not (e.content and "<" in e.content)
+    ]
+    if not suspects:
         return False
     if len(starts) != len(entries):
-        return _TEXT_HINT.search(body) is not None
+        return any(hint.search(body) is not None for hint in {h for _, h in suspects})
     # Entries come in document order, each from its start tag to the next
     # one's. Looking only there spares the second parse when a title-only
     # entry sits among entries with content:encoded (the hint matches theirs).
     ends = [*starts[1:], len(body)]
-    return any(_TEXT_HINT.search(body, starts[i], ends[i]) for i in textless)
+    return any(hint.search(body, starts[i], ends[i]) for i, hint in suspects)
 
 
 def _local_name(tag: str) -> str:
@@ -457,18 +472,27 @@ def _text_elements(element: Any) -> tuple[Any, Any]:
 
 
 def _text_lost(tree: _Tree, entries: list[RawEntry]) -> bool:
-    """Some entry came out without text, and its element holds some."""
+    """Some entry came out without text and its element holds some, or with less
+    text than an element of its text holds (elements written unescaped inside).
+    Whitespace is no text: a description that is one element with line breaks
+    around it lost nothing."""
     for entry, element in zip(entries, tree.elements, strict=True):
-        if entry.summary or entry.content:
-            continue
+        textless = not entry.summary and not entry.content
         for child in element.iterdescendants():
-            if not isinstance(child.tag, str):
-                continue  # a comment or a processing instruction
-            if _local_name(child.tag) in _TEXT_ELEMENTS and (
-                (child.text or "").strip() or len(child)
-            ):
+            if not isinstance(child.tag, str) or _local_name(child.tag) not in _TEXT_ELEMENTS:
+                continue  # a comment, a processing instruction, not a text element
+            if textless and ((child.text or "").strip() or len(child)):
                 return True
+            if not textless and len(child) and "xhtml" not in (child.get("type") or ""):
+                written = _visible_length("".join(child.itertext()))
+                kept = max(_visible_length(entry.summary), _visible_length(entry.content))
+                if written > kept:
+                    return True
     return False
+
+
+def _visible_length(text: str | None) -> int:
+    return len("".join(text.split())) if text else 0
 
 
 def _interval_hint(body: bytes, starts: list[int]) -> int | None:
@@ -491,14 +515,6 @@ def _length(value: object) -> int | None:
         return value if value >= 0 else None
     text = str(value or "").strip()
     return int(text) if text.isdigit() else None
-
-
-def read_date(text: str) -> datetime | None:
-    """A date as the fast path reads one (fastfeedparser's parser), or None."""
-    try:
-        return _date(fastfeedparser.main._parse_date(text))
-    except (ValueError, OverflowError):
-        return None
 
 
 def _date(value: object) -> datetime | None:

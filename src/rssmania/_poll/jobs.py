@@ -57,7 +57,8 @@ class ParsedEntry(NamedTuple):
     It compares and iterates as a tuple; nothing relies on either."""
 
     key: str
-    """Identity within the feed: guid/id, else link, else a hash of title+content."""
+    """Identity within the feed: guid/id, else link (with the title when several
+    entries of the document share it), else a hash of title+content."""
     content_hash: str
     """Changes exactly when what a reader sees changes (not when only a date moves)."""
     title: str | None
@@ -68,6 +69,10 @@ class ParsedEntry(NamedTuple):
     enclosures: tuple[Enclosure, ...]
     published: datetime | None
     updated: datetime | None
+    alias: str | None = None
+    """For an entry keyed by link and title (its link is shared in the document),
+    its link: the key it had alone there, and may be stored under
+    (rssmania._poll.identity.alias_of)."""
 
 
 @dataclass(frozen=True)

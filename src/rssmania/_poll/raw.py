@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin
 
+from rssmania._poll import ffp_shim
+
 _HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 
 
@@ -83,3 +85,17 @@ class RawFeed:
     warning: str | None = None
     parser: str = "fast"
     """Which path read it: "fast", "feedparser" or "json"."""
+
+
+def repeats_content(summary: str, content: str) -> bool:
+    """``summary`` is the text fastfeedparser makes up from ``content`` when an entry
+    has no summary: the start of its text. Also when the publisher wrote it
+    (heise's Atom feed repeats each content's text in its summary), which both
+    paths then leave out alike, so that an entry reads the same whichever
+    path parsed it, and a reader is not shown the same text twice.
+    """
+    return (
+        summary != content
+        and len(summary) <= ffp_shim.SYNTH_DESCRIPTION_LEN
+        and summary == ffp_shim.synthesized_description(content)
+    )

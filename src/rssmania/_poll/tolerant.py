@@ -14,7 +14,9 @@ file, so the body is always wrapped in a file object.
 from __future__ import annotations
 
 import calendar
+import html
 import io
+import re
 import time
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -22,9 +24,9 @@ from typing import Any
 
 import feedparser
 
-from rssmania._poll.fastpath import read_date, repeats_content
+from rssmania._poll.dates import read_date
 from rssmania._poll.hints import publisher_interval
-from rssmania._poll.raw import RawEntry, RawFeed, alternate_link, resolved
+from rssmania._poll.raw import RawEntry, RawFeed, alternate_link, repeats_content, resolved
 from rssmania.types import FeedError
 
 # Bozo exceptions that say "the document was read fine, but its declared type
@@ -54,6 +56,8 @@ def parse_tolerant(body: bytes, *, url: str, content_type: str | None) -> RawFee
         # encoding declaration, a lone surrogate): the fuzz tests list them.
         return FeedError("malformed", f"the parser failed on it: {type(exc).__name__}: {exc}")
     entries = [_entry(raw, url) for raw in parsed.entries]
+    if b"xml:base" in body:
+        _ids_as_written(body, entries)
     bozo = parsed.get("bozo_exception") if parsed.get("bozo") else None
     if not parsed.get("version") and not entries:
         reason = f": {first_line(bozo)}" if bozo else ""
@@ -115,6 +119,33 @@ def _entry(raw: dict[str, Any], url: str) -> RawEntry:
     )
 
 
+# An id or guid element's text, as written (no markup inside either).
+_WRITTEN_ID = re.compile(rb"<(?:[\w.-]+:)?(?:id|guid)\b[^>]*>\s*([^<]*?)\s*</", re.S)
+
+
+def _ids_as_written(body: bytes, entries: list[RawEntry]) -> None:
+    """Relative ids as the document writes them, not resolved against an xml:base.
+
+    feedparser resolves an id against the xml:base in effect, and after an
+    element with an xml:base of its own (reddit's <content>) the id that
+    follows still gets that base: "t3_42tizy" came out "/t3_42tizy". The fast
+    path keeps every id as written, and so an entry's key changed with the
+    path. Only a document with xml:base can have its ids resolved (no URL is
+    given to feedparser); an id it does not write is replaced by the one it
+    writes that the resolved id ends with.
+    """
+    written = {
+        html.unescape(m.group(1).decode("utf-8", "replace")) for m in _WRITTEN_ID.finditer(body)
+    }
+    written.discard("")
+    for entry in entries:
+        if entry.id is None or entry.id in written:
+            continue
+        ends = [w for w in written if entry.id.endswith(w) and ":" not in w]
+        if ends:
+            entry.id = max(ends, key=len)
+
+
 def _author(raw: dict[str, Any]) -> str | None:
     """The author as written when it holds an email address, else feedparser's name.
 
@@ -154,7 +185,11 @@ def _date(parsed: object, text: object) -> datetime | None:
         date = read_date(text)
         if date is not None:
             return date
-    if isinstance(parsed, time.struct_time):
+    if isinstance(parsed, time.struct_time) and (
+        not isinstance(text, str) or any(str(parsed.tm_year + d) in text for d in (0, -1, 1))
+    ):
+        # Only a date whose year is written (give or take the shift to UTC):
+        # feedparser fills a missing one (a time alone, "10:30") from today.
         try:
             # feedparser normalises every date to UTC before building the struct.
             return datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
