@@ -17,6 +17,7 @@ outside that user's subscriptions is not found, whoever else follows it.
 
 from __future__ import annotations
 
+import hmac
 import sqlite3
 import threading
 import time
@@ -93,6 +94,7 @@ class Library:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        self._secret: str | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -215,6 +217,46 @@ class Library:
     def user_by_token(self, token: str) -> User | None:
         digest = accounts.token_digest(token)
         return self._read(lambda db: _users.by_token(db, digest))
+
+    def login_token(self, name: str, password: str) -> str | None:
+        """A login token for a sync API (Google Reader's ClientLogin), made once from the
+        password or an API token of the user; None when neither is theirs.
+
+        Checking the token (``user_by_login_token``) costs a lookup, not a password
+        hash; it holds until the user's password changes.
+        """
+        user = self.authenticate(name, password)
+        if user is None:
+            by_token = self.user_by_token(password) if password else None
+            user = by_token if by_token is not None and by_token.name == name else None
+        if user is None:
+            return None
+        found, stored = self._read(lambda db: _users.password_of(db, user.name))
+        if found.id != user.id:  # renamed or remade in between
+            return None
+        return f"{user.name}/{accounts.login_signature(self._login_secret(), user.id, stored)}"
+
+    def user_by_login_token(self, token: str) -> User | None:
+        """The user a ``login_token`` was made for; None for any other text."""
+        name, _, signature = token.rpartition("/")
+        if not name or len(signature) != 64:
+            return None
+        try:
+            user, stored = self._read(lambda db: _users.password_of(db, name))
+        except UserNotFoundError:
+            return None
+        expected = accounts.login_signature(self._login_secret(), user.id, stored)
+        return user if hmac.compare_digest(expected, signature) else None
+
+    def _login_secret(self) -> str:
+        found = self._secret
+        if found is None:
+            found = self._read(_users.login_secret)
+            if found is None:
+                made = accounts.new_secret()
+                found = self._write(lambda db: _users.login_secret(db, made=made)) or made
+            self._secret = found
+        return found
 
     # -- subscriptions -----------------------------------------------------------
 

@@ -25,6 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from rssmania import Library, StorageError
 from rssmania.web import auth, live, manage, reading
+from rssmania.web.api import greader
 from rssmania.web.context import Web
 from rssmania.web.security import SecurityHeaders
 
@@ -75,6 +76,7 @@ def make_app(
         Route("/events", live.events),
         Route("/manifest.webmanifest", manifest),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        *greader.routes(),
     ]
 
     async def storage_failed(request: Request, exc: Exception) -> Response:

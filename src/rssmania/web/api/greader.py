@@ -1,0 +1,622 @@
+"""The Google Reader API (the FreshRSS/Inoreader dialect), for apps that sync with it.
+
+    POST /accounts/ClientLogin  Email, Passwd (form or query)  ->  Auth=NAME/SIGNATURE
+    every other call: Authorization: GoogleLogin auth=...  ->  user
+      /reader/api/0/METHOD       JSON (or "OK" for writes), Library calls only
+      /reader/atom/STREAM        the same entries as Atom (newsboat's feedhq source)
+
+Liberal in what it reads (clients disagree): parameters from the query string
+and the form alike, repeated or comma-separated; paths with doubled slashes or
+under FreshRSS's ``/api/greader.php``; item ids in every form
+(greader_streams). What it refuses is logged under ``rssmania.web.api.greader``
+with the reason, so that a user can report it.
+
+The ``T`` token of writes guards cookie-based logins against other sites'
+forms; this API takes no cookie, so a write without one is accepted, and a
+wrong one refused (Google's 401 with ``X-Reader-Google-Bad-Token``, which
+clients answer by asking for a new one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from rssmania import Library
+from rssmania.exceptions import (
+    EntryNotFoundError,
+    FeedExistsError,
+    FeedNotFoundError,
+    InvalidFeedURLError,
+)
+from rssmania.types import Entry, Feed, User
+from rssmania.web.api import greader_render as render
+from rssmania.web.api.greader_streams import (
+    READING_LIST,
+    BadRequestError,
+    Selection,
+    count,
+    item_ids,
+    stream,
+    timestamp,
+)
+from rssmania.web.context import Web, web
+
+log = logging.getLogger("rssmania.web.api.greader")
+
+MAX_IDS = 10_000
+MAX_CONTENTS = 1_000
+_PREFIXES = ("", "api/greader.php")
+_GOOGLE_LOGIN = re.compile(r"\s*GoogleLogin\s+auth\s*=\s*(.+)", re.IGNORECASE)
+
+
+class Params:
+    """A request's parameters, the query string's and the form's together."""
+
+    def __init__(self, pairs: list[tuple[str, str]]) -> None:
+        self._values: dict[str, list[str]] = {}
+        for key, value in pairs:
+            self._values.setdefault(key, []).append(value)
+
+    def all(self, *names: str) -> list[str]:
+        return [v for name in names for v in self._values.get(name, [])]
+
+    def one(self, *names: str) -> str | None:
+        found = self.all(*names)
+        return found[0] if found else None
+
+
+async def _params(request: Request) -> Params:
+    pairs = list(request.query_params.multi_items())
+    if request.method == "POST":
+        kind = request.headers.get("content-type", "")
+        if kind.startswith("multipart/"):
+            form = await request.form(max_files=0)
+            pairs += [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+        else:
+            # Without a content type as well: newsboat's curl posts say
+            # x-www-form-urlencoded, some clients say nothing.
+            from urllib.parse import parse_qsl  # noqa: PLC0415
+
+            body = (await request.body())[: 8 * 2**20].decode("utf-8", "replace")
+            pairs += parse_qsl(body, keep_blank_values=True)
+    return Params(pairs)
+
+
+def _refuse(request: Request, status: int, reason: str, user: User | None = None) -> Response:
+    log.warning(
+        "greader: refused %s %s (%s) from %s%s: %s",
+        request.method,
+        request.url.path,
+        status,
+        request.client.host if request.client else "?",
+        f" for {user.name!r}" if user else "",
+        reason,
+    )
+    headers = {"X-Reader-Google-Bad-Token": "true"} if reason.startswith("wrong T") else None
+    return PlainTextResponse(
+        "Unauthorized" if status == 401 else f"Error={reason}", status_code=status, headers=headers
+    )
+
+
+def _json(data: object) -> Response:
+    return Response(orjson.dumps(data), media_type="application/json")
+
+
+def _ok() -> Response:
+    return PlainTextResponse("OK")
+
+
+def _edit_token(auth: str) -> str:
+    """The ``T`` token of a login: derived from it, so nothing is stored."""
+    return hashlib.sha256(b"T:" + auth.encode("utf-8", "surrogatepass")).hexdigest()[:57]
+
+
+# -- logging in ------------------------------------------------------------------------
+
+
+async def client_login(request: Request) -> Response:
+    if not _known_prefix(request):
+        return PlainTextResponse("Not Found", status_code=404)
+    params = await _params(request)
+    name = (params.one("Email", "email", "user") or "").strip()[:200]
+    password = (params.one("Passwd", "passwd", "password") or "")[:2000]
+    if not name or not password:
+        return _refuse(request, 401, "ClientLogin without Email and Passwd")
+    w = web(request)
+    address = request.client.host if request.client else "?"
+    keys = (f"address:{address}", f"user:{name.casefold()}")
+    wait = w.throttle.wait(*keys)
+    if wait > 0:
+        return _refuse(request, 429, f"too many failed logins for {name!r}: wait {wait:.0f} s")
+    token = await w.run(w.library.login_token, name, password)
+    if token is None:
+        w.throttle.failed(*keys)
+        return _refuse(request, 401, f"BadAuthentication for {name!r}")
+    w.throttle.succeeded(*keys)
+    if params.one("output") == "json":
+        return _json({"SID": token, "LSID": token, "Auth": token})
+    return PlainTextResponse(f"SID={token}\nLSID={token}\nAuth={token}\n")
+
+
+@dataclass(frozen=True)
+class Caller:
+    user: User
+    auth: str
+    params: Params
+    w: Web
+
+    @property
+    def lib(self) -> Library:
+        return self.w.library
+
+
+async def _caller(request: Request) -> Caller | Response:
+    params = await _params(request)
+    header = request.headers.get("authorization", "")
+    auth: str | None = None
+    if match := _GOOGLE_LOGIN.match(header):
+        auth = match.group(1).strip().strip('"')
+    elif header[:7].lower() == "bearer ":
+        auth = header[7:].strip()
+    else:
+        auth = params.one("auth", "Auth")
+    if not auth:
+        return _refuse(request, 401, "no credentials (Authorization: GoogleLogin auth=...)")
+    if len(auth) > 400:
+        return _refuse(request, 401, "a login token too long to be one")
+    w = web(request)
+    user = await w.run(_user_of, w.library, auth)
+    if user is None:
+        return _refuse(request, 401, "an unknown or expired login token: log in again")
+    given = params.one("T")
+    if (
+        given is not None
+        and given.strip()
+        and not hmac.compare_digest(given.strip(), _edit_token(auth))
+    ):
+        return _refuse(request, 401, "wrong T token: ask /reader/api/0/token for one", user)
+    return Caller(user, auth, params, w)
+
+
+def _user_of(lib: Library, auth: str) -> User | None:
+    # A ClientLogin token, else an API token (`rssmania user token NAME`) given as is.
+    return (lib.user_by_login_token(auth) if "/" in auth else None) or lib.user_by_token(auth)
+
+
+def _known_prefix(request: Request) -> bool:
+    return str(request.path_params.get("prefix", "")).strip("/") in _PREFIXES
+
+
+# -- the API's methods -----------------------------------------------------------------
+
+Method = Callable[[Request, Caller, str], Awaitable[Response]]
+
+
+async def api(request: Request) -> Response:
+    if not _known_prefix(request):
+        return PlainTextResponse("Not Found", status_code=404)
+    caller = await _caller(request)
+    if isinstance(caller, Response):
+        return caller
+    rest = str(request.path_params["rest"]).lstrip("/")
+    # stream/contents/STREAM: the stream keeps its slashes (feed/http://...).
+    if match := re.match(r"stream/+contents/*", rest):
+        return await _guarded(request, caller, stream_contents, rest[match.end() :])
+    name = re.sub("/+", "/", rest).strip("/")
+    method = _METHODS.get(name)
+    if method is None:
+        return _refuse(request, 404, f"no method {name!r}", caller.user)
+    if name in _WRITES and request.method != "POST":
+        return _refuse(request, 405, f"{name} changes things: POST it", caller.user)
+    return await _guarded(request, caller, method, "")
+
+
+async def _guarded(request: Request, caller: Caller, method: Method, arg: str) -> Response:
+    try:
+        return await method(request, caller, arg)
+    except BadRequestError as exc:
+        return _refuse(request, 400, str(exc), caller.user)
+    except FeedNotFoundError as exc:
+        return _refuse(request, 404, str(exc), caller.user)
+    except (InvalidFeedURLError, ValueError) as exc:
+        return _refuse(request, 400, str(exc), caller.user)
+
+
+async def token(request: Request, c: Caller, _: str) -> Response:
+    return PlainTextResponse(_edit_token(c.auth))
+
+
+async def user_info(request: Request, c: Caller, _: str) -> Response:
+    return _json(
+        {
+            "userId": str(c.user.id),
+            "userName": c.user.name,
+            "userProfileId": str(c.user.id),
+            "userEmail": c.user.name,
+            "isBloggerUser": False,
+            "signupTimeSec": int(c.user.created.timestamp()),
+            "isMultiLoginEnabled": False,
+        }
+    )
+
+
+async def subscription_list(request: Request, c: Caller, _: str) -> Response:
+    feeds = await c.w.run(c.lib.feeds, c.user.id)
+    return _json({"subscriptions": [render.subscription(f) for f in feeds]})
+
+
+async def tag_list(request: Request, c: Caller, _: str) -> Response:
+    categories = await c.w.run(c.lib.categories, c.user.id)
+    tags: list[dict[str, str]] = [{"id": "user/-/state/com.google/starred"}]
+    tags += [{"id": render.label_id(name), "type": "folder"} for name in categories]
+    return _json({"tags": tags})
+
+
+async def unread_count(request: Request, c: Caller, _: str) -> Response:
+    def both() -> tuple[list[Feed], dict[str, int], int]:
+        counts = c.lib.counts(c.user.id)
+        return c.lib.feeds(c.user.id), counts.categories, counts.total
+
+    feeds, categories, total = await c.w.run(both)
+    newest: dict[str, datetime] = {}
+    rows: list[dict[str, object]] = []
+    for feed in feeds:
+        at = feed.last_new or feed.added
+        rows.append(
+            {"id": render.feed_stream(feed.id), "count": feed.unread,
+             "newestItemTimestampUsec": render.usec(at)}
+        )  # fmt: skip
+        if feed.category:
+            newest[feed.category] = max(newest.get(feed.category, at), at)
+    for name, unread in categories.items():
+        when = newest.get(name)
+        rows.append(
+            {"id": render.label_id(name), "count": unread,
+             "newestItemTimestampUsec": render.usec(when) if when else "0"}
+        )  # fmt: skip
+    latest = max((f.last_new or f.added for f in feeds), default=None)
+    rows.append(
+        {"id": READING_LIST, "count": total,
+         "newestItemTimestampUsec": render.usec(latest) if latest else "0"}
+    )  # fmt: skip
+    return _json({"max": total, "unreadcounts": rows})
+
+
+# -- reading streams ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Listing:
+    selection: Selection
+    feeds: dict[int, Feed]
+    limit: int
+    oldest_first: bool
+    after: datetime | None
+    before: datetime | None
+    page: str | None
+
+
+def _selection(c: Caller, stream_id: str | None, feeds: dict[int, Feed]) -> Selection:
+    def parse(text: str) -> Selection:
+        return _resolved(stream(text, user_id=c.user.id, user_name=c.user.name), feeds)
+
+    chosen = parse(stream_id or READING_LIST)
+    for text in _listed(c.params.all("it")):
+        chosen = chosen.narrowed(parse(text))
+    for text in _listed(c.params.all("xt")):
+        chosen = chosen.excluding(parse(text))
+    return chosen
+
+
+def _listed(values: list[str]) -> list[str]:
+    return [part.strip() for value in values for part in value.split(",") if part.strip()]
+
+
+def _resolved(selection: Selection, feeds: dict[int, Feed]) -> Selection:
+    """A feed named by URL as its id; a feed that is not the user's: FeedNotFoundError."""
+    if selection.feed_url is not None:
+        url = selection.feed_url
+        found = next((f.id for f in feeds.values() if f.url == url), None)
+        if found is None:
+            raise FeedNotFoundError(url)
+        return Selection(
+            feed=found, category=selection.category, read=selection.read,
+            starred=selection.starred, empty=selection.empty,
+        )  # fmt: skip
+    if selection.feed is not None and selection.feed not in feeds:
+        raise FeedNotFoundError(f"feed/{selection.feed}")
+    return selection
+
+
+async def _listing(c: Caller, stream_id: str | None, *, default: int, most: int) -> Listing:
+    feeds = {f.id: f for f in await c.w.run(c.lib.feeds, c.user.id)}
+    ot, nt = c.params.one("ot"), c.params.one("nt")
+    return Listing(
+        selection=_selection(c, stream_id, feeds),
+        feeds=feeds,
+        limit=count(c.params.one("n"), default=default, most=most),
+        oldest_first=(c.params.one("r") or "").strip() == "o",
+        after=timestamp(ot) if ot and ot.strip() not in ("", "0") else None,
+        before=timestamp(nt) if nt and nt.strip() not in ("", "0") else None,
+        page=(c.params.one("c") or "").strip() or None,
+    )
+
+
+def _read_page(lib: Library, user: int, listing: Listing) -> tuple[list[Entry], str | None]:
+    s = listing.selection
+    if s.empty:
+        return [], None
+    page = lib.entries(
+        user,
+        feed=s.feed,
+        category=s.category,
+        read=s.read,
+        starred=s.starred,
+        after=listing.after,
+        before=listing.before,
+        order="oldest" if listing.oldest_first else "newest",
+        limit=listing.limit,
+        page=listing.page,
+    )
+    return list(page.entries), page.next
+
+
+async def stream_items_ids(request: Request, c: Caller, _: str) -> Response:
+    listing = await _listing(c, c.params.one("s"), default=20, most=MAX_IDS)
+    entries, next_page = await c.w.run(_read_page, c.lib, c.user.id, listing)
+    found: dict[str, object] = {
+        "itemRefs": [
+            {"id": str(e.entry_id), "directStreamIds": [],
+             "timestampUsec": render.usec(render.listed_at(e))}
+            for e in entries
+        ]
+    }  # fmt: skip
+    if next_page:
+        found["continuation"] = next_page
+    return _json(found)
+
+
+async def stream_contents(request: Request, c: Caller, path_stream: str) -> Response:
+    stream_id = path_stream or c.params.one("s") or READING_LIST
+    listing = await _listing(c, stream_id, default=20, most=MAX_CONTENTS)
+    entries, next_page = await c.w.run(_read_page, c.lib, c.user.id, listing)
+    return _json(_contents(stream_id, entries, listing.feeds, next_page))
+
+
+def _contents(
+    stream_id: str, entries: list[Entry], feeds: dict[int, Feed], next_page: str | None
+) -> dict[str, object]:
+    found: dict[str, object] = {
+        "direction": "ltr",
+        "id": stream_id,
+        "title": "rssmania",
+        "self": [{"href": ""}],
+        "author": "",
+        "updated": int(datetime.now(UTC).timestamp()),
+        "items": [render.item(e, feeds.get(e.feed_id)) for e in entries],
+    }
+    if next_page:
+        found["continuation"] = next_page
+    return found
+
+
+async def stream_items_contents(request: Request, c: Caller, _: str) -> Response:
+    ids = item_ids(c.params.all("i"))
+    if len(ids) > MAX_IDS:
+        raise BadRequestError(f"at most {MAX_IDS} items at once")
+
+    def read() -> tuple[list[Entry], dict[int, Feed]]:
+        feeds = {f.id: f for f in c.lib.feeds(c.user.id)}
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return [], feeds
+        page = c.lib.entries(c.user.id, ids=wanted, limit=len(wanted))
+        got = {e.entry_id: e for e in page.entries}
+        return [got[i] for i in wanted if i in got], feeds
+
+    entries, feeds = await c.w.run(read)
+    if len(entries) < len(set(ids)):
+        log.info("greader: %d of %d items asked by %r are not theirs or gone",
+                 len(set(ids)) - len(entries), len(set(ids)), c.user.name)  # fmt: skip
+    return _json(_contents(READING_LIST, entries, feeds, None))
+
+
+# -- changing state -----------------------------------------------------------------
+
+
+async def edit_tag(request: Request, c: Caller, _: str) -> Response:
+    ids = item_ids(c.params.all("i"))
+    user = c.user.id
+    add = _listed(c.params.all("a"))
+    remove = _listed(c.params.all("r"))
+    actions: list[Callable[[int, list[int]], int]] = []
+    for text, added in [(t, True) for t in add] + [(t, False) for t in remove]:
+        s = stream(text, user_id=user, user_name=c.user.name)
+        if s.read is not None and s.feed is None and s.category is None and not s.starred:
+            # read added, kept-unread removed: read; read removed, kept-unread added: unread
+            read = s.read if added else not s.read
+            if text.rstrip("/").endswith("tracking-kept-unread"):
+                continue  # bookkeeping of Google's; kept-unread says the same
+            actions.append(c.lib.mark_read if read else c.lib.mark_unread)
+        elif s.starred is not None:
+            actions.append(c.lib.star if added else c.lib.unstar)
+        elif s.category is not None:
+            log.info("greader: labels on items are not kept; ignored %r for %r", text, c.user.name)
+        elif not s.empty:
+            raise BadRequestError(f"cannot tag items with {text!r}")
+    if not ids or not actions:
+        return _ok()
+    await c.w.run(_apply, c.lib, user, ids, actions)
+    return _ok()
+
+
+def _apply(
+    lib: Library, user: int, ids: list[int], actions: list[Callable[[int, list[int]], int]]
+) -> None:
+    for action in actions:
+        try:
+            action(user, ids)
+        except EntryNotFoundError:
+            # Some ids are gone (pruned) or never were the user's: the others still change.
+            mine = [e.entry_id for e in lib.entries(user, ids=ids, limit=len(ids)).entries]
+            log.info("greader: %d item ids of %d are not the user's #%d: left alone",
+                     len(set(ids)) - len(mine), len(set(ids)), user)  # fmt: skip
+            if mine:
+                action(user, mine)
+            ids = mine
+
+
+async def mark_all_as_read(request: Request, c: Caller, _: str) -> Response:
+    feeds = {f.id: f for f in await c.w.run(c.lib.feeds, c.user.id)}
+    s = _resolved(
+        stream(c.params.one("s") or READING_LIST, user_id=c.user.id, user_name=c.user.name), feeds
+    )
+    ts = c.params.one("ts")
+    # The newest item the client saw is marked too: "before" is exclusive.
+    before = timestamp(ts) + timedelta(microseconds=1) if ts and ts.strip() else None
+    if s.starred or s.read or s.empty:
+        raise BadRequestError(f"cannot mark the stream {c.params.one('s')!r} read")
+    await c.w.run(c.lib.mark_all_read, c.user.id, feed=s.feed, category=s.category, before=before)
+    return _ok()
+
+
+# -- changing subscriptions ---------------------------------------------------------------
+
+
+def _label(text: str, c: Caller) -> str:
+    s = stream(text if "/" in text else f"user/-/label/{text}",
+               user_id=c.user.id, user_name=c.user.name)  # fmt: skip
+    if s.category is None:
+        raise BadRequestError(f"not a label: {text!r}")
+    return s.category
+
+
+async def subscription_edit(request: Request, c: Caller, _: str) -> Response:
+    action = (c.params.one("ac") or "edit").strip()
+    title = c.params.one("t")
+    add = [_label(t, c) for t in _listed(c.params.all("a"))]
+    remove = [_label(t, c) for t in _listed(c.params.all("r"))]
+    streams = c.params.all("s")
+    if not streams:
+        raise BadRequestError("subscription/edit without a stream (s)")
+
+    def change() -> None:
+        feeds = {f.id: f for f in c.lib.feeds(c.user.id)}
+        for text in streams:
+            if action == "subscribe":
+                url = text.strip()
+                url = url[len("feed/") :] if url.startswith("feed/") else url
+                with suppress(FeedExistsError):  # subscribed already: what the client wanted
+                    c.lib.add_feed(c.user.id, url, title=title or None,
+                                   category=add[0] if add else None)  # fmt: skip
+                continue
+            s = _resolved(stream(text, user_id=c.user.id, user_name=c.user.name), feeds)
+            if s.feed is None:
+                raise BadRequestError(f"not a feed: {text!r}")
+            if action == "unsubscribe":
+                c.lib.remove_feed(c.user.id, s.feed)
+            elif action == "edit":
+                current = feeds[s.feed].category
+                category: str | None = current
+                if add:
+                    category = add[0]
+                elif remove and current in remove:
+                    category = None
+                if title is not None and title.strip():
+                    c.lib.set_feed(c.user.id, s.feed, title=title, category=category)
+                elif category != current:
+                    c.lib.set_feed(c.user.id, s.feed, category=category)
+            else:
+                raise BadRequestError(f"unknown action ac={action!r}")
+
+    await c.w.run(change)
+    return _ok()
+
+
+async def quickadd(request: Request, c: Caller, _: str) -> Response:
+    url = (c.params.one("quickadd") or "").strip()
+    url = url[len("feed/") :] if url.startswith("feed/") else url
+    if not url:
+        raise BadRequestError("quickadd without a URL")
+
+    def add() -> Feed:
+        try:
+            feed = c.lib.add_feed(c.user.id, url)
+        except FeedExistsError:
+            found = next((f for f in c.lib.feeds(c.user.id) if f.url == url), None)
+            if found is None:
+                raise
+            return found
+        c.lib.refresh_feed(c.user.id, feed.id)
+        return feed
+
+    feed = await c.w.run(add)
+    return _json({"numResults": 1, "query": url, "streamId": render.feed_stream(feed.id),
+                  "streamName": feed.display_title})  # fmt: skip
+
+
+_METHODS: dict[str, Method] = {
+    "token": token,
+    "user-info": user_info,
+    "subscription/list": subscription_list,
+    "tag/list": tag_list,
+    "unread-count": unread_count,
+    "stream/items/ids": stream_items_ids,
+    "stream/items/contents": stream_items_contents,
+    "edit-tag": edit_tag,
+    "mark-all-as-read": mark_all_as_read,
+    "subscription/edit": subscription_edit,
+    "subscription/quickadd": quickadd,
+}
+_WRITES = frozenset(
+    {"edit-tag", "mark-all-as-read", "subscription/edit", "subscription/quickadd",
+     "rename-tag", "disable-tag"}
+)  # fmt: skip
+
+
+# -- the Atom stream of older newsboat versions ---------------------------------------
+
+
+async def atom(request: Request) -> Response:
+    if not _known_prefix(request):
+        return PlainTextResponse("Not Found", status_code=404)
+    caller = await _caller(request)
+    if isinstance(caller, Response):
+        return caller
+    stream_id = str(request.path_params["rest"]).lstrip("/") or READING_LIST
+
+    async def read(request: Request, c: Caller, arg: str) -> Response:
+        listing = await _listing(c, arg, default=20, most=MAX_CONTENTS)
+        entries, _ = await c.w.run(_read_page, c.lib, c.user.id, listing)
+        s = listing.selection
+        title = (
+            listing.feeds[s.feed].display_title if s.feed is not None
+            else s.category or arg
+        )  # fmt: skip
+        body = render.atom(title, str(request.url), entries, listing.feeds,
+                           now=datetime.now(UTC))  # fmt: skip
+        return Response(body, media_type="application/atom+xml; charset=utf-8")
+
+    return await _guarded(request, caller, read, stream_id)
+
+
+def routes() -> list[BaseRoute]:
+    """The API's routes, at the root and under FreshRSS's ``/api/greader.php``."""
+    both = ["GET", "POST"]
+    return [
+        Route("/{prefix:path}accounts/ClientLogin", client_login, methods=both),
+        Route("/{prefix:path}reader/api/0/{rest:path}", api, methods=both),
+        Route("/{prefix:path}reader/atom/{rest:path}", atom, methods=["GET"]),
+    ]
