@@ -94,7 +94,9 @@ async def _params(request: Request) -> Params:
     return Params(pairs)
 
 
-def _refuse(request: Request, status: int, reason: str, user: User | None = None) -> Response:
+def _refuse(
+    request: Request, status: int, reason: str, user: User | None = None, *, body: str | None = None
+) -> Response:
     log.warning(
         "greader: refused %s %s (%s) from %s%s: %s",
         request.method,
@@ -106,7 +108,9 @@ def _refuse(request: Request, status: int, reason: str, user: User | None = None
     )
     headers = {"X-Reader-Google-Bad-Token": "true"} if reason.startswith("wrong T") else None
     return PlainTextResponse(
-        "Unauthorized" if status == 401 else f"Error={reason}", status_code=status, headers=headers
+        body or ("Unauthorized" if status == 401 else f"Error={reason}"),
+        status_code=status,
+        headers=headers,
     )
 
 
@@ -133,7 +137,9 @@ async def client_login(request: Request) -> Response:
     name = (params.one("Email", "email", "user") or "").strip()[:200]
     password = (params.one("Passwd", "passwd", "password") or "")[:2000]
     if not name or not password:
-        return _refuse(request, 401, "ClientLogin without Email and Passwd")
+        return _refuse(
+            request, 401, "ClientLogin without Email and Passwd", body="Error=BadAuthentication\n"
+        )
     w = web(request)
     address = request.client.host if request.client else "?"
     keys = (f"address:{address}", f"user:{name.casefold()}")
@@ -143,7 +149,9 @@ async def client_login(request: Request) -> Response:
     token = await w.run(w.library.login_token, name, password)
     if token is None:
         w.throttle.failed(*keys)
-        return _refuse(request, 401, f"BadAuthentication for {name!r}")
+        return _refuse(
+            request, 401, f"BadAuthentication for {name!r}", body="Error=BadAuthentication\n"
+        )
     w.throttle.succeeded(*keys)
     if params.one("output") == "json":
         return _json({"SID": token, "LSID": token, "Auth": token})
