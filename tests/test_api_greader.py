@@ -9,8 +9,14 @@ reader shows.
 from __future__ import annotations
 
 import itertools
+import json
+import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -510,3 +516,122 @@ def test_what_is_refused_is_logged(serve: Serve, alice: Reader) -> None:
     assert alice.get("/reader/api/0/stream/items/ids", s="pop/-/topic/nothing").status == 400
     wait_for(lambda: any("unknown stream 'pop/-/topic/nothing'" in line and alice.name in line
                          for line in serve.said), what="the refusal in serve's log")  # fmt: skip
+
+
+# -- the google-reader client (PyPI) ------------------------------------------------------
+
+CLIENTS = Path(__file__).parent / "clients"
+PYTHON_312 = [Path("/root/.pyenv/versions/3.12.1/bin/python"), Path("/usr/bin/python3.12")]
+
+
+@pytest.fixture(scope="session")
+def google_reader_python(pytestconfig: pytest.Config) -> Path:
+    """A Python 3.12 virtual environment with the pinned client, made once and kept in
+    pytest's cache (remade when the pins change)."""
+    pins = (CLIENTS / "google-reader.txt").read_text()
+    assert pytestconfig.cache is not None
+    home = pytestconfig.cache.mkdir("google-reader-venv")
+    python = home / "bin" / "python"
+    stamp = home / "pins.txt"
+    if python.exists() and stamp.exists() and stamp.read_text() == pins:
+        return python
+    base = os.environ.get("RSSMANIA_PYTHON312") or next(
+        (str(p) for p in PYTHON_312 if p.exists()), shutil.which("python3.12")
+    )
+    if base is None:
+        pytest.fail("google-reader needs Python 3.12: set RSSMANIA_PYTHON312 to one")
+    subprocess.run([base, "-m", "venv", "--clear", str(home)], check=True, timeout=120)
+    installed = subprocess.run(
+        [str(python), "-m", "pip", "install", "--quiet", "-r", str(CLIENTS / "google-reader.txt")],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stderr
+    stamp.write_text(pins)
+    return python
+
+
+def google_reader(python: Path, reader: Reader, *operations: list[object]) -> list[Any]:
+    done = subprocess.run(
+        [str(python), str(CLIENTS / "google_reader_client.py"), reader.base, reader.name,
+         PASSWORD],
+        input=json.dumps(list(operations)), capture_output=True, text=True, timeout=60,
+        check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    results: list[Any] = json.loads(done.stdout)
+    return results
+
+
+@pytest.mark.slow
+def test_the_google_reader_client_syncs_both_ways(
+    serve: Serve, feeds: FeedServer, google_reader_python: Path
+) -> None:
+    reader = make_reader(
+        serve, feeds, {"tech": ("Tech", 3), "news": ("News", 2), "loose": (None, 1)}
+    )
+    py = google_reader_python
+    tech, news = reader.feed_ids["tech"], reader.feed_ids["news"]
+    user, subs, tags = google_reader(py, reader, ["user"], ["subscriptions"], ["tags"])
+    assert user["user_name"] == reader.name
+    assert {s["id"]: [c["label"] for c in s["categories"]] for s in subs} == {
+        f"feed/{tech}": ["Tech"], f"feed/{news}": ["News"], f"feed/{reader.feed_ids['loose']}": [],
+    }  # fmt: skip
+    assert {t["id"] for t in tags} >= {"user/-/label/Tech", "user/-/label/News", STARRED}
+
+    # Unread counts as the client finds them, stream by stream: the web UI's.
+    def unread_in_client() -> dict[str, int]:
+        streams = [READING_LIST, f"feed/{tech}", f"feed/{news}", "user/-/label/Tech"]
+        found = google_reader(py, reader, *(["ids", s, {"exclude_target": READ}] for s in streams))
+        return {s: len(ids) for s, ids in zip(streams, found, strict=True)}
+
+    with Library(serve.db) as lib:
+        counts = lib.counts(reader.id)
+    assert unread_in_client() == {
+        READING_LIST: counts.total, f"feed/{tech}": counts.feeds[tech],
+        f"feed/{news}": counts.feeds[news], "user/-/label/Tech": counts.categories["Tech"],
+    }  # fmt: skip
+    assert counts.total == 6
+    assert counts.feeds[tech] == 3
+
+    # Read and starred in the client: so in the Library (the web UI's state).
+    ids = google_reader(py, reader, ["ids", f"feed/{tech}", {}])[0]
+    contents = google_reader(py, reader, ["contents", ids])[0]
+    assert [c["title"] for c in contents] == [f"{reader.name}tech article {i}" for i in (2, 1, 0)]
+    google_reader(py, reader, ["edit_tags", ids[:2], [READ], None],
+                  ["edit_tags", [contents[2]["id"]], [STARRED], None])  # fmt: skip
+    assert library_entries(serve, reader, read=True) == [int(i) for i in ids[:2]]
+    assert library_entries(serve, reader, starred=True) == [int(ids[2])]
+    google_reader(py, reader, ["edit_tags", [ids[1]], None, [READ]])
+    assert library_entries(serve, reader, read=True) == [int(ids[0])]
+
+    # And the other way round: the Library's marks, seen by the client.
+    news_ids = library_entries(serve, reader, feed=news)
+    with Library(serve.db) as lib:
+        lib.mark_read(reader.id, news_ids[:1])
+        lib.star(reader.id, news_ids[1:])
+        lib.unstar(reader.id, [int(ids[2])])
+    read_ids, starred_ids, shown = google_reader(
+        py, reader, ["ids", READING_LIST, {"include_target": READ}],
+        ["ids", READING_LIST, {"include_target": STARRED}], ["contents", [str(news_ids[1])]],
+    )  # fmt: skip
+    assert sorted(map(int, read_ids)) == sorted([int(ids[0]), news_ids[0]])
+    assert list(map(int, starred_ids)) == news_ids[1:]
+    assert STARRED in shown[0]["categories"]
+    assert READ not in shown[0]["categories"]
+    with Library(serve.db) as lib:
+        counts = lib.counts(reader.id)
+    assert unread_in_client()[READING_LIST] == counts.total == 4
+
+    # Mark all read, and subscriptions from the client.
+    url = feeds.set(f"/{reader.name}/quick.xml", rss("Quick", items(f"{reader.name}q", 1)))
+    added, _, _ = google_reader(
+        py, reader, ["quick_add", url], ["mark_all_as_read", "user/-/label/News"],
+        ["edit_subscription", f"feed/{tech}", "edit",
+         {"title": "Renamed", "add_label_id": "user/-/label/Later"}],
+    )  # fmt: skip
+    assert added["stream_id"].startswith("feed/")
+    with Library(serve.db) as lib:
+        assert lib.counts(reader.id).categories.get("News", 0) == 0
+        moved = lib.feed(reader.id, tech)
+        assert (moved.user_title, moved.category) == ("Renamed", "Later")
+        assert url in {f.url for f in lib.feeds(reader.id)}
