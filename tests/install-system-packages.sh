@@ -1,9 +1,14 @@
 #!/usr/bin/env bash
 # The system packages the tests need beyond pip: Debian's chromium, which the web
-# reader's browser tests drive (tests/test_web.py). Does nothing when it is there.
+# reader's browser tests drive (tests/test_web.py); newsboat and tmux, which the sync
+# API tests drive (tests/test_api_greader.py). Does nothing when they are there.
 set -euo pipefail
 
-if [[ -x /usr/bin/chromium ]]; then
+missing=()
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+command -v newsboat >/dev/null 2>&1 || missing+=(newsboat)
+command -v tmux >/dev/null 2>&1 || missing+=(tmux)
+if [[ ${#missing[@]} -eq 0 ]]; then
     exit 0
 fi
 
@@ -13,11 +18,11 @@ as_root() {
     elif command -v sudo >/dev/null 2>&1; then
         sudo "$@"
     else
-        echo "install-system-packages.sh: /usr/bin/chromium is missing, and installing" \
-            "it needs root or sudo: apt-get install chromium" >&2
+        echo "install-system-packages.sh: ${missing[*]} missing, and installing" \
+            "needs root or sudo: apt-get install ${missing[*]}" >&2
         exit 1
     fi
 }
 
 as_root env DEBIAN_FRONTEND=noninteractive apt-get update
-as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"

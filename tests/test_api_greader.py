@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator
@@ -635,3 +636,98 @@ def test_the_google_reader_client_syncs_both_ways(
         moved = lib.feed(reader.id, tech)
         assert (moved.user_title, moved.category) == ("Renamed", "Later")
         assert url in {f.url for f in lib.feeds(reader.id)}
+
+
+# -- newsboat's feedhq source ---------------------------------------------------------------
+
+
+def newsboat_home(tmp_path: Path, serve: Serve, reader: Reader) -> tuple[list[str], dict[str, str]]:
+    """A newsboat of the test's own: its config, cache and home; the command to run it."""
+    home = tmp_path / "home"
+    (home / ".newsboat").mkdir(parents=True)
+    config = tmp_path / "config"
+    config.write_text(
+        'urls-source "feedhq"\n'
+        # serve.url ends with a slash: newsboat then asks for //accounts/ClientLogin.
+        f'feedhq-url "{serve.url}"\n'
+        f'feedhq-login "{reader.name}"\n'
+        f'feedhq-password "{PASSWORD}"\n'
+        'feedhq-flag-star "s"\n'
+        "feedhq-min-items 50\n"
+        "show-read-feeds yes\n"
+        "confirm-exit no\n"
+        "cleanup-on-quit no\n"
+    )
+    (tmp_path / "urls").write_text("")
+    env = {"HOME": str(home), "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TERM": "screen-256color"}
+    # Its debug log stays beside the cache: what it sent, when a test fails.
+    argv = ["newsboat", "-C", str(config), "-c", str(tmp_path / "cache.db"),
+            "-u", str(tmp_path / "urls"), "-l", "6",
+            "-d", str(tmp_path / "newsboat.log")]  # fmt: skip
+    return argv, env
+
+
+def run_newsboat(argv: list[str], env: dict[str, str], *commands: str) -> str:
+    done = subprocess.run(
+        [*argv, "-x", *commands], env={**os.environ, **env}, capture_output=True, text=True,
+        timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+@pytest.mark.slow
+def test_newsboat_reads_marks_read_and_stars_through_feedhq(
+    serve: Serve, feeds: FeedServer, tmp_path: Path
+) -> None:
+    if shutil.which("newsboat") is None or shutil.which("tmux") is None:
+        pytest.fail("newsboat and tmux are missing: run `bash tests/install-system-packages.sh`")
+    from tests.tmux import terminal  # noqa: PLC0415
+
+    reader = make_reader(serve, feeds, {"alpha": ("Tech", 3), "beta": ("News", 2)})
+    argv, env = newsboat_home(tmp_path, serve, reader)
+    # Unread counts: newsboat's after a reload, the Library's (the web UI's).
+    said = run_newsboat(argv, env, "reload", "print-unread")
+    assert said.split()[0] == "5", said
+    with Library(serve.db) as lib:
+        beta_ids = library_entries(serve, reader, feed=reader.feed_ids["beta"])
+        lib.mark_read(reader.id, beta_ids[:1])
+    said = run_newsboat(argv, env, "reload", "print-unread")
+    assert said.split()[0] == "4", said
+
+    alpha = reader.feed_ids["alpha"]
+    newest = library_entries(serve, reader, feed=alpha)[0]
+    with terminal(argv, cwd=tmp_path, env=env) as term:
+        # The subscriptions, by their titles.
+        shown = term.wait_for(f"{reader.name} alpha")
+        assert f"{reader.name} beta" in shown
+        # Down to alpha (below newsboat's own "Starred items"... and beta), open it, then
+        # its newest article: read.
+        lines = [line for line in shown.splitlines() if re.match(r"\s+\d+ ", line)]
+        place = next(i for i, line in enumerate(lines) if line.endswith(f"{reader.name} alpha"))
+        term.keys(*["Down"] * place, "Enter")
+        term.wait_for(f"{reader.name}alpha article 2")
+        term.keys("Enter")
+        term.wait_for(f"Body of {reader.name}alpha 2")
+        # newsboat marks it read with the next key pressed in the article: back to the list.
+        term.keys("q")
+        wait_for(lambda: newest in library_entries(serve, reader, read=True),
+                 timeout=20, what="the article newsboat opened marked read")  # fmt: skip
+        term.wait_for(f"{reader.name}alpha article 1")
+        # Flag it "s": starred.
+        term.keys("C-e")
+        term.wait_for("Flags:")
+        term.keys("s", "Enter")
+        wait_for(lambda: newest in library_entries(serve, reader, starred=True),
+                 timeout=20, what="the article newsboat flagged starred")  # fmt: skip
+        # N toggles the next article's read state (the cursor is on the newest still).
+        term.keys("Down", "N")
+        second = library_entries(serve, reader, feed=alpha)[1]
+        wait_for(lambda: second in library_entries(serve, reader, read=True),
+                 timeout=20, what="the article marked read with N")  # fmt: skip
+        term.keys("q", "q")
+        wait_for(lambda: not term.running(), timeout=20, what="newsboat quit")
+    with Library(serve.db) as lib:
+        assert lib.counts(reader.id).total == 2
+    said = run_newsboat(argv, env, "reload", "print-unread")
+    assert said.split()[0] == "2", said
