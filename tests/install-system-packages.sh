@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The system packages the tests need beyond pip: Debian's chromium, which the web
-# reader's browser tests drive (tests/test_web.py); newsboat and tmux, which the sync
-# API tests drive (tests/test_api_greader.py). Does nothing when they are there.
+# reader's browser tests drive (tests/test_web.py); newsboat and tmux, a real client
+# of the sync APIs and the terminal it runs in (tests/test_api_*.py).
+# Does nothing when they are there.
 set -euo pipefail
 
 missing=()
@@ -19,7 +20,7 @@ as_root() {
         sudo "$@"
     else
         echo "install-system-packages.sh: ${missing[*]} missing, and installing" \
-            "needs root or sudo: apt-get install ${missing[*]}" >&2
+            "them needs root or sudo: apt-get install ${missing[*]}" >&2
         exit 1
     fi
 }

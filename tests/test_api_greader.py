@@ -440,6 +440,28 @@ def test_quickadd_edit_and_unsubscribe(serve: Serve, alice: Reader, feeds: FeedS
     assert (made.user_title, made.category) == ("Mine", "Fresh")
 
 
+def test_rename_and_disable_tags(serve: Serve, alice: Reader, bob: Reader) -> None:
+    # Both follow a "Tech": the rename and the removal are each one's own.
+    renamed = alice.post("/reader/api/0/rename-tag",
+                         {"s": "user/-/label/Tech", "dest": "user/-/label/Science"})  # fmt: skip
+    assert (renamed.status, renamed.text) == (200, "OK")
+    with Library(serve.db) as lib:
+        assert lib.feed(alice.id, alice.feed_ids["tech"]).category == "Science"
+        assert lib.feed(bob.id, bob.feed_ids["own"]).category == "Tech"
+    tags = {t["id"] for t in alice.json("/reader/api/0/tag/list")["tags"]}
+    assert "user/-/label/Science" in tags
+    assert "user/-/label/Tech" not in tags
+    assert alice.post("/reader/api/0/disable-tag", {"t": "Science"}).text == "OK"
+    with Library(serve.db) as lib:
+        assert lib.feed(alice.id, alice.feed_ids["tech"]).category is None
+        assert lib.feed(bob.id, bob.feed_ids["own"]).category == "Tech"
+    assert "user/-/label/Science" not in {
+        t["id"] for t in alice.json("/reader/api/0/tag/list")["tags"]
+    }
+    missing = alice.post("/reader/api/0/disable-tag", {"s": "user/-/label/Nothing"})
+    assert missing.status == 404
+
+
 # -- two users ---------------------------------------------------------------------------
 
 
@@ -631,10 +653,14 @@ def test_the_google_reader_client_syncs_both_ways(
          {"title": "Renamed", "add_label_id": "user/-/label/Later"}],
     )  # fmt: skip
     assert added["stream_id"].startswith("feed/")
+    google_reader(py, reader, ["rename_tag", "user/-/label/News", "Press"],
+                  ["disable_tag", "user/-/label/Later"])  # fmt: skip
+    with Library(serve.db) as lib:
+        assert lib.feed(reader.id, news).category == "Press"
+        assert lib.feed(reader.id, tech).category is None
     with Library(serve.db) as lib:
         assert lib.counts(reader.id).categories.get("News", 0) == 0
-        moved = lib.feed(reader.id, tech)
-        assert (moved.user_title, moved.category) == ("Renamed", "Later")
+        assert lib.feed(reader.id, tech).user_title == "Renamed"
         assert url in {f.url for f in lib.feeds(reader.id)}
 
 

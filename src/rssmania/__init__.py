@@ -12,6 +12,8 @@ from rssmania._urls import check_feed_url
 from rssmania._version import __version__
 from rssmania.exceptions import (
     AggregatorStateError,
+    CategoryExistsError,
+    CategoryNotFoundError,
     ClusterError,
     DatabaseLockedError,
     EntryNotFoundError,
@@ -28,6 +30,7 @@ from rssmania.exceptions import (
     WorkerStartupError,
 )
 from rssmania.types import (
+    Category,
     Counts,
     Enclosure,
     Entry,
@@ -67,6 +70,9 @@ def __getattr__(name: str) -> object:
 __all__ = [
     "Aggregator",
     "AggregatorStateError",
+    "Category",
+    "CategoryExistsError",
+    "CategoryNotFoundError",
     "ClusterError",
     "Counts",
     "DatabaseLockedError",

@@ -310,7 +310,7 @@ class Aggregator:
                     self._user = _users.by_name(db, self._user_name).id
                 else:
                     only = _users.the_only(db) or _users.add(
-                        db, login_name_5(), None, now=self._now()
+                        db, login_name_5(), None, fever=None, now=self._now()
                     )
                     self._user = only.id
         return self._user

@@ -139,6 +139,28 @@ class EntryNotFoundError(RssmaniaError, LookupError):
         return f"no entry {self.entry_id} in your subscriptions"
 
 
+class CategoryNotFoundError(RssmaniaError, LookupError):
+    """The user has no category of this name or id."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"no such category: {self.name}"
+
+
+class CategoryExistsError(RssmaniaError):
+    """The user has a category of this name already."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+    def __str__(self) -> str:
+        return f"a category named {self.name!r} exists already"
+
+
 class StorageError(RssmaniaError):
     """The database cannot be opened, read or written."""
 

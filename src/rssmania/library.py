@@ -32,6 +32,7 @@ from rssmania._opml import OpmlOutline, category_path, parse_opml, write_opml
 from rssmania._schedule import DEFAULT_INTERVAL, LONGEST_INTERVAL
 from rssmania._search_query import InvalidSearchError as _BadQuery
 from rssmania._search_query import parse_query
+from rssmania._storage import categories as _categories
 from rssmania._storage import changes as _changes
 from rssmania._storage import entries as _entries
 from rssmania._storage import retention as _retention
@@ -59,6 +60,7 @@ from rssmania.exceptions import (
 )
 from rssmania.types import (
     UNSET,
+    Category,
     Counts,
     Entry,
     Feed,
@@ -177,19 +179,28 @@ class Library:
         def first(db: sqlite3.Connection) -> User:
             from rssmania._storage.frozen import login_name_5  # noqa: PLC0415
 
-            return _users.the_only(db) or _users.add(db, login_name_5(), None, now=self._now())
+            return _users.the_only(db) or _users.add(
+                db, login_name_5(), None, fever=None, now=self._now()
+            )
 
         return self._write(first)
 
     def add_user(self, name: str, password: str | None = None) -> User:
         name = _user_name(name)
         hashed = accounts.hash_password(password) if password is not None else None
-        return self._write(lambda db: _users.add(db, name, hashed, now=self._now()))
+        fever = accounts.fever_digest(name, password) if password is not None else None
+        return self._write(lambda db: _users.add(db, name, hashed, fever=fever, now=self._now()))
 
     def set_password(self, name: str, password: str | None) -> None:
         """A new password (None: none; the web and the APIs refuse the user then)."""
         hashed = accounts.hash_password(password) if password is not None else None
-        self._write(lambda db: _users.set_password(db, name, hashed))
+
+        def change(db: sqlite3.Connection) -> None:
+            stored = _users.by_name(db, name).name
+            fever = accounts.fever_digest(stored, password) if password is not None else None
+            _users.set_password(db, name, hashed, fever=fever)
+
+        self._write(change)
 
     def remove_user(self, name: str) -> None:
         """Delete a user, their subscriptions, state and tokens; feeds nobody follows go."""
@@ -202,14 +213,21 @@ class Library:
         except UserNotFoundError:
             accounts.verify_password(_DUMMY_HASH(), password)  # the same time either way
             return None
-        return user if accounts.verify_password(stored, password) else None
+        if not accounts.verify_password(stored, password):
+            return None
+        # A password set before schema 7 has no Fever key yet: the first login makes it.
+        fever = accounts.fever_digest(user.name, password)
+        self._write(lambda db: _users.fill_fever(db, user.id, fever))
+        return user
 
     def new_token(self, name: str) -> str:
         """A new API token for the user: shown once, stored as a digest."""
         token, digest = accounts.new_token()
 
         def add(db: sqlite3.Connection) -> None:
-            _users.add_token(db, _users.by_name(db, name).id, digest, now=self._now())
+            user = _users.by_name(db, name)
+            fever = accounts.fever_digest(user.name, token)
+            _users.add_token(db, user.id, digest, fever=fever, now=self._now())
 
         self._write(add)
         return token
@@ -258,6 +276,14 @@ class Library:
             self._secret = found
         return found
 
+    def user_by_fever_key(self, api_key: str) -> User | None:
+        """The user whose Fever key this is: md5 of "name:password" or of "name:token"
+        (a token made since schema 7; a password set or used since)."""
+        if len(api_key) > 200:
+            return None
+        digest = accounts.token_digest(api_key.strip().lower())
+        return self._read(lambda db: _users.by_fever(db, digest))
+
     # -- subscriptions -----------------------------------------------------------
 
     def feeds(self, user: int) -> list[Feed]:
@@ -268,6 +294,10 @@ class Library:
         """The user's subscriptions as a list shows them (id, title, category, unread,
         healthy), in ``feeds()``'s order: a tenth of its cost for thousands of feeds."""
         return self._read(lambda db: _subs.summaries(db, user))
+
+    def entry_totals(self, user: int) -> dict[int, int]:
+        """Entries stored per feed id, read or not (unread ones: ``Feed.unread``)."""
+        return self._read(lambda db: _subs.totals(db, user))
 
     def feed(self, user: int, feed_id: int) -> Feed:
         return self._read(lambda db: _subs.get_by_id(db, user, feed_id))
@@ -379,7 +409,36 @@ class Library:
         return self._read(lambda db: _status.throttled_hosts(db, now=now))
 
     def categories(self, user: int) -> list[str]:
+        """The names of the categories the user's feeds are in."""
         return self._read(lambda db: _subs.categories(db, user))
+
+    def category_list(self, user: int) -> list[Category]:
+        """Every category of the user's, with its id, feeds in it too or not (the sync APIs)."""
+        return self._read(lambda db: _categories.all_of(db, user))
+
+    def category(self, user: int, category: int | str) -> Category:
+        """A category by id or by name; CategoryNotFoundError for none of the user's."""
+        if isinstance(category, str):
+            name = category_path(category) or ""
+            return self._read(lambda db: _categories.by_name(db, user, name))
+        return self._read(lambda db: _categories.by_id(db, user, category))
+
+    def add_category(self, user: int, name: str, *, exist_ok: bool = False) -> Category:
+        """A new category, empty; CategoryExistsError (unless ``exist_ok``) for a name taken."""
+        path = _category_name(name)
+        return self._write(lambda db: _categories.add(db, user, path, exist_ok=exist_ok))
+
+    def rename_category(self, user: int, old: str, new: str) -> int:
+        """Rename a category and those below it; into a name taken, the two merge.
+        How many feeds moved."""
+        source, target = category_path(old) or "", _category_name(new)
+        return self._write(lambda db: _categories.rename(db, user, source, target))
+
+    def remove_category(self, user: int, name: str) -> int:
+        """Remove a category and those below it; their feeds stay, in no category.
+        How many feeds were in them."""
+        path = category_path(name) or ""
+        return self._write(lambda db: _categories.remove(db, user, path))
 
     # -- entries -----------------------------------------------------------------
 
@@ -400,6 +459,7 @@ class Library:
         order: Order | None = None,
         limit: int = 100,
         page: str | None = None,
+        offset: int = 0,
     ) -> Page:
         """A page of the user's entries; every filter given must hold.
 
@@ -407,10 +467,62 @@ class Library:
         ``-id`` (by entry id: what the sync APIs page by), or ``rank`` (the
         best matches of ``search`` first, the default with a search).
         ``before``/``after`` bound the entry's date; ``min_id``/``max_id``
-        its id (both exclusive). ``page`` is the ``next`` of the page before.
+        its id (both exclusive). ``page`` is the ``next`` of the page before;
+        ``offset`` skips that many entries first (slower than ``page`` deep down).
         """
         if type(limit) is not int or not 0 < limit <= MAX_LIMIT:
             raise ValueError(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}")
+        if type(offset) is not int or not 0 <= offset < 2**31:
+            raise ValueError(f"offset must be a whole number from 0, not {offset!r}")
+        q = self._query(
+            user, feed=feed, category=category, read=read, starred=starred, search=search,
+            before=before, after=after, min_id=min_id, max_id=max_id, ids=ids, order=order,
+        )  # fmt: skip
+
+        def run(db: sqlite3.Connection) -> Page:
+            found, next_key = _entries.page(db, user, q, limit=limit, after_key=page, offset=offset)
+            return Page(tuple(found), next_key)
+
+        return self._read(run)
+
+    def count_entries(
+        self,
+        user: int,
+        *,
+        feed: int | None = None,
+        category: str | None = None,
+        read: bool | None = None,
+        starred: bool | None = None,
+        search: str | None = None,
+        before: datetime | None = None,
+        after: datetime | None = None,
+        min_id: int | None = None,
+        max_id: int | None = None,
+        ids: Iterable[int] | None = None,
+    ) -> int:
+        """How many entries ``entries()`` lists with these filters, over all its pages."""
+        q = self._query(
+            user, feed=feed, category=category, read=read, starred=starred, search=search,
+            before=before, after=after, min_id=min_id, max_id=max_id, ids=ids, order="id",
+        )  # fmt: skip
+        return self._read(lambda db: _entries.count(db, user, q))
+
+    def _query(
+        self,
+        user: int,
+        *,
+        feed: int | None,
+        category: str | None,
+        read: bool | None,
+        starred: bool | None,
+        search: str | None,
+        before: datetime | None,
+        after: datetime | None,
+        min_id: int | None,
+        max_id: int | None,
+        ids: Iterable[int] | None,
+        order: Order | None,
+    ) -> EntryQuery:
         for name, value in (("feed", feed), ("min_id", min_id), ("max_id", max_id)):
             if value is not None and (type(value) is not int or not 0 <= value < 2**63):
                 raise ValueError(f"{name} must be a whole number from 0, not {value!r}")
@@ -438,12 +550,7 @@ class Library:
             # `update` left, is indexed now, so that a search misses nothing stored.
             if self._read(_search.lag):
                 self.update_search_index()
-
-        def run(db: sqlite3.Connection) -> Page:
-            found, next_key = _entries.page(db, user, q, limit=limit, after_key=page)
-            return Page(tuple(found), next_key)
-
-        return self._read(run)
+        return q
 
     def _with_search(self, user: int, q: EntryQuery, text: str, *, ranked: bool) -> EntryQuery:
         try:
@@ -682,6 +789,15 @@ def _user_name(name: str) -> str:
     if len(name) > 64 or not name.isprintable() or ":" in name:
         raise ValueError(f"{name!r} is not a user name: at most 64 printable characters, no colon")
     return name
+
+
+def _category_name(name: str) -> str:
+    path = category_path(name) if isinstance(name, str) else None
+    if not path:
+        raise ValueError("a category name is some text")
+    if len(path) > 200:
+        raise ValueError("a category name is at most 200 characters")
+    return path
 
 
 def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:

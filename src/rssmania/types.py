@@ -144,6 +144,17 @@ class FeedSummary:
 
 
 @dataclass(frozen=True)
+class Category:
+    """One of a user's categories: a stable id, its name (a path: "Tech/Python"), and its
+    own feeds (not its sub-categories') and their unread entries."""
+
+    id: int
+    name: str
+    feeds: int
+    unread: int
+
+
+@dataclass(frozen=True)
 class User:
     """An account: subscriptions, reading state and credentials of its own."""
 

@@ -55,10 +55,60 @@ def category_clause(column: str, categories: tuple[str, ...]) -> tuple[str, list
 
 
 def page(
-    db: sqlite3.Connection, user_id: int, q: EntryQuery, *, limit: int, after_key: str | None
+    db: sqlite3.Connection,
+    user_id: int,
+    q: EntryQuery,
+    *,
+    limit: int,
+    after_key: str | None,
+    offset: int = 0,
 ) -> tuple[list[Entry], str | None]:
-    """Up to ``limit`` entries and the key of the next page (None: this was the last)."""
+    """Up to ``limit`` entries and the key of the next page (None: this was the last).
+
+    ``offset`` skips that many first (the Miniflux API pages so): the rows
+    skipped are still read, so keys are for deep pages."""
     uid = int(user_id)
+    frm, where, params, date, ident = _source(uid, q)
+    ranked = q.ranked and q.match is not None
+    if ranked:
+        return _ranked(
+            db, uid, frm, where, params, q.match or "", limit=limit, after_key=after_key,
+            offset=offset,
+        )  # fmt: skip
+    order, keyset = _order(date, ident, q)
+    if after_key is not None:
+        where.append(keyset)
+        params += _parse_key(after_key, by_id=q.by_id)
+    sql = (
+        f"SELECT {ENTRY_COLUMNS}, {entry_state(str(uid))}, {date} FROM {frm}"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + f" ORDER BY {order} LIMIT ? OFFSET ?"
+    )
+    rows = db.execute(sql, (*params, limit + 1, offset)).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    entries = [entry_from_row(tuple(r[:-1])) for r in rows]
+    if not more or not rows:
+        return entries, None
+    last = rows[-1]
+    key = str(last[14]) if q.by_id else f"{last[-1]}~{last[14]}"
+    return entries, key
+
+
+def count(db: sqlite3.Connection, user_id: int, q: EntryQuery) -> int:
+    """How many entries the listing holds, over all its pages."""
+    frm, where, params, _, _ = _source(int(user_id), q, counting=True)
+    sql = f"SELECT count(*) FROM {frm}" + (" WHERE " + " AND ".join(where) if where else "")
+    try:
+        return int(db.execute(sql, params).fetchone()[0])
+    except sqlite3.OperationalError as exc:
+        raise InvalidSearchError(q.match or "", str(exc)) from exc
+
+
+def _source(
+    uid: int, q: EntryQuery, *, counting: bool = False
+) -> tuple[str, list[str], list[Any], str, str]:
+    """The FROM and WHERE of a listing, and its date and id columns."""
     where: list[str] = []
     params: list[Any] = []
     if q.match is not None or q.exclude is not None:
@@ -83,16 +133,17 @@ def page(
     else:
         frm = "entries e"
         date, ident = "e.sort_date", "e.id"
-        if source == "search_hits" and q.match is not None and not q.ranked:
+        if source == "search_hits" and q.match is not None and (counting or not q.ranked):
             where.append("e.id IN (SELECT rowid FROM search WHERE search MATCH ?)")
             params.append(q.match)
     one_feed = q.feed_ids is not None and len(q.feed_ids) == 1
     # Over many feeds, entries drive (their date index gives the page's order at once);
     # left to itself the planner went feed by feed and sorted a million rows (3 s).
     # One feed's entries are found through (feed_id, key) and sorted: a few thousand.
-    join = "JOIN" if source != "entries" or one_feed else "CROSS JOIN"
+    join = "JOIN" if counting or source != "entries" or one_feed else "CROSS JOIN"
     frm += f" {join} subscriptions s ON s.feed_id = e.feed_id AND s.user_id = {uid}"
-    frm += " JOIN feeds f ON f.id = e.feed_id"
+    if not counting:
+        frm += " JOIN feeds f ON f.id = e.feed_id"
     if q.exclude is not None:
         where.append("e.id NOT IN (SELECT rowid FROM search WHERE search MATCH ?)")
         params.append(q.exclude)
@@ -128,27 +179,7 @@ def page(
     if q.ids is not None:
         where.append(f"{ident} IN (SELECT value FROM json_each(?))")
         params.append("[" + ",".join(str(int(i)) for i in q.ids) + "]")
-    ranked = q.ranked and q.match is not None
-    if ranked:
-        return _ranked(db, uid, frm, where, params, q.match or "", limit=limit, after_key=after_key)
-    order, keyset = _order(date, ident, q)
-    if after_key is not None:
-        where.append(keyset)
-        params += _parse_key(after_key, by_id=q.by_id)
-    sql = (
-        f"SELECT {ENTRY_COLUMNS}, {entry_state(str(uid))}, {date} FROM {frm}"
-        + (" WHERE " + " AND ".join(where) if where else "")
-        + f" ORDER BY {order} LIMIT ?"
-    )
-    rows = db.execute(sql, (*params, limit + 1)).fetchall()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    entries = [entry_from_row(tuple(r[:-1])) for r in rows]
-    if not more or not rows:
-        return entries, None
-    last = rows[-1]
-    key = str(last[14]) if q.by_id else f"{last[-1]}~{last[14]}"
-    return entries, key
+    return frm, where, params, date, ident
 
 
 def _order(date: str, ident: str, q: EntryQuery) -> tuple[str, str]:
@@ -185,6 +216,7 @@ def _ranked(
     *,
     limit: int,
     after_key: str | None,
+    offset: int = 0,
 ) -> tuple[list[Entry], str | None]:
     """The best matches among the newest RANK_WINDOW that pass the filters; newest first
     on ties. Pages by position within them (a bounded set), not over the table."""
@@ -194,6 +226,7 @@ def _ranked(
             start = int(after_key.removeprefix("rank:"))
         except ValueError:
             raise ValueError(f"not a page key of this search: {after_key!r}") from None
+    start += offset
     # The index walks its matches newest first (rowid order, which is the order
     # entries were first seen) and scores only those it keeps: a common word's
     # 116,000 matches, all scored and sorted, took 1 s; bm25 alone, 108 ms.

@@ -268,6 +268,34 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE feeds ADD COLUMN last_new TEXT;
     UPDATE feeds SET last_new = (SELECT max(first_seen) FROM entries e WHERE e.feed_id = feeds.id);
     """,
+    # Schema 7: the sync APIs. Categories get stable integer ids (Miniflux's and
+    # Fever's clients keep them), and may exist with no feed in them yet; the
+    # subscriptions still hold the name, which the triggers keep listed here.
+    # Fever's clients send md5("name:secret"): a SHA-256 of that key is kept,
+    # for the password and for each API token.
+    """
+    CREATE TABLE categories (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        user_id   INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+        name      TEXT NOT NULL,
+        UNIQUE (user_id, name)
+    );
+    INSERT INTO categories (user_id, name)
+    SELECT DISTINCT user_id, category FROM subscriptions WHERE category IS NOT NULL
+    ORDER BY user_id, category;
+    CREATE TRIGGER subscriptions_category_added AFTER INSERT ON subscriptions
+    WHEN NEW.category IS NOT NULL BEGIN
+        INSERT OR IGNORE INTO categories (user_id, name) VALUES (NEW.user_id, NEW.category);
+    END;
+    CREATE TRIGGER subscriptions_category_moved AFTER UPDATE OF category ON subscriptions
+    WHEN NEW.category IS NOT NULL BEGIN
+        INSERT OR IGNORE INTO categories (user_id, name) VALUES (NEW.user_id, NEW.category);
+    END;
+    ALTER TABLE users ADD COLUMN fever TEXT;
+    ALTER TABLE tokens ADD COLUMN fever TEXT;
+    CREATE INDEX users_fever ON users (fever) WHERE fever IS NOT NULL;
+    CREATE INDEX tokens_fever ON tokens (fever) WHERE fever IS NOT NULL;
+    """,
 )
 
 

@@ -210,3 +210,13 @@ def summaries(db: sqlite3.Connection, user_id: int) -> list[FeedSummary]:
     return [
         FeedSummary(i, title, category, unread, bool(ok)) for i, title, category, unread, ok in rows
     ]
+
+
+def totals(db: sqlite3.Connection, user_id: int) -> dict[int, int]:
+    """Entries stored per feed of the user's, read or not."""
+    rows = db.execute(
+        "SELECT e.feed_id, count(*) FROM subscriptions s JOIN entries e ON e.feed_id = s.feed_id "
+        "WHERE s.user_id = ? GROUP BY e.feed_id",
+        (user_id,),
+    )
+    return dict(rows)

@@ -48,11 +48,13 @@ def the_only(db: sqlite3.Connection) -> User | None:
     return _user(rows[0]) if rows else None
 
 
-def add(db: sqlite3.Connection, name: str, password: str | None, *, now: datetime) -> User:
+def add(
+    db: sqlite3.Connection, name: str, password: str | None, *, fever: str | None, now: datetime
+) -> User:
     row = db.execute(
-        f"INSERT INTO users (name, password, created) VALUES (?, ?, ?) "
+        f"INSERT INTO users (name, password, fever, created) VALUES (?, ?, ?, ?) "
         f"ON CONFLICT (name) DO NOTHING RETURNING {_COLUMNS}",
-        (name, password, to_text(now)),
+        (name, password, fever, to_text(now)),
     ).fetchone()
     if row is None:
         raise UserExistsError(name)
@@ -66,10 +68,12 @@ def password_of(db: sqlite3.Connection, name: str) -> tuple[User, str | None]:
     return _user(row[:4]), row[4]
 
 
-def set_password(db: sqlite3.Connection, name: str, password: str | None) -> None:
+def set_password(
+    db: sqlite3.Connection, name: str, password: str | None, *, fever: str | None
+) -> None:
     """A new password ends the user's sessions: whoever knew the old one is logged out."""
     user = by_name(db, name)
-    db.execute("UPDATE users SET password = ? WHERE id = ?", (password, user.id))
+    db.execute("UPDATE users SET password = ?, fever = ? WHERE id = ?", (password, fever, user.id))
     db.execute("DELETE FROM sessions WHERE user_id = ?", (user.id,))
 
 
@@ -81,11 +85,27 @@ def remove(db: sqlite3.Connection, name: str) -> None:
     drop_unfollowed_feeds(db)
 
 
-def add_token(db: sqlite3.Connection, user_id: int, digest: str, *, now: datetime) -> None:
+def add_token(
+    db: sqlite3.Connection, user_id: int, digest: str, *, fever: str | None, now: datetime
+) -> None:
     db.execute(
-        "INSERT INTO tokens (user_id, hash, created) VALUES (?, ?, ?)",
-        (user_id, digest, to_text(now)),
+        "INSERT INTO tokens (user_id, hash, fever, created) VALUES (?, ?, ?, ?)",
+        (user_id, digest, fever, to_text(now)),
     )
+
+
+def fill_fever(db: sqlite3.Connection, user_id: int, fever: str) -> None:
+    db.execute("UPDATE users SET fever = ? WHERE id = ? AND fever IS NULL", (fever, user_id))
+
+
+def by_fever(db: sqlite3.Connection, digest: str) -> User | None:
+    row = db.execute(
+        f"SELECT {_COLUMNS} FROM users WHERE fever = ?1 AND password IS NOT NULL "
+        "UNION ALL SELECT u.id, u.name, u.created, u.password IS NOT NULL "
+        "FROM tokens t JOIN users u ON u.id = t.user_id WHERE t.fever = ?1 LIMIT 1",
+        (digest,),
+    ).fetchone()
+    return _user(row) if row else None
 
 
 def by_token(db: sqlite3.Connection, digest: str) -> User | None:

@@ -25,9 +25,9 @@ from starlette.staticfiles import StaticFiles
 
 from rssmania import Library, StorageError
 from rssmania.web import auth, live, manage, reading
-from rssmania.web.api import greader
+from rssmania.web.api import fever, greader, miniflux
 from rssmania.web.context import Web
-from rssmania.web.security import SecurityHeaders
+from rssmania.web.security import SecurityHeaders, SingleSlashes
 
 STATIC = Path(__file__).parent / "static"
 
@@ -76,6 +76,8 @@ def make_app(
         Route("/events", live.events),
         Route("/manifest.webmanifest", manifest),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
+        *miniflux.routes(),
+        *fever.routes(),
         *greader.routes(),
     ]
 
@@ -89,6 +91,7 @@ def make_app(
         routes=routes,
         middleware=[
             Middleware(SecurityHeaders),
+            Middleware(SingleSlashes),
             Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)),
         ],
     )

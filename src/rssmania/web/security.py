@@ -9,6 +9,7 @@ markup that slipped through still runs nothing.
 from __future__ import annotations
 
 import hmac
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -59,6 +60,20 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class SingleSlashes:
+    """``//v1/feeds`` is ``/v1/feeds``: apps join the server's address ending in "/"
+    with paths that start with one, and some never noticed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and "//" in scope["path"]:
+            path = re.sub("/{2,}", "/", scope["path"])
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        await self.app(scope, receive, send)
 
 
 def same_token(given: str | None, expected: str) -> bool:

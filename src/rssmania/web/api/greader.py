@@ -19,29 +19,37 @@ clients answer by asking for a new one).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import logging
 import re
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-import orjson
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from rssmania import Library
 from rssmania.exceptions import (
+    CategoryNotFoundError,
     EntryNotFoundError,
     FeedExistsError,
     FeedNotFoundError,
     InvalidFeedURLError,
 )
-from rssmania.types import Entry, Feed, User
+from rssmania.types import Entry, Feed
 from rssmania.web.api import greader_render as render
+from rssmania.web.api.greader_request import (
+    Caller,
+    caller_of,
+    client_login,
+    edit_token,
+    json_response,
+    known_prefix,
+    log,
+    ok,
+    refuse,
+)
 from rssmania.web.api.greader_streams import (
     READING_LIST,
     BadRequestError,
@@ -51,161 +59,9 @@ from rssmania.web.api.greader_streams import (
     stream,
     timestamp,
 )
-from rssmania.web.context import Web, web
-
-log = logging.getLogger("rssmania.web.api.greader")
 
 MAX_IDS = 10_000
 MAX_CONTENTS = 1_000
-_PREFIXES = ("", "api/greader.php")
-_GOOGLE_LOGIN = re.compile(r"\s*GoogleLogin\s+auth\s*=\s*(.+)", re.IGNORECASE)
-
-
-class Params:
-    """A request's parameters, the query string's and the form's together."""
-
-    def __init__(self, pairs: list[tuple[str, str]]) -> None:
-        self._values: dict[str, list[str]] = {}
-        for key, value in pairs:
-            self._values.setdefault(key, []).append(value)
-
-    def all(self, *names: str) -> list[str]:
-        return [v for name in names for v in self._values.get(name, [])]
-
-    def one(self, *names: str) -> str | None:
-        found = self.all(*names)
-        return found[0] if found else None
-
-
-async def _params(request: Request) -> Params:
-    pairs = list(request.query_params.multi_items())
-    if request.method == "POST":
-        kind = request.headers.get("content-type", "")
-        if kind.startswith("multipart/"):
-            form = await request.form(max_files=0)
-            pairs += [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
-        else:
-            # Without a content type as well: newsboat's curl posts say
-            # x-www-form-urlencoded, some clients say nothing.
-            from urllib.parse import parse_qsl  # noqa: PLC0415
-
-            body = (await request.body())[: 8 * 2**20].decode("utf-8", "replace")
-            pairs += parse_qsl(body, keep_blank_values=True)
-    return Params(pairs)
-
-
-def _refuse(
-    request: Request, status: int, reason: str, user: User | None = None, *, body: str | None = None
-) -> Response:
-    log.warning(
-        "greader: refused %s %s (%s) from %s%s: %s",
-        request.method,
-        request.url.path,
-        status,
-        request.client.host if request.client else "?",
-        f" for {user.name!r}" if user else "",
-        reason,
-    )
-    headers = {"X-Reader-Google-Bad-Token": "true"} if reason.startswith("wrong T") else None
-    return PlainTextResponse(
-        body or ("Unauthorized" if status == 401 else f"Error={reason}"),
-        status_code=status,
-        headers=headers,
-    )
-
-
-def _json(data: object) -> Response:
-    return Response(orjson.dumps(data), media_type="application/json")
-
-
-def _ok() -> Response:
-    return PlainTextResponse("OK")
-
-
-def _edit_token(auth: str) -> str:
-    """The ``T`` token of a login: derived from it, so nothing is stored."""
-    return hashlib.sha256(b"T:" + auth.encode("utf-8", "surrogatepass")).hexdigest()[:57]
-
-
-# -- logging in ------------------------------------------------------------------------
-
-
-async def client_login(request: Request) -> Response:
-    if not _known_prefix(request):
-        return PlainTextResponse("Not Found", status_code=404)
-    params = await _params(request)
-    name = (params.one("Email", "email", "user") or "").strip()[:200]
-    password = (params.one("Passwd", "passwd", "password") or "")[:2000]
-    if not name or not password:
-        return _refuse(
-            request, 401, "ClientLogin without Email and Passwd", body="Error=BadAuthentication\n"
-        )
-    w = web(request)
-    address = request.client.host if request.client else "?"
-    keys = (f"address:{address}", f"user:{name.casefold()}")
-    wait = w.throttle.wait(*keys)
-    if wait > 0:
-        return _refuse(request, 429, f"too many failed logins for {name!r}: wait {wait:.0f} s")
-    token = await w.run(w.library.login_token, name, password)
-    if token is None:
-        w.throttle.failed(*keys)
-        return _refuse(
-            request, 401, f"BadAuthentication for {name!r}", body="Error=BadAuthentication\n"
-        )
-    w.throttle.succeeded(*keys)
-    if params.one("output") == "json":
-        return _json({"SID": token, "LSID": token, "Auth": token})
-    return PlainTextResponse(f"SID={token}\nLSID={token}\nAuth={token}\n")
-
-
-@dataclass(frozen=True)
-class Caller:
-    user: User
-    auth: str
-    params: Params
-    w: Web
-
-    @property
-    def lib(self) -> Library:
-        return self.w.library
-
-
-async def _caller(request: Request) -> Caller | Response:
-    params = await _params(request)
-    header = request.headers.get("authorization", "")
-    auth: str | None = None
-    if match := _GOOGLE_LOGIN.match(header):
-        auth = match.group(1).strip().strip('"')
-    elif header[:7].lower() == "bearer ":
-        auth = header[7:].strip()
-    else:
-        auth = params.one("auth", "Auth")
-    if not auth:
-        return _refuse(request, 401, "no credentials (Authorization: GoogleLogin auth=...)")
-    if len(auth) > 400:
-        return _refuse(request, 401, "a login token too long to be one")
-    w = web(request)
-    user = await w.run(_user_of, w.library, auth)
-    if user is None:
-        return _refuse(request, 401, "an unknown or expired login token: log in again")
-    given = params.one("T")
-    if (
-        given is not None
-        and given.strip()
-        and not hmac.compare_digest(given.strip(), _edit_token(auth))
-    ):
-        return _refuse(request, 401, "wrong T token: ask /reader/api/0/token for one", user)
-    return Caller(user, auth, params, w)
-
-
-def _user_of(lib: Library, auth: str) -> User | None:
-    # A ClientLogin token, else an API token (`rssmania user token NAME`) given as is.
-    return (lib.user_by_login_token(auth) if "/" in auth else None) or lib.user_by_token(auth)
-
-
-def _known_prefix(request: Request) -> bool:
-    return str(request.path_params.get("prefix", "")).strip("/") in _PREFIXES
-
 
 # -- the API's methods -----------------------------------------------------------------
 
@@ -213,9 +69,9 @@ Method = Callable[[Request, Caller, str], Awaitable[Response]]
 
 
 async def api(request: Request) -> Response:
-    if not _known_prefix(request):
+    if not known_prefix(request):
         return PlainTextResponse("Not Found", status_code=404)
-    caller = await _caller(request)
+    caller = await caller_of(request)
     if isinstance(caller, Response):
         return caller
     rest = str(request.path_params["rest"]).lstrip("/")
@@ -225,9 +81,9 @@ async def api(request: Request) -> Response:
     name = re.sub("/+", "/", rest).strip("/")
     method = _METHODS.get(name)
     if method is None:
-        return _refuse(request, 404, f"no method {name!r}", caller.user)
+        return refuse(request, 404, f"no method {name!r}", caller.user)
     if name in _WRITES and request.method != "POST":
-        return _refuse(request, 405, f"{name} changes things: POST it", caller.user)
+        return refuse(request, 405, f"{name} changes things: POST it", caller.user)
     return await _guarded(request, caller, method, "")
 
 
@@ -235,19 +91,19 @@ async def _guarded(request: Request, caller: Caller, method: Method, arg: str) -
     try:
         return await method(request, caller, arg)
     except BadRequestError as exc:
-        return _refuse(request, 400, str(exc), caller.user)
-    except FeedNotFoundError as exc:
-        return _refuse(request, 404, str(exc), caller.user)
+        return refuse(request, 400, str(exc), caller.user)
+    except (FeedNotFoundError, CategoryNotFoundError) as exc:
+        return refuse(request, 404, f"not found: {exc}", caller.user)
     except (InvalidFeedURLError, ValueError) as exc:
-        return _refuse(request, 400, str(exc), caller.user)
+        return refuse(request, 400, str(exc), caller.user)
 
 
 async def token(request: Request, c: Caller, _: str) -> Response:
-    return PlainTextResponse(_edit_token(c.auth))
+    return PlainTextResponse(edit_token(c.auth))
 
 
 async def user_info(request: Request, c: Caller, _: str) -> Response:
-    return _json(
+    return json_response(
         {
             "userId": str(c.user.id),
             "userName": c.user.name,
@@ -262,14 +118,14 @@ async def user_info(request: Request, c: Caller, _: str) -> Response:
 
 async def subscription_list(request: Request, c: Caller, _: str) -> Response:
     feeds = await c.w.run(c.lib.feeds, c.user.id)
-    return _json({"subscriptions": [render.subscription(f) for f in feeds]})
+    return json_response({"subscriptions": [render.subscription(f) for f in feeds]})
 
 
 async def tag_list(request: Request, c: Caller, _: str) -> Response:
-    categories = await c.w.run(c.lib.categories, c.user.id)
+    categories = await c.w.run(c.lib.category_list, c.user.id)
     tags: list[dict[str, str]] = [{"id": "user/-/state/com.google/starred"}]
-    tags += [{"id": render.label_id(name), "type": "folder"} for name in categories]
-    return _json({"tags": tags})
+    tags += [{"id": render.label_id(cat.name), "type": "folder"} for cat in categories]
+    return json_response({"tags": tags})
 
 
 async def unread_count(request: Request, c: Caller, _: str) -> Response:
@@ -299,7 +155,7 @@ async def unread_count(request: Request, c: Caller, _: str) -> Response:
         {"id": READING_LIST, "count": total,
          "newestItemTimestampUsec": render.usec(latest) if latest else "0"}
     )  # fmt: skip
-    return _json({"max": total, "unreadcounts": rows})
+    return json_response({"max": total, "unreadcounts": rows})
 
 
 # -- reading streams ----------------------------------------------------------------
@@ -393,14 +249,14 @@ async def stream_items_ids(request: Request, c: Caller, _: str) -> Response:
     }  # fmt: skip
     if next_page:
         found["continuation"] = next_page
-    return _json(found)
+    return json_response(found)
 
 
 async def stream_contents(request: Request, c: Caller, path_stream: str) -> Response:
     stream_id = path_stream or c.params.one("s") or READING_LIST
     listing = await _listing(c, stream_id, default=20, most=MAX_CONTENTS)
     entries, next_page = await c.w.run(_read_page, c.lib, c.user.id, listing)
-    return _json(_contents(stream_id, entries, listing.feeds, next_page))
+    return json_response(_contents(stream_id, entries, listing.feeds, next_page))
 
 
 def _contents(
@@ -438,7 +294,7 @@ async def stream_items_contents(request: Request, c: Caller, _: str) -> Response
     if len(entries) < len(set(ids)):
         log.info("greader: %d of %d items asked by %r are not theirs or gone",
                  len(set(ids)) - len(entries), len(set(ids)), c.user.name)  # fmt: skip
-    return _json(_contents(READING_LIST, entries, feeds, None))
+    return json_response(_contents(READING_LIST, entries, feeds, None))
 
 
 # -- changing state -----------------------------------------------------------------
@@ -465,9 +321,9 @@ async def edit_tag(request: Request, c: Caller, _: str) -> Response:
         elif not s.empty:
             raise BadRequestError(f"cannot tag items with {text!r}")
     if not ids or not actions:
-        return _ok()
+        return ok()
     await c.w.run(_apply, c.lib, user, ids, actions)
-    return _ok()
+    return ok()
 
 
 def _apply(
@@ -497,7 +353,7 @@ async def mark_all_as_read(request: Request, c: Caller, _: str) -> Response:
     if s.starred or s.read or s.empty:
         raise BadRequestError(f"cannot mark the stream {c.params.one('s')!r} read")
     await c.w.run(c.lib.mark_all_read, c.user.id, feed=s.feed, category=s.category, before=before)
-    return _ok()
+    return ok()
 
 
 # -- changing subscriptions ---------------------------------------------------------------
@@ -550,7 +406,7 @@ async def subscription_edit(request: Request, c: Caller, _: str) -> Response:
                 raise BadRequestError(f"unknown action ac={action!r}")
 
     await c.w.run(change)
-    return _ok()
+    return ok()
 
 
 async def quickadd(request: Request, c: Caller, _: str) -> Response:
@@ -571,8 +427,21 @@ async def quickadd(request: Request, c: Caller, _: str) -> Response:
         return feed
 
     feed = await c.w.run(add)
-    return _json({"numResults": 1, "query": url, "streamId": render.feed_stream(feed.id),
+    return json_response({"numResults": 1, "query": url, "streamId": render.feed_stream(feed.id),
                   "streamName": feed.display_title})  # fmt: skip
+
+
+async def rename_tag(request: Request, c: Caller, _: str) -> Response:
+    old = _label(c.params.one("s", "t") or "", c)
+    new = _label(c.params.one("dest") or "", c)
+    await c.w.run(c.lib.rename_category, c.user.id, old, new)
+    return ok()
+
+
+async def disable_tag(request: Request, c: Caller, _: str) -> Response:
+    name = _label(c.params.one("s", "t") or "", c)
+    await c.w.run(c.lib.remove_category, c.user.id, name)
+    return ok()
 
 
 _METHODS: dict[str, Method] = {
@@ -587,6 +456,8 @@ _METHODS: dict[str, Method] = {
     "mark-all-as-read": mark_all_as_read,
     "subscription/edit": subscription_edit,
     "subscription/quickadd": quickadd,
+    "rename-tag": rename_tag,
+    "disable-tag": disable_tag,
 }
 _WRITES = frozenset(
     {"edit-tag", "mark-all-as-read", "subscription/edit", "subscription/quickadd",
@@ -598,9 +469,9 @@ _WRITES = frozenset(
 
 
 async def atom(request: Request) -> Response:
-    if not _known_prefix(request):
+    if not known_prefix(request):
         return PlainTextResponse("Not Found", status_code=404)
-    caller = await _caller(request)
+    caller = await caller_of(request)
     if isinstance(caller, Response):
         return caller
     stream_id = str(request.path_params["rest"]).lstrip("/") or READING_LIST

@@ -28,6 +28,7 @@ KEPT_UNREAD = "user/-/state/com.google/kept-unread"
 _HEX = re.compile(r"[0-9a-fA-F]{1,16}")
 _DECIMAL = re.compile(r"[0-9]{1,19}")
 _ID_IN_LIST = re.compile(r"tag:google\.com,2005:reader/item/[0-9a-fA-F]+|[^,\s]+", re.IGNORECASE)
+_SCHEME_SLASH = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*:)/(?=[^/])")
 _USER = re.compile(r"user/+([^/]+)/+(state/+com\.google|label)/+(.+)", re.DOTALL)
 
 
@@ -130,7 +131,8 @@ def stream(text: str, *, user_id: int, user_name: str) -> Selection:
             return Selection(feed=int(rest))
         if not rest:
             raise BadRequestError(f"no feed in the stream {text!r}")
-        return Selection(feed_url=rest)
+        # In a URL's path the server made "//" one slash (SingleSlashes): "http:/host".
+        return Selection(feed_url=_SCHEME_SLASH.sub(r"\1//", rest, count=1))
     if given.isdigit() and len(given) < 19:  # a bare feed id (FreshRSS#3107)
         return Selection(feed=int(given))
     match = _USER.fullmatch(given.lstrip("/"))
