@@ -150,18 +150,19 @@ def test_an_api_token_logs_in_and_a_new_password_ends_login_tokens(
 ) -> None:
     with Library(serve.db) as lib:
         api_token = lib.new_token(alice.name)
-    token = login(serve.url, alice.name, api_token)
-    assert call(serve.url, "/reader/api/0/token", auth=token).status == 200
-    # The API token itself works as the auth value too.
+    # Given as the password, the API token is the app's login token itself.
+    assert login(serve.url, alice.name.upper(), api_token) == api_token
     assert call(serve.url, "/reader/api/0/token", auth=api_token).status == 200
     # An API token is the user's only: not another's name.
-    assert call(serve.url, "/accounts/ClientLogin",
-                form={"Email": "first", "Passwd": api_token}).status == 401  # fmt: skip
+    refused = call(serve.url, "/accounts/ClientLogin",
+                   form={"Email": "first", "Passwd": api_token})  # fmt: skip
+    assert refused.status == 401
     with Library(serve.db) as lib:
         lib.set_password(alice.name, "a new password")
-    assert call(serve.url, "/reader/api/0/token", auth=token).status == 401
     assert call(serve.url, "/reader/api/0/token", auth=alice.auth).status == 401
+    assert call(serve.url, "/reader/api/0/token", auth=api_token).status == 200
     fresh = login(serve.url, alice.name, "a new password")
+    assert fresh != alice.auth
     assert call(serve.url, "/reader/api/0/token", auth=fresh).status == 200
 
 

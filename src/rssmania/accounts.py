@@ -67,6 +67,7 @@ def login_signature(secret: str, user_id: int, stored_password: str | None) -> s
     message = f"{user_id}:{stored_password or ''}".encode("utf-8", "surrogatepass")
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
+
 def fever_digest(name: str, secret: str) -> str:
     """What is kept of a Fever key: a SHA-256 of md5("name:secret"), which Fever's
     clients send. A guess at a password costs an attacker far less than with

@@ -237,17 +237,19 @@ class Library:
         return self._read(lambda db: _users.by_token(db, digest))
 
     def login_token(self, name: str, password: str) -> str | None:
-        """A login token for a sync API (Google Reader's ClientLogin), made once from the
-        password or an API token of the user; None when neither is theirs.
+        """A login token for a sync API (Google Reader's ClientLogin) from the user's
+        password; None when it is not theirs.
 
         Checking the token (``user_by_login_token``) costs a lookup, not a password
-        hash; it holds until the user's password changes.
+        hash; it holds until the user's password changes. Given one of the user's API
+        tokens instead of the password, the API token itself is the login token: it
+        stops working when revoked.
         """
         user = self.authenticate(name, password)
         if user is None:
             by_token = self.user_by_token(password) if password else None
-            user = by_token if by_token is not None and by_token.name == name else None
-        if user is None:
+            if by_token is not None and by_token.name.casefold() == name.casefold():
+                return password
             return None
         found, stored = self._read(lambda db: _users.password_of(db, user.name))
         if found.id != user.id:  # renamed or remade in between
