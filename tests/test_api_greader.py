@@ -339,6 +339,9 @@ def test_stream_contents_by_path_and_parameter(serve: Serve, alice: Reader) -> N
     by_url = call(serve.url, "/reader/api/0/stream/contents/feed/" + url, auth=alice.auth)
     assert by_url.status == 200
     assert by_url.json()["items"]
+    short = alice.json("/reader/api/0/stream/contents/reading-list", {"output": "json"})
+    assert len(short["items"]) == 6
+    assert isinstance(by_path["continuation"], str)  # Reeder decodes a string (FreshRSS#3247)
     under_php = alice.json("/api/greader.php/reader/api/0/stream/contents/" + READING_LIST)
     assert len(under_php["items"]) == 6
 

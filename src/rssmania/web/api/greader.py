@@ -124,7 +124,9 @@ async def subscription_list(request: Request, c: Caller, _: str) -> Response:
 async def tag_list(request: Request, c: Caller, _: str) -> Response:
     categories = await c.w.run(c.lib.category_list, c.user.id)
     tags: list[dict[str, str]] = [{"id": "user/-/state/com.google/starred"}]
-    tags += [{"id": render.label_id(cat.name), "type": "folder"} for cat in categories]
+    tags += [
+        {"id": render.label_id(cat.name), "label": cat.name, "type": "folder"} for cat in categories
+    ]
     return json_response({"tags": tags})
 
 

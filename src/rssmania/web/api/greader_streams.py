@@ -135,6 +135,8 @@ def stream(text: str, *, user_id: int, user_name: str) -> Selection:
         return Selection(feed_url=_SCHEME_SLASH.sub(r"\1//", rest, count=1))
     if given.isdigit() and len(given) < 19:  # a bare feed id (FreshRSS#3107)
         return Selection(feed=int(given))
+    if given in _STATES:  # "reading-list" alone (Fluent Reader, FreshRSS#3389)
+        return _STATES[given]
     match = _USER.fullmatch(given.lstrip("/"))
     if match is None:
         raise BadRequestError(f"unknown stream {text!r}")
