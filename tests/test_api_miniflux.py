@@ -13,6 +13,7 @@ import hashlib
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import miniflux
 import pytest
@@ -198,7 +199,8 @@ def test_feeds_and_categories_made_changed_and_removed(
     assert c.get_feed(made)["category"]["title"] == "News"
     with pytest.raises(miniflux.ClientError) as refused:
         c.create_feed(url, category_id=news["id"])
-    assert refused.value.status_code == 409
+    assert refused.value.status_code == 400  # Miniflux's code for it
+    assert "already exists" in str(refused.value)
     c.update_feed(made, title="Daily")
     changed = c.get_feed(made)
     assert changed["title"] == "Daily"
@@ -267,24 +269,32 @@ ENDPOINTS = [
 ]
 
 
-def test_every_endpoint_refuses_without_credentials_or_with_wrong_ones(
-    serve: Serve, account: Account
-) -> None:
+def test_every_endpoint_refuses_without_credentials_or_with_wrong_ones(tmp_path: Path) -> None:
+    # A server of its own: the wrong passwords below hold this address off for a while.
+    db = tmp_path / "refuse.sqlite"
+    with Library(db) as lib:
+        lib.add_user("eve", PASSWORD)
+        token = lib.new_token("eve")
     wrong = [
         {},
         {"X-Auth-Token": "not-a-token"},
-        {"Authorization": "Basic " + _b64(f"{account.name}:wrong")},
+        {"Authorization": "Basic " + _b64("eve:wrong")},
         {"Authorization": "Basic !!!"},
-        {"Authorization": "Bearer " + account.token},
+        {"Authorization": "Bearer " + token},
     ]
-    for method, path in ENDPOINTS:
-        for headers in wrong:
-            answer = requests.request(method, serve.url + path[1:], headers=headers, timeout=10)
-            assert answer.status_code == 401, (method, path, headers)
-            assert answer.json() == {"error_message": "Access Unauthorized"}
-    said = "".join(serve.said)
-    assert "refused: unknown API token" in said
-    assert "refused: no credentials" in said
+    with serving(db, "--no-poll") as alone:
+        for method, path in ENDPOINTS:
+            for headers in wrong:
+                answer = requests.request(method, alone.url + path[1:], headers=headers, timeout=10)
+                assert answer.status_code == 401, (method, path, headers)
+                assert answer.json() == {"error_message": "Access Unauthorized"}
+        # After five wrong passwords, the right one waits too (throttled, as the web login).
+        right = {"Authorization": "Basic " + _b64(f"eve:{PASSWORD}")}
+        assert requests.get(alone.url + "v1/me", headers=right, timeout=10).status_code == 401
+        wait_for(lambda: "refused: too many failed logins" in "".join(alone.said))
+        said = "".join(alone.said)
+        assert "refused: unknown API token" in said
+        assert "refused: no credentials" in said
 
 
 def test_two_users_never_see_or_change_each_other(serve: Serve, feeds: FeedServer) -> None:
@@ -328,9 +338,9 @@ def test_errors_say_what_is_wrong_as_miniflux_does(serve: Serve, account: Accoun
     bad = requests.put(f"{url}v1/entries", headers=h, json={"entry_ids": [1], "status": "x"})
     assert bad.status_code == 400
     assert bad.json()["error_message"] == "Invalid status."
-    bad = requests.get(f"{url}v1/entries?limit=ten", headers=h, timeout=10)
-    assert bad.status_code == 400
-    assert "limit" in bad.json()["error_message"]
+    ignored = requests.get(f"{url}v1/entries?limit=ten", headers=h, timeout=10)
+    assert ignored.status_code == 200  # as Miniflux: the default, and a line in the log
+    wait_for(lambda: "limit='ten' is not a number: ignored" in "".join(serve.said))
     bad = requests.get(f"{url}v1/entries?direction=up", headers=h, timeout=10)
     assert bad.status_code == 400
     bad = requests.get(f"{url}v1/entries/99999999", headers=h, timeout=10)
@@ -444,3 +454,105 @@ def test_password_change_reaches_fever(serve: Serve, account: Account) -> None:
         lib.set_password(account.name, new)
     assert fever(serve, _md5(f"{account.name}:{PASSWORD}"), "groups")["auth"] == 0
     assert fever(serve, _md5(f"{account.name}:{new}"), "groups")["auth"] == 1
+
+
+# -- what apps send (from a review of Miniflux's own behaviour and its apps' code) -------
+
+
+def test_liberal_in_what_apps_send(serve: Serve, account: Account) -> None:
+    h = {"X-Auth-Token": account.token}
+    url = serve.url + "v1/"
+    ids = sorted(e["id"] for e in client(serve, account).get_entries(limit=100)["entries"])
+    # A batch with an id gone since (retention, another user's): the user's are marked.
+    body = {"entry_ids": [ids[0], 10**12], "status": "read"}
+    mixed = requests.put(url + "entries", headers=h, json=body, timeout=10)
+    assert mixed.status_code == 204
+    body = {"entry_ids": [ids[1]], "starred": True}
+    starred = requests.put(url + "entries", headers=h, json=body, timeout=10)
+    assert starred.status_code == 204
+    with Library(serve.db) as lib:
+        assert lib.entry(account.id, ids[0]).read
+        assert lib.entry(account.id, ids[1]).starred
+    # An empty token header beside Basic credentials: the Basic ones count.
+    both = {"X-Auth-Token": "", "Authorization": "Basic " + _b64(f"{account.name}:{PASSWORD}")}
+    assert requests.get(url + "me", headers=both, timeout=10).status_code == 200
+    challenged = requests.get(url + "me", timeout=10)
+    assert challenged.headers["WWW-Authenticate"] == 'Basic realm="Restricted"'
+    # Browser apps: CORS, and the preflight answered without credentials.
+    preflight = requests.options(url + "entries", timeout=10)
+    assert preflight.status_code == 204
+    assert preflight.headers["Access-Control-Allow-Origin"] == "*"
+    assert "X-Auth-Token" in preflight.headers["Access-Control-Allow-Headers"]
+    assert (
+        requests.get(url + "me", headers=h, timeout=10).headers["Access-Control-Allow-Origin"]
+        == "*"
+    )
+    assert (
+        "Access-Control-Allow-Origin" not in requests.get(serve.url + "login", timeout=10).headers
+    )
+
+    def listed(query: str) -> list[int]:
+        answer = requests.get(url + "entries?" + query, headers=h, timeout=10)
+        assert answer.status_code == 200, (query, answer.text)
+        return [e["id"] for e in answer.json()["entries"]]
+
+    assert listed("order=id") == ids  # Miniflux's default direction: asc
+    assert listed("order=id&limit=0") == ids  # 0: no limit
+    # Zero, empty, negative and non-numbers are "not given", as Miniflux reads them.
+    for query in ("before=0", "before_entry_id=0", "category_id=0", "feed_id=0", "limit=abc",
+                  "offset=-1", "after_entry_id=", "starred=maybe", "changed_after=9999999999",
+                  "offset=3000000000", "before_entry_id=99999999999999999999"):  # fmt: skip
+        assert set(listed("order=id&" + query)) <= set(ids), query
+    assert listed("order=id&offset=3000000000") == []
+    assert listed("order=id&starred=maybe") == ids
+    assert listed("starred=1") == [ids[1]]
+    # A search rssmania's syntax cannot read is searched as plain words.
+    assert listed(f"search=before:xyz {account.name}a") == []
+    found = listed(f"search={account.name}a%20article%201%20(")
+    assert len(found) == 1
+    # Unicode digits and other odd ids: a 404, never a 500.
+    for path in ("entries/%C2%B2", "feeds/%C2%B2", "feeds/-1", "entries/0", "categories/x/feeds"):
+        assert requests.get(url + path, headers=h, timeout=10).status_code == 404, path
+    gone = requests.get(url + "no/such/thing", headers=h, timeout=10)
+    assert gone.status_code == 404
+    assert "error_message" in gone.json()
+    content = requests.get(url + f"entries/{ids[0]}/fetch-content", headers=h, timeout=10)
+    assert content.json()["content"].startswith("<p>Body of")
+    saved = requests.post(url + f"entries/{ids[0]}/save", headers=h, timeout=10)
+    assert saved.status_code == 400
+    assert saved.json() == {"error_message": "no third-party integration enabled"}
+    feed = requests.get(url + "feeds", headers=h, timeout=10).json()[0]
+    assert feed["icon"] == {"feed_id": feed["id"], "icon_id": 0}
+
+
+def test_fever_pages_newest_first_from_max_id_0(serve: Serve, account: Account) -> None:
+    key = _md5(f"{account.name}:{PASSWORD}")
+    ids = sorted(
+        int(i) for i in str(fever(serve, key, "unread_item_ids")["unread_item_ids"]).split(",")
+    )
+    newest = fever(serve, key, "items", max_id=0)["items"]
+    assert [i["id"] for i in newest] == ids[::-1]  # type: ignore[union-attr]
+    default = fever(serve, key, "items")["items"]
+    assert [i["id"] for i in default] == ids[::-1]  # type: ignore[union-attr]
+    for odd in ("--5", "²", "1e3", ""):
+        assert fever(serve, key, "items", since_id=odd)["auth"] == 1
+        assert fever(serve, key, "", mark="item", **{"as": "read"}, id=odd)["auth"] == 1
+    # Group -1 is the Sparks, and there are none: nothing is marked.
+    marked = fever(serve, key, "", mark="group", **{"as": "read"}, id=-1, before=2**31 - 1)
+    assert sorted(int(i) for i in str(marked["unread_item_ids"]).split(",")) == ids
+    read = fever(serve, key, "", mark="item", **{"as": "read"}, id=ids[0])
+    assert str(ids[0]) not in str(read["unread_item_ids"]).split(",")
+
+
+def test_fever_keys_are_throttled_like_passwords(tmp_path: Path, feeds: FeedServer) -> None:
+    db = tmp_path / "throttle.sqlite"
+    with Library(db) as lib:
+        lib.add_user("eve", PASSWORD)
+    with serving(db, "--no-poll") as alone:
+        right = _md5(f"eve:{PASSWORD}")
+        assert fever(alone, right, "groups")["auth"] == 1
+        for n in range(5):
+            assert fever(alone, _md5(f"eve:guess{n}"), "groups")["auth"] == 0
+        # The address is held off: the right key too, for now (15 minutes).
+        assert fever(alone, right, "groups")["auth"] == 0
+        wait_for(lambda: "too many wrong Fever api_keys" in "".join(alone.said))

@@ -81,6 +81,7 @@ def test_streams(given: str, expected: Selection) -> None:
         "user/bob/label/X",
         "pop/-/topic/x",
         "feed/",
+        "\u00b2",
         "user/-/state/com.google/nothing",
     ],
 )

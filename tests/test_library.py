@@ -16,6 +16,8 @@ import pytest
 
 from rssmania import (
     Aggregator,
+    CategoryExistsError,
+    CategoryNotFoundError,
     EntryNotFoundError,
     FeedNotFoundError,
     InvalidSearchError,
@@ -361,6 +363,13 @@ def test_retention_keeps_starred_unread_and_served_entries(
             "f-1", "f-3", "f-4", "f-5",
         ]  # fmt: skip
         assert lib.counts(me.id).total == 2  # f-3, f-5
+        # The totals the APIs give are kept per feed through inserts and prunes.
+        assert lib.entry_totals(me.id) == {feed: 4}
+        assert lib.count_entries(me.id) == 4
+        assert lib.count_entries(me.id, read=True) == 2
+        assert lib.count_entries(me.id, read=False, feed=feed) == 2
+        assert lib.count_entries(me.id, starred=True) == 1
+        assert lib.count_entries(me.id, min_id=by_key["f-3"]) == 2  # counted, not summed
     db_con = sqlite3.connect(db)
     indexed = db_con.execute("SELECT count(*) FROM search").fetchone()[0]
     db_con.close()
@@ -518,3 +527,70 @@ def test_a_password_set_on_a_new_database_makes_its_first_user(tmp_path: Path) -
         (carol,) = lib.users()
         assert carol.name == "carol"
         assert lib.authenticate("carol", "s3cret") == carol
+
+
+def test_categories_keep_their_ids_through_renames_and_lose_no_feed(tmp_path: Path) -> None:
+    with Library(tmp_path / "c.sqlite") as lib:
+        me = lib.add_user("me")
+        other = lib.add_user("other")
+        py = lib.add_feed(me.id, "http://127.0.0.1:9/py.xml", category="Tech/Python")
+        news = lib.add_feed(me.id, "http://127.0.0.1:9/news.xml", category="News")
+        lib.add_feed(other.id, "http://127.0.0.1:9/py.xml", category="Tech")
+        names = {c.name: c for c in lib.category_list(me.id)}
+        assert set(names) == {"News", "Tech/Python"}
+        empty = lib.add_category(me.id, " Tech ")
+        assert (empty.name, empty.feeds, empty.unread) == ("Tech", 0, 0)
+        with pytest.raises(CategoryExistsError):
+            lib.add_category(me.id, "Tech")
+        assert lib.add_category(me.id, "Tech", exist_ok=True) == empty
+        # A rename takes the categories below along, and keeps the ids.
+        assert lib.rename_category(me.id, "Tech", "Code") == 1
+        assert lib.category(me.id, empty.id).name == "Code"
+        assert lib.category(me.id, names["Tech/Python"].id).name == "Code/Python"
+        assert lib.feed(me.id, py.id).category == "Code/Python"
+        # Into a name that exists, the two merge.
+        assert lib.rename_category(me.id, "News", "Code/Python") == 1
+        assert lib.feed(me.id, news.id).category == "Code/Python"
+        assert {c.name for c in lib.category_list(me.id)} == {"Code", "Code/Python"}
+        # Removing keeps the feeds, with no category.
+        assert lib.remove_category(me.id, "Code") == 2
+        assert lib.category_list(me.id) == []
+        assert {f.category for f in lib.feeds(me.id)} == {None}
+        # Another user's categories are theirs alone.
+        assert [c.name for c in lib.category_list(other.id)] == ["Tech"]
+        for call in (
+            lambda: lib.category(me.id, lib.category_list(other.id)[0].id),
+            lambda: lib.rename_category(me.id, "Tech", "Mine"),
+            lambda: lib.remove_category(me.id, "Tech"),
+        ):
+            with pytest.raises(CategoryNotFoundError):
+                call()
+        with pytest.raises(ValueError, match="category name"):
+            lib.add_category(me.id, " / ")
+
+
+def test_fever_keys_from_passwords_and_tokens(tmp_path: Path) -> None:
+    import hashlib  # noqa: PLC0415
+
+    def key(text: str) -> str:
+        return hashlib.md5(text.encode()).hexdigest()
+
+    db = tmp_path / "f.sqlite"
+    with Library(db) as lib:
+        alice = lib.add_user("Alice", "pw1")
+        token = lib.new_token("alice")
+        assert lib.user_by_fever_key(key("Alice:pw1")) == alice
+        assert lib.user_by_fever_key(key("Alice:pw1").upper()) == alice
+        assert lib.user_by_fever_key(key(f"Alice:{token}")) == alice
+        assert lib.user_by_fever_key(key("Alice:pw2")) is None
+        lib.set_password("alice", "pw2")
+        assert lib.user_by_fever_key(key("Alice:pw1")) is None
+        assert lib.user_by_fever_key(key("Alice:pw2")) == alice
+        lib.set_password("alice", None)  # no password: no Fever key from one
+        assert lib.user_by_fever_key(key("Alice:pw2")) is None
+        found = lib.user_by_fever_key(key(f"Alice:{token}"))
+        assert found is not None
+        assert found.id == alice.id
+    raw = db.read_bytes() + (db.with_name(db.name + "-wal").read_bytes()
+                             if db.with_name(db.name + "-wal").exists() else b"")  # fmt: skip
+    assert key("Alice:pw2").encode() not in raw

@@ -471,6 +471,7 @@ class Library:
         ``before``/``after`` bound the entry's date; ``min_id``/``max_id``
         its id (both exclusive). ``page`` is the ``next`` of the page before;
         ``offset`` skips that many entries first (slower than ``page`` deep down).
+        ``category=""`` lists the feeds in no category.
         """
         if type(limit) is not int or not 0 < limit <= MAX_LIMIT:
             raise ValueError(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}")
@@ -486,6 +487,14 @@ class Library:
             return Page(tuple(found), next_key)
 
         return self._read(run)
+
+    def unread_ids(self, user: int) -> list[int]:
+        """Every unread entry's id, ascending: what a sync compares with its own."""
+        return self._read(lambda db: _entries.ids(db, user, table="unread"))
+
+    def starred_ids(self, user: int) -> list[int]:
+        """Every starred entry's id, ascending."""
+        return self._read(lambda db: _entries.ids(db, user, table="starred"))
 
     def count_entries(
         self,
@@ -598,24 +607,33 @@ class Library:
 
     # -- state ---------------------------------------------------------------------
 
-    def mark_read(self, user: int, entry_ids: Iterable[int]) -> int:
+    def mark_read(self, user: int, entry_ids: Iterable[int], *, missing_ok: bool = False) -> int:
         """Mark entries read; how many were unread.
 
-        An id not in the user's feeds: EntryNotFoundError, and nothing is marked."""
+        An id not in the user's feeds: EntryNotFoundError, and nothing is marked;
+        with ``missing_ok`` (a sync app's ids, some gone since), the others are."""
         ids = _ids(entry_ids)
-        return self._write(lambda db: _state.set_read(db, user, ids, True))
+        return self._write(lambda db: _state.set_read(db, user, ids, True, missing_ok=missing_ok))
 
-    def mark_unread(self, user: int, entry_ids: Iterable[int]) -> int:
+    def mark_unread(self, user: int, entry_ids: Iterable[int], *, missing_ok: bool = False) -> int:
         ids = _ids(entry_ids)
-        return self._write(lambda db: _state.set_read(db, user, ids, False))
+        return self._write(lambda db: _state.set_read(db, user, ids, False, missing_ok=missing_ok))
 
-    def star(self, user: int, entry_ids: Iterable[int]) -> int:
+    def star(self, user: int, entry_ids: Iterable[int], *, missing_ok: bool = False) -> int:
         ids = _ids(entry_ids)
-        return self._write(lambda db: _state.set_starred(db, user, ids, True, now=self._now()))
+        return self._write(
+            lambda db: _state.set_starred(
+                db, user, ids, True, now=self._now(), missing_ok=missing_ok
+            )
+        )
 
-    def unstar(self, user: int, entry_ids: Iterable[int]) -> int:
+    def unstar(self, user: int, entry_ids: Iterable[int], *, missing_ok: bool = False) -> int:
         ids = _ids(entry_ids)
-        return self._write(lambda db: _state.set_starred(db, user, ids, False, now=self._now()))
+        return self._write(
+            lambda db: _state.set_starred(
+                db, user, ids, False, now=self._now(), missing_ok=missing_ok
+            )
+        )
 
     def mark_all_read(
         self,

@@ -21,9 +21,10 @@ from rssmania.types import Counts
 
 
 def _owned(
-    db: sqlite3.Connection, user_id: int, entry_ids: Iterable[int]
+    db: sqlite3.Connection, user_id: int, entry_ids: Iterable[int], *, missing_ok: bool = False
 ) -> list[tuple[int, int, str]]:
-    """(entry id, feed id, sort date) of the entries given, all of them in the user's feeds."""
+    """(entry id, feed id, sort date) of the entries given, all of them in the user's feeds
+    (with ``missing_ok``, those of them that are)."""
     wanted = sorted({int(i) for i in entry_ids})
     rows = db.execute(
         # CROSS JOIN: the ids first. Left to itself the planner went through the user's
@@ -33,16 +34,24 @@ def _owned(
         "CROSS JOIN subscriptions s ON s.feed_id = e.feed_id AND s.user_id = ?",
         (json.dumps(wanted), user_id),
     ).fetchall()
-    if len(rows) != len(wanted):
+    if len(rows) != len(wanted) and not missing_ok:
         found = {row[0] for row in rows}
         # Another user's entry is "not found" too: ids never tell who follows what.
         raise EntryNotFoundError(next(i for i in wanted if i not in found))
     return [tuple(r) for r in rows]
 
 
-def set_read(db: sqlite3.Connection, user_id: int, entry_ids: Iterable[int], read: bool) -> int:
-    """Mark entries read or unread; how many changed. All of them or (an unknown id) none."""
-    rows = _owned(db, user_id, entry_ids)
+def set_read(
+    db: sqlite3.Connection,
+    user_id: int,
+    entry_ids: Iterable[int],
+    read: bool,
+    *,
+    missing_ok: bool = False,
+) -> int:
+    """Mark entries read or unread; how many changed. All of them or (an unknown id) none,
+    unless ``missing_ok``: then those of the user's."""
+    rows = _owned(db, user_id, entry_ids, missing_ok=missing_ok)
     if read:
         changed = db.execute(
             "DELETE FROM unread WHERE user_id = ? AND entry_id IN (SELECT value FROM json_each(?))",
@@ -61,9 +70,15 @@ def set_read(db: sqlite3.Connection, user_id: int, entry_ids: Iterable[int], rea
 
 
 def set_starred(
-    db: sqlite3.Connection, user_id: int, entry_ids: Iterable[int], starred: bool, *, now: datetime
+    db: sqlite3.Connection,
+    user_id: int,
+    entry_ids: Iterable[int],
+    starred: bool,
+    *,
+    now: datetime,
+    missing_ok: bool = False,
 ) -> int:
-    rows = _owned(db, user_id, entry_ids)
+    rows = _owned(db, user_id, entry_ids, missing_ok=missing_ok)
     if starred:
         return db.execute(
             "INSERT OR IGNORE INTO starred (user_id, entry_id, feed_id, starred) "

@@ -215,8 +215,8 @@ def summaries(db: sqlite3.Connection, user_id: int) -> list[FeedSummary]:
 def totals(db: sqlite3.Connection, user_id: int) -> dict[int, int]:
     """Entries stored per feed of the user's, read or not."""
     rows = db.execute(
-        "SELECT e.feed_id, count(*) FROM subscriptions s JOIN entries e ON e.feed_id = s.feed_id "
-        "WHERE s.user_id = ? GROUP BY e.feed_id",
+        "SELECT f.id, f.entry_count FROM subscriptions s JOIN feeds f ON f.id = s.feed_id "
+        "WHERE s.user_id = ?",
         (user_id,),
     )
     return dict(rows)

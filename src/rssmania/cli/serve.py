@@ -126,6 +126,11 @@ def _say_where(err: Console, url: str, users: list[User]) -> None:
             else f"once a password is set: `rssmania user passwd {user.name}`"
         )
         err.print(f"  log in as {user.name} {how}", highlight=False)
+    err.print(
+        f"Apps sync at the same address: Miniflux and Google Reader {url} , "
+        f'Fever {url}fever/ (the README\'s "Your apps")',
+        highlight=False,
+    )
 
 
 def poll_quietly(agg: Aggregator, err: Console) -> None:

@@ -26,6 +26,7 @@ from starlette.staticfiles import StaticFiles
 from rssmania import Library, StorageError
 from rssmania.web import auth, live, manage, reading
 from rssmania.web.api import fever, greader, miniflux
+from rssmania.web.api.cors import ApiCors
 from rssmania.web.context import Web
 from rssmania.web.security import SecurityHeaders, SingleSlashes
 
@@ -92,6 +93,7 @@ def make_app(
         middleware=[
             Middleware(SecurityHeaders),
             Middleware(SingleSlashes),
+            Middleware(ApiCors),
             Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts)),
         ],
     )

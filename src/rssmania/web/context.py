@@ -151,4 +151,5 @@ def page(request: Request, viewer: Viewer | None, name: str, **context: Any) -> 
 def path_id(request: Request, name: str) -> int | None:
     """A numeric id from the URL's path; None for anything else (a 404, not a 500)."""
     text = str(request.path_params[name])
-    return int(text) if text.isdigit() and len(text) < 19 else None
+    # ASCII digits only: str.isdigit() takes "²", which int() refuses.
+    return int(text) if re.fullmatch("[0-9]{1,18}", text) else None

@@ -10,6 +10,7 @@ Clients are configured with the server's address, to which some add
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -23,7 +24,7 @@ from starlette.routing import BaseRoute, Route
 
 from rssmania import Category, Entry, EntryNotFoundError, Feed, User
 from rssmania.web.api.credentials import refuse
-from rssmania.web.api.groups import group_of, with_all
+from rssmania.web.api.groups import ALL, group_of, with_all
 from rssmania.web.context import Web, web
 
 API_VERSION = 3
@@ -39,13 +40,13 @@ def _ids(values: Iterable[int]) -> str:
     return ",".join(str(i) for i in values)
 
 
+_NUMBER = re.compile(r"-?[0-9]{1,18}")
+
+
 def _int(value: str | None) -> int | None:
-    if value is None:
+    if value is None or not _NUMBER.fullmatch(value.strip()):
         return None
-    text = value.strip()
-    if text.lstrip("-").isdigit() and len(text) < 19:
-        return int(text)
-    return None
+    return int(value.strip())
 
 
 async def endpoint(request: Request) -> Response:
@@ -56,8 +57,15 @@ async def endpoint(request: Request) -> Response:
     params = {**request.query_params, **{k: v for k, v in form.items() if isinstance(v, str)}}
     answer: dict[str, Any] = {"api_version": API_VERSION, "auth": 0}
     key = params.get("api_key", "")
+    client = f"ip:{request.client.host if request.client else '?'}"
+    if key and w.throttle.wait(client) > 0:
+        # The key is md5("name:password"): wrong keys are guesses at a password.
+        refuse(request, "too many wrong Fever api_keys from this address")
+        return _json(answer)
     user = await w.run(w.library.user_by_fever_key, key) if key else None
     if user is None:
+        if key:
+            w.throttle.failed(client)
         refuse(request, "no Fever api_key" if not key else "unknown Fever api_key")
         return _json(answer)
     answer["auth"] = 1
@@ -66,6 +74,11 @@ async def endpoint(request: Request) -> Response:
         return _json(answer)
     if "mark" in params:
         await _mark(request, w, user, params, answer)
+        # As Fever answered a mark: the lists it changes, so the app can check.
+        if params.get("as") in ("saved", "unsaved"):
+            answer["saved_item_ids"] = _ids(await w.run(w.library.starred_ids, user.id))
+        else:
+            answer["unread_item_ids"] = _ids(await w.run(w.library.unread_ids, user.id))
     feeds: list[Feed] | None = None
     groups: list[Category] | None = None
     if any(k in params for k in ("groups", "feeds")):
@@ -83,9 +96,9 @@ async def endpoint(request: Request) -> Response:
     if "links" in params:
         answer["links"] = []
     if "unread_item_ids" in params:
-        answer["unread_item_ids"] = await _all_ids(w, user, read=False)
+        answer["unread_item_ids"] = _ids(await w.run(w.library.unread_ids, user.id))
     if "saved_item_ids" in params:
-        answer["saved_item_ids"] = await _all_ids(w, user, starred=True)
+        answer["saved_item_ids"] = _ids(await w.run(w.library.starred_ids, user.id))
     return _json(answer)
 
 
@@ -135,32 +148,19 @@ async def _items(w: Web, user: User, params: dict[str, str], answer: dict[str, A
         ids = [i for i in (_int(p) for p in with_ids.split(",")) if i is not None and i > 0]
         found = await w.run(w.library.entries, user.id, ids=ids[:PAGE], order="id", limit=PAGE)
         items = list(found.entries)
-    elif max_id is not None and max_id > 0:
-        found = await w.run(w.library.entries, user.id, max_id=max_id, order="-id", limit=PAGE)
+    elif since_id is not None and max_id is None:
+        # Forward from since_id, oldest first: how apps catch up.
+        found = await w.run(
+            w.library.entries, user.id, min_id=max(since_id, 0), order="id", limit=PAGE
+        )
         items = list(found.entries)
     else:
-        # since_id (0 when absent: the oldest first, as clients page forward from it).
-        start = max(since_id or 0, 0)
-        found = await w.run(w.library.entries, user.id, min_id=start, order="id", limit=PAGE)
+        # max_id (0 or none: from the newest) down, newest first: how apps page back.
+        below = max_id if max_id is not None and max_id > 0 else None
+        found = await w.run(w.library.entries, user.id, max_id=below, order="-id", limit=PAGE)
         items = list(found.entries)
     answer["items"] = [_item(e) for e in items]
     answer["total_items"] = await w.run(w.library.count_entries, user.id)
-
-
-async def _all_ids(
-    w: Web, user: User, *, read: bool | None = None, starred: bool | None = None
-) -> str:
-    ids: list[int] = []
-    page: str | None = None
-    while True:
-        found = await w.run(
-            w.library.entries, user.id, read=read, starred=starred, order="-id",
-            limit=10_000, page=page,
-        )  # fmt: skip
-        ids.extend(e.entry_id for e in found.entries)
-        page = found.next
-        if page is None:
-            return _ids(ids)
 
 
 async def _mark(
@@ -206,8 +206,10 @@ async def _mark_group(
     answer: dict[str, Any],
 ) -> None:  # fmt: skip
     del answer
-    if group in (0, -1):  # 0: every item ("Kindling"); -1: the Sparks, which are all
+    if group == 0:  # every item ("Kindling")
         await w.run(w.library.mark_all_read, user.id, before=until)
+        return
+    if group < 0:  # -1: the Sparks, and rssmania has none
         return
     feeds = await w.run(w.library.feeds, user.id)
     groups = await with_all(w, user, feeds)
@@ -215,9 +217,8 @@ async def _mark_group(
     if found is None:
         refuse(request, f"Fever mark=group id={group}: no such group of the user's")
         return
-    for f in feeds:
-        if group_of(f) == found.name:
-            await w.run(w.library.mark_all_read, user.id, feed=f.id, before=until)
+    category = "" if found.name == ALL else found.name
+    await w.run(w.library.mark_all_read, user.id, category=category, before=until)
 
 
 def routes() -> list[BaseRoute]:

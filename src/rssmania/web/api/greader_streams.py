@@ -28,6 +28,8 @@ KEPT_UNREAD = "user/-/state/com.google/kept-unread"
 _HEX = re.compile(r"[0-9a-fA-F]{1,16}")
 _DECIMAL = re.compile(r"[0-9]{1,19}")
 _ID_IN_LIST = re.compile(r"tag:google\.com,2005:reader/item/[0-9a-fA-F]+|[^,\s]+", re.IGNORECASE)
+# ASCII digits: str.isdigit() takes "²", which int() refuses.
+_FEED_ID = re.compile(r"[0-9]{1,18}")
 _SCHEME_SLASH = re.compile(r"^([a-zA-Z][a-zA-Z0-9+.-]*:)/(?=[^/])")
 _USER = re.compile(r"user/+([^/]+)/+(state/+com\.google|label)/+(.+)", re.DOTALL)
 
@@ -127,13 +129,13 @@ def stream(text: str, *, user_id: int, user_name: str) -> Selection:
     given = text.strip()
     if given.startswith("feed/"):
         rest = given[len("feed/") :]
-        if rest.isdigit() and len(rest) < 19:
+        if _FEED_ID.fullmatch(rest):
             return Selection(feed=int(rest))
         if not rest:
             raise BadRequestError(f"no feed in the stream {text!r}")
         # In a URL's path the server made "//" one slash (SingleSlashes): "http:/host".
         return Selection(feed_url=_SCHEME_SLASH.sub(r"\1//", rest, count=1))
-    if given.isdigit() and len(given) < 19:  # a bare feed id (FreshRSS#3107)
+    if _FEED_ID.fullmatch(given):  # a bare feed id (FreshRSS#3107)
         return Selection(feed=int(given))
     if given in _STATES:  # "reading-list" alone (Fluent Reader, FreshRSS#3389)
         return _STATES[given]

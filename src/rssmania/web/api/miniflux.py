@@ -43,7 +43,6 @@ from rssmania.web.api.groups import ALL, with_all
 from rssmania.web.context import MAX_UPLOAD, web
 
 MAX_LIMIT = 10_000
-_WORDS = re.compile(r"\w+")
 _TAGS = re.compile(r"<[^>]*>")
 
 
@@ -72,7 +71,10 @@ def api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
     async def wrapped(request: Request) -> Response:
         user = await _caller(request)
         if user is None:
-            return _error(401, "Access Unauthorized")
+            refused = _error(401, "Access Unauthorized")
+            # Some HTTP stacks send credentials only when challenged.
+            refused.headers["WWW-Authenticate"] = 'Basic realm="Restricted"'
+            return refused
         try:
             return await handler(request, user)
         except ApiError as exc:
@@ -85,9 +87,9 @@ def api(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
 
 
 async def _caller(request: Request) -> User | None:
-    token = request.headers.get("x-auth-token")
-    if token is not None:
-        return await by_token(request, token.strip())
+    token = (request.headers.get("x-auth-token") or "").strip()
+    if token:
+        return await by_token(request, token)
     given = basic_credentials(request)
     if given is None:
         refuse(request, "no credentials (HTTP Basic or X-Auth-Token)")
@@ -96,6 +98,11 @@ async def _caller(request: Request) -> User | None:
 
 
 # -- objects --------------------------------------------------------------------
+
+
+def _reading_time(html: str) -> int:
+    """Minutes, at Miniflux's 265 words a minute."""
+    return math.ceil(len(_TAGS.sub(" ", html).split()) / 265)
 
 
 def _date(value: datetime | None) -> str:
@@ -108,6 +115,7 @@ class _Shapes:
     def __init__(self, user: User, feeds: Iterable[Feed], categories: Iterable[Category]) -> None:
         self.user = user
         self.categories = {c.name: c for c in categories}
+        self.category_ids = {c.id: c.name for c in categories}
         self.feeds = {f.id: f for f in feeds}
         self._feed_json: dict[int, dict[str, Any]] = {}
 
@@ -153,7 +161,9 @@ class _Shapes:
                 "hide_globally": False,
                 "apprise_service_urls": "",
                 "category": self.category_of(feed.category),
-                "icon": None,
+                "icon": {"feed_id": feed.id, "icon_id": 0},
+                "description": "",
+                "disable_http2": False,
             }
         return shaped
 
@@ -176,10 +186,10 @@ class _Shapes:
             "author": entry.author or "",
             "share_code": "",
             "starred": entry.starred,
-            "reading_time": math.ceil(len(_WORDS.findall(_TAGS.sub(" ", html))) / 265),
+            "reading_time": _reading_time(html),
             "enclosures": [
                 {
-                    "id": entry.entry_id * 100 + n,
+                    "id": entry.entry_id * 1000 + n,
                     "user_id": self.user.id,
                     "entry_id": entry.entry_id,
                     "url": e.href,
@@ -232,31 +242,45 @@ async def _body(request: Request) -> dict[str, Any]:
     return data
 
 
+_NUMBER = re.compile(r"-?[0-9]{1,18}")
+_TRUE = ("1", "t", "true")
+_FALSE = ("0", "f", "false")
+
+
+def _number(text: str | None) -> int | None:
+    """A whole number as Go's strconv reads one (ASCII digits); None for anything else."""
+    if text is None or not _NUMBER.fullmatch(text.strip()):
+        return None
+    return int(text.strip())
+
+
 def _id(request: Request, name: str) -> int:
-    text = str(request.path_params[name])
-    if not text.isdigit() or len(text) > 18:
+    value = _number(str(request.path_params[name]))
+    if value is None or value <= 0:
         raise ApiError(404, "Resource not found")
-    return int(text)
-
-
-def _int_param(request: Request, name: str, default: int | None = None) -> int | None:
-    text = request.query_params.get(name)
-    if text is None or text.strip() == "":
-        return default
-    try:
-        value = int(text.strip())
-    except ValueError:
-        raise ApiError(400, f"Invalid {name} value: {text!r}") from None
-    if value < 0:
-        raise ApiError(400, f"{name} must be zero or more")
     return value
 
 
+def _int_param(request: Request, name: str) -> int | None:
+    """A number over 0, or None: Miniflux ignores a bad, empty, zero or negative one
+    (its filters apply from 1), and so do its clients, which send 0 for "none"."""
+    text = request.query_params.get(name)
+    value = _number(text)
+    if text is not None and value is None:
+        refuse(request, f"{name}={text!r} is not a number: ignored")
+    return value if value is not None and value > 0 else None
+
+
 def _bool_param(request: Request, name: str) -> bool | None:
+    """As Go's strconv.ParseBool; anything else is as if not given."""
     text = request.query_params.get(name)
     if text is None:
         return None
-    return text.strip().lower() not in ("", "0", "false", "f", "no", "off")
+    if text.strip().lower() in _TRUE:
+        return True
+    if text.strip().lower() in _FALSE:
+        return False
+    return None
 
 
 def _statuses(request: Request) -> set[str]:
@@ -270,15 +294,23 @@ def _statuses(request: Request) -> set[str]:
     return found
 
 
-def _timestamp(request: Request, *names: str) -> datetime | None:
+def _timestamps(request: Request, *names: str) -> list[datetime]:
+    found = []
     for name in names:
         value = _int_param(request, name)
         if value is not None:
             try:
-                return datetime.fromtimestamp(value, UTC)
+                found.append(datetime.fromtimestamp(value, UTC))
             except (OverflowError, OSError, ValueError):
-                raise ApiError(400, f"Invalid {name} value: {value}") from None
-    return None
+                refuse(request, f"{name}={value} is no time: ignored")
+    return found
+
+
+def _plain_words(text: str) -> str:
+    """A search as plain words, each one to be found: for a client's text that
+    rssmania's search syntax cannot read (Miniflux reads every text as words)."""
+    words = [w.replace('"', "") for w in text.split()]
+    return " ".join(f'"{w}"' for w in words if w)
 
 
 async def _entries(
@@ -293,76 +325,71 @@ async def _entries(
         read = True
     elif "unread" in statuses and "read" not in statuses:
         read = False
-    limit = _int_param(request, "limit", 100) or 100
+    limit_text = request.query_params.get("limit")
+    given_limit = _number(limit_text)
+    if limit_text is not None and given_limit is None:
+        refuse(request, f"limit={limit_text!r} is not a number: ignored")
+    # No limit given: 100; 0: every entry (Miniflux 2.2), here the most a page holds.
+    limit = 100 if given_limit is None or given_limit < 0 else given_limit or MAX_LIMIT
     limit = min(limit, MAX_LIMIT)
-    offset = _int_param(request, "offset", 0) or 0
+    offset = min(max(_number(request.query_params.get("offset")) or 0, 0), 2**31 - 1)
     order = request.query_params.get("order", "published_at")
-    direction = request.query_params.get("direction", "desc").lower()
+    # Miniflux's default direction is "asc": apps that page by id leave it out.
+    direction = request.query_params.get("direction", "asc").strip().lower() or "asc"
     if direction not in ("asc", "desc"):
-        raise ApiError(400, 'Invalid direction: use "asc" or "desc"')
+        raise ApiError(400, 'Invalid direction value: use "asc" or "desc"')
     sort: Literal["newest", "oldest", "id", "-id"]
     if order == "id":
         sort = "id" if direction == "asc" else "-id"
     else:
         # status, category_title, category_id: by date, which is what people sort by.
         sort = "oldest" if direction == "asc" else "newest"
+    shapes = await _shapes(request, user)
     if feed is None:
         feed = _int_param(request, "feed_id")
+        if feed is not None and feed not in shapes.feeds:
+            raise ApiError(400, "Invalid feed ID.")
+    elif feed not in shapes.feeds:
+        raise FeedNotFoundError(f"#{feed}")
     if category is None:
         category = _int_param(request, "category_id")
+        if category is not None and category not in shapes.category_ids:
+            raise ApiError(400, "Invalid category ID.")
     category_name: str | None = None
-    shapes = await _shapes(request, user)
-    if feed is not None and feed not in shapes.feeds:
-        raise FeedNotFoundError(f"#{feed}")
     if category is not None:
-        found = next((c for c in shapes.categories.values() if c.id == category), None)
-        if found is None:
+        if category not in shapes.category_ids:
             raise CategoryNotFoundError(f"#{category}")
-        category_name = "" if found.name == ALL else found.name
-    search = request.query_params.get("search") or None
+        name = shapes.category_ids[category]
+        category_name = "" if name == ALL else name
+    befores = _timestamps(request, "before", "published_before")
+    afters = _timestamps(request, "after", "published_after")
+    # changed_before/changed_after bound when an entry last changed, which rssmania
+    # does not track apart from its content: left out, a sync gets more, never less.
     filters: dict[str, Any] = {
         "feed": feed,
+        "category": category_name,
         "read": read,
         "starred": _bool_param(request, "starred"),
-        "search": search,
-        "before": _timestamp(request, "before", "published_before", "changed_before"),
-        "after": _timestamp(request, "after", "published_after", "changed_after"),
+        "before": min(befores) if befores else None,
+        "after": max(afters) if afters else None,
         "max_id": _int_param(request, "before_entry_id"),
         "min_id": _int_param(request, "after_entry_id"),
     }
-    if category_name == "":
-        wanted = [f.id for f in shapes.feeds.values() if f.category is None]
-        if feed is not None:
-            wanted = [i for i in wanted if i == feed]
-        if not wanted:
-            return _json({"total": 0, "entries": []})
-        entries: list[Entry] = []
-        total = 0
-        # Few callers ask for "All"'s own entries; those feeds are listed one by one.
-        for fid in wanted:
-            filters["feed"] = fid
-            page = await w.run(w.library.entries, user.id, order=sort, limit=MAX_LIMIT, **filters)
-            entries.extend(page.entries)
-            total += len(page.entries)
-        entries.sort(key=_sort_key(sort), reverse=sort in ("newest", "-id"))
-        entries = entries[offset : offset + limit]
-    else:
-        filters["category"] = category_name
+    search = (request.query_params.get("search") or "").strip()
+    for text in (search, _plain_words(search)) if search else (None,):
         try:
             page = await w.run(
-                w.library.entries, user.id, order=sort, limit=limit, offset=offset, **filters
-            )
-            total = await w.run(w.library.count_entries, user.id, **filters)
+                w.library.entries, user.id, order=sort, limit=limit, offset=offset,
+                search=text, **filters,
+            )  # fmt: skip
+            total = await w.run(w.library.count_entries, user.id, search=text, **filters)
+            break
         except InvalidSearchError as exc:
-            raise ApiError(400, str(exc)) from None
-        entries = list(page.entries)
+            refuse(request, f"{exc}: searched as plain words")
+    else:
+        return _json({"total": 0, "entries": []})
+    entries = list(page.entries)
     return _json({"total": total, "entries": [shapes.entry(e) for e in entries]})
-
-
-def _sort_key(sort: str) -> Callable[[Entry], Any]:
-    if sort in ("id", "-id"):
-        return lambda e: e.entry_id
-    return lambda e: (e.published or e.updated or e.first_seen, e.entry_id)
 
 
 # -- endpoints ------------------------------------------------------------------
@@ -378,7 +405,7 @@ async def me(request: Request, user: User) -> Response:
             "theme": "system_serif",
             "language": "en_US",
             "timezone": "UTC",
-            "entry_sorting_direction": "desc",
+            "entry_sorting_direction": "asc",
             "entry_sorting_order": "published_at",
             "stylesheet": "",
             "google_id": "",
@@ -517,12 +544,8 @@ async def mark_category_read(request: Request, user: User) -> Response:
     found = next((c for c in shapes.categories.values() if c.id == wanted), None)
     if found is None:
         raise CategoryNotFoundError(f"#{wanted}")
-    if found.name == ALL:
-        for feed in shapes.feeds.values():
-            if feed.category is None:
-                await w.run(w.library.mark_all_read, user.id, feed=feed.id)
-    else:
-        await w.run(w.library.mark_all_read, user.id, category=found.name)
+    category = "" if found.name == ALL else found.name
+    await w.run(w.library.mark_all_read, user.id, category=category)
     return Response(status_code=204)
 
 
@@ -650,7 +673,7 @@ async def create_feed(request: Request, user: User) -> Response:
     try:
         made = await w.run(w.library.add_feed, user.id, found[0].url, category=category)
     except FeedExistsError:
-        raise ApiError(409, "This feed already exists.") from None
+        raise ApiError(400, "This feed already exists.") from None
     if isinstance(data.get("disabled"), bool) and data["disabled"]:
         await w.run(w.library.set_feed, user.id, made.id, enabled=False)
     return _json({"feed_id": made.id}, 201)
@@ -718,13 +741,25 @@ async def set_status(request: Request, user: User) -> Response:
         or not all(type(i) is int and 0 < i < 2**63 for i in ids)
     ):
         raise ApiError(400, "The list of entries is required.")
-    if status not in ("read", "unread", "removed"):
+    starred = data.get("starred")
+    if status is None and not isinstance(starred, bool):
         raise ApiError(400, "Invalid status.")
+    if status is not None and status not in ("read", "unread", "removed"):
+        raise ApiError(400, "Invalid status.")
+    if starred is not None and not isinstance(starred, bool):
+        raise ApiError(400, "Invalid starred value.")
+    # An app sends every id it marked, some since gone (retention, an unsubscribed
+    # feed): the user's are marked, the others left, as Miniflux does.
+    calls = []
     if status == "unread":
-        await w.run(w.library.mark_unread, user.id, ids)
-    else:
+        calls.append(w.library.mark_unread)
+    elif status is not None:
         # "removed" hides an entry in Miniflux; here it is read (nothing is deleted).
-        await w.run(w.library.mark_read, user.id, ids)
+        calls.append(w.library.mark_read)
+    if starred is not None:
+        calls.append(w.library.star if starred else w.library.unstar)
+    for call in calls:
+        await w.run(call, user.id, ids, missing_ok=True)
     return Response(status_code=204)
 
 
@@ -775,6 +810,37 @@ async def discover(request: Request, user: User) -> Response:
 
 
 @api
+async def fetch_content(request: Request, user: User) -> Response:
+    # Miniflux fetches the page itself; rssmania gives the content it stored.
+    found = await _entry(request, user)
+    html = found.content or found.summary or ""
+    return _json({"content": html, "reading_time": _reading_time(html)})
+
+
+@api
+async def save_entry(request: Request, user: User) -> Response:
+    await _entry(request, user)
+    # What Miniflux answers with no third-party service set up: apps know it.
+    raise ApiError(400, "no third-party integration enabled")
+
+
+@api
+async def update_entry(request: Request, user: User) -> Response:
+    await _entry(request, user)
+    raise ApiError(400, "rssmania keeps entries as their feed gave them: no title or content edits")
+
+
+@api
+async def integrations_status(request: Request, user: User) -> Response:
+    return _json({"has_integrations": False})
+
+
+@api
+async def unknown(request: Request, user: User) -> Response:
+    raise ApiError(404, f"rssmania does not serve {request.method} {request.url.path}")
+
+
+@api
 async def flush_history(request: Request, user: User) -> Response:
     # Miniflux hides read entries here; rssmania's retention removes them in time.
     return Response(status_code=202)
@@ -815,5 +881,11 @@ def routes() -> list[BaseRoute]:
         Route("/v1/export", export, methods=get),
         Route("/v1/import", import_opml, methods=post),
         Route("/v1/discover", discover, methods=post),
+        Route("/v1/entries/{entry_id}", update_entry, methods=put),
+        Route("/v1/entries/{entry_id}/fetch-content", fetch_content, methods=get),
+        Route("/v1/entries/{entry_id}/save", save_entry, methods=post),
+        Route("/v1/integrations/status", integrations_status, methods=get),
         Route("/v1/flush-history", flush_history, methods=["PUT", "DELETE"]),
+        # Last: anything else under /v1/ is a JSON 404 (a 401 without credentials).
+        Route("/v1/{rest:path}", unknown, methods=["GET", "PUT", "POST", "DELETE", "PATCH"]),
     ]
