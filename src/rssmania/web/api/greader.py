@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable, Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from starlette.requests import Request
@@ -37,7 +37,7 @@ from rssmania.exceptions import (
     FeedNotFoundError,
     InvalidFeedURLError,
 )
-from rssmania.types import Entry, Feed
+from rssmania.types import Entry, Feed, FeedSummary
 from rssmania.web.api import greader_render as render
 from rssmania.web.api.greader_request import (
     Caller,
@@ -163,10 +163,31 @@ async def unread_count(request: Request, c: Caller, _: str) -> Response:
 # -- reading streams ----------------------------------------------------------------
 
 
+class UserFeeds:
+    """The user's feeds as streams name them: by id (the light summaries), by URL (the
+    full list, read only for a stream that names a feed by its URL). Used on the thread
+    pool: it reads the Library."""
+
+    def __init__(self, lib: Library, user: int) -> None:
+        self.lib, self.user = lib, user
+        self.by_id = {f.id: f for f in lib.feed_summaries(user)}
+
+    def resolved(self, selection: Selection) -> Selection:
+        """A feed named by URL as its id; a feed not the user's: FeedNotFoundError."""
+        if selection.feed_url is not None:
+            url = selection.feed_url
+            found = next((f.id for f in self.lib.feeds(self.user) if f.url == url), None)
+            if found is None:
+                raise FeedNotFoundError(url)
+            return replace(selection, feed=found, feed_url=None)
+        if selection.feed is not None and selection.feed not in self.by_id:
+            raise FeedNotFoundError(f"feed/{selection.feed}")
+        return selection
+
+
 @dataclass(frozen=True)
 class Listing:
     selection: Selection
-    feeds: dict[int, Feed]
     limit: int
     oldest_first: bool
     after: datetime | None
@@ -174,9 +195,9 @@ class Listing:
     page: str | None
 
 
-def _selection(c: Caller, stream_id: str | None, feeds: dict[int, Feed]) -> Selection:
+def _selection(c: Caller, stream_id: str | None, feeds: UserFeeds) -> Selection:
     def parse(text: str) -> Selection:
-        return _resolved(stream(text, user_id=c.user.id, user_name=c.user.name), feeds)
+        return feeds.resolved(stream(text, user_id=c.user.id, user_name=c.user.name))
 
     chosen = parse(stream_id or READING_LIST)
     for text in _listed(c.params.all("it")):
@@ -190,29 +211,11 @@ def _listed(values: list[str]) -> list[str]:
     return [part.strip() for value in values for part in value.split(",") if part.strip()]
 
 
-def _resolved(selection: Selection, feeds: dict[int, Feed]) -> Selection:
-    """A feed named by URL as its id; a feed that is not the user's: FeedNotFoundError."""
-    if selection.feed_url is not None:
-        url = selection.feed_url
-        found = next((f.id for f in feeds.values() if f.url == url), None)
-        if found is None:
-            raise FeedNotFoundError(url)
-        return Selection(
-            feed=found, category=selection.category, read=selection.read,
-            starred=selection.starred, empty=selection.empty,
-        )  # fmt: skip
-    if selection.feed is not None and selection.feed not in feeds:
-        raise FeedNotFoundError(f"feed/{selection.feed}")
-    return selection
-
-
-async def _listing(c: Caller, stream_id: str | None, *, default: int, most: int) -> Listing:
-    feeds = {f.id: f for f in await c.w.run(c.lib.feeds, c.user.id)}
+def _listing(c: Caller, stream_id: str | None, feeds: UserFeeds, *, most: int) -> Listing:
     ot, nt = c.params.one("ot"), c.params.one("nt")
     return Listing(
         selection=_selection(c, stream_id, feeds),
-        feeds=feeds,
-        limit=count(c.params.one("n"), default=default, most=most),
+        limit=count(c.params.one("n"), default=20, most=most),
         oldest_first=(c.params.one("r") or "").strip() == "o",
         after=timestamp(ot) if ot and ot.strip() not in ("", "0") else None,
         before=timestamp(nt) if nt and nt.strip() not in ("", "0") else None,
@@ -220,12 +223,26 @@ async def _listing(c: Caller, stream_id: str | None, *, default: int, most: int)
     )
 
 
-def _read_page(lib: Library, user: int, listing: Listing) -> tuple[list[Entry], str | None]:
+@dataclass(frozen=True)
+class Read:
+    """A stream's page, and the feeds its items name."""
+
+    entries: list[Entry]
+    next_page: str | None
+    feeds: UserFeeds
+    feed: int | None = None
+    category: str | None = None
+
+
+def _read(c: Caller, stream_id: str | None, *, most: int) -> Read:
+    """On the thread pool: the request's stream, parsed, resolved and read in one trip."""
+    feeds = UserFeeds(c.lib, c.user.id)
+    listing = _listing(c, stream_id, feeds, most=most)
     s = listing.selection
     if s.empty:
-        return [], None
-    page = lib.entries(
-        user,
+        return Read([], None, feeds, s.feed, s.category)
+    page = c.lib.entries(
+        c.user.id,
         feed=s.feed,
         category=s.category,
         read=s.read,
@@ -236,33 +253,31 @@ def _read_page(lib: Library, user: int, listing: Listing) -> tuple[list[Entry], 
         limit=listing.limit,
         page=listing.page,
     )
-    return list(page.entries), page.next
+    return Read(list(page.entries), page.next, feeds, s.feed, s.category)
 
 
 async def stream_items_ids(request: Request, c: Caller, _: str) -> Response:
-    listing = await _listing(c, c.params.one("s"), default=20, most=MAX_IDS)
-    entries, next_page = await c.w.run(_read_page, c.lib, c.user.id, listing)
+    read = await c.w.run(lambda: _read(c, c.params.one("s"), most=MAX_IDS))
     found: dict[str, object] = {
         "itemRefs": [
             {"id": str(e.entry_id), "directStreamIds": [],
              "timestampUsec": render.usec(render.listed_at(e))}
-            for e in entries
+            for e in read.entries
         ]
     }  # fmt: skip
-    if next_page:
-        found["continuation"] = next_page
+    if read.next_page:
+        found["continuation"] = read.next_page
     return json_response(found)
 
 
 async def stream_contents(request: Request, c: Caller, path_stream: str) -> Response:
     stream_id = path_stream or c.params.one("s") or READING_LIST
-    listing = await _listing(c, stream_id, default=20, most=MAX_CONTENTS)
-    entries, next_page = await c.w.run(_read_page, c.lib, c.user.id, listing)
-    return json_response(_contents(stream_id, entries, listing.feeds, next_page))
+    read = await c.w.run(lambda: _read(c, stream_id, most=MAX_CONTENTS))
+    return json_response(_contents(stream_id, read.entries, read.feeds.by_id, read.next_page))
 
 
 def _contents(
-    stream_id: str, entries: list[Entry], feeds: dict[int, Feed], next_page: str | None
+    stream_id: str, entries: list[Entry], feeds: dict[int, FeedSummary], next_page: str | None
 ) -> dict[str, object]:
     found: dict[str, object] = {
         "direction": "ltr",
@@ -283,8 +298,8 @@ async def stream_items_contents(request: Request, c: Caller, _: str) -> Response
     if len(ids) > MAX_IDS:
         raise BadRequestError(f"at most {MAX_IDS} items at once")
 
-    def read() -> tuple[list[Entry], dict[int, Feed]]:
-        feeds = {f.id: f for f in c.lib.feeds(c.user.id)}
+    def read() -> tuple[list[Entry], dict[int, FeedSummary]]:
+        feeds = {f.id: f for f in c.lib.feed_summaries(c.user.id)}
         wanted = list(dict.fromkeys(ids))
         if not wanted:
             return [], feeds
@@ -345,10 +360,8 @@ def _apply(
 
 
 async def mark_all_as_read(request: Request, c: Caller, _: str) -> Response:
-    feeds = {f.id: f for f in await c.w.run(c.lib.feeds, c.user.id)}
-    s = _resolved(
-        stream(c.params.one("s") or READING_LIST, user_id=c.user.id, user_name=c.user.name), feeds
-    )
+    given = stream(c.params.one("s") or READING_LIST, user_id=c.user.id, user_name=c.user.name)
+    s = await c.w.run(lambda: UserFeeds(c.lib, c.user.id).resolved(given))
     ts = c.params.one("ts")
     # The newest item the client saw is marked too: "before" is exclusive.
     before = timestamp(ts) + timedelta(microseconds=1) if ts and ts.strip() else None
@@ -379,7 +392,7 @@ async def subscription_edit(request: Request, c: Caller, _: str) -> Response:
         raise BadRequestError("subscription/edit without a stream (s)")
 
     def change() -> None:
-        feeds = {f.id: f for f in c.lib.feeds(c.user.id)}
+        feeds = UserFeeds(c.lib, c.user.id)
         for text in streams:
             if action == "subscribe":
                 url = text.strip()
@@ -388,13 +401,13 @@ async def subscription_edit(request: Request, c: Caller, _: str) -> Response:
                     c.lib.add_feed(c.user.id, url, title=title or None,
                                    category=add[0] if add else None)  # fmt: skip
                 continue
-            s = _resolved(stream(text, user_id=c.user.id, user_name=c.user.name), feeds)
+            s = feeds.resolved(stream(text, user_id=c.user.id, user_name=c.user.name))
             if s.feed is None:
                 raise BadRequestError(f"not a feed: {text!r}")
             if action == "unsubscribe":
                 c.lib.remove_feed(c.user.id, s.feed)
             elif action == "edit":
-                current = feeds[s.feed].category
+                current = feeds.by_id[s.feed].category
                 category: str | None = current
                 if add:
                     category = add[0]
@@ -479,14 +492,10 @@ async def atom(request: Request) -> Response:
     stream_id = str(request.path_params["rest"]).lstrip("/") or READING_LIST
 
     async def read(request: Request, c: Caller, arg: str) -> Response:
-        listing = await _listing(c, arg, default=20, most=MAX_CONTENTS)
-        entries, _ = await c.w.run(_read_page, c.lib, c.user.id, listing)
-        s = listing.selection
-        title = (
-            listing.feeds[s.feed].display_title if s.feed is not None
-            else s.category or arg
-        )  # fmt: skip
-        body = render.atom(title, str(request.url), entries, listing.feeds,
+        found = await c.w.run(lambda: _read(c, arg, most=MAX_CONTENTS))
+        feeds = found.feeds.by_id
+        title = feeds[found.feed].title if found.feed is not None else found.category or arg
+        body = render.atom(title, str(request.url), found.entries, feeds,
                            now=datetime.now(UTC))  # fmt: skip
         return Response(body, media_type="application/atom+xml; charset=utf-8")
 

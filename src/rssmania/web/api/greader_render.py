@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from xml.sax.saxutils import escape, quoteattr
 
-from rssmania.types import Entry, Feed
+from rssmania.types import Entry, Feed, FeedSummary
 from rssmania.web.api.greader_streams import KEPT_UNREAD, READ, READING_LIST, STARRED, long_id
 
 ATOM_SCHEME = "http://www.google.com/reader/"
@@ -43,8 +43,12 @@ def entry_categories(entry: Entry, category: str | None) -> list[str]:
     return found
 
 
-def item(entry: Entry, feed: Feed | None) -> dict[str, object]:
-    """One entry as ``stream/contents`` gives it (Google's field names)."""
+def item(entry: Entry, feed: FeedSummary | None) -> dict[str, object]:
+    """One entry as ``stream/contents`` gives it (Google's field names).
+
+    The origin's ``htmlUrl`` (the site) is left empty: it would take the full feed
+    list, half of a 1,000-item page's time, and apps take a feed's site from
+    ``subscription/list``, which has it."""
     link = entry.link or ""
     body = entry.content or entry.summary or ""
     at = listed_at(entry)
@@ -61,8 +65,8 @@ def item(entry: Entry, feed: Feed | None) -> dict[str, object]:
         "categories": entry_categories(entry, feed.category if feed else None),
         "origin": {
             "streamId": feed_stream(entry.feed_id),
-            "title": (feed.display_title if feed else entry.feed_title) or entry.feed_url,
-            "htmlUrl": (feed.link if feed else None) or "",
+            "title": (feed.title if feed else entry.feed_title) or entry.feed_url,
+            "htmlUrl": "",
         },
         "summary": {"direction": "ltr", "content": entry.summary or body},
         "content": {"direction": "ltr", "content": body},
@@ -93,7 +97,12 @@ def subscription(feed: Feed) -> dict[str, object]:
 
 
 def atom(
-    title: str, self_url: str, entries: Iterable[Entry], feeds: Mapping[int, Feed], *, now: datetime
+    title: str,
+    self_url: str,
+    entries: Iterable[Entry],
+    feeds: Mapping[int, FeedSummary],
+    *,
+    now: datetime,
 ) -> bytes:
     """An Atom feed of entries, with Google's state categories that newsboat reads
     (``label="read"``, ``"kept-unread"``, ``"starred"``)."""
@@ -126,7 +135,7 @@ def atom(
             )
         body = entry.content or entry.summary or ""
         parts.append(f'<content type="html">{escape(body)}</content>\n')
-        source = (feed.display_title if feed else entry.feed_title) or entry.feed_url
+        source = (feed.title if feed else entry.feed_title) or entry.feed_url
         parts.append(
             f'<source gr:stream-id="{feed_stream(entry.feed_id)}"><title>{escape(source)}</title>'
             "</source>\n</entry>\n"
