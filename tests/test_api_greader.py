@@ -474,6 +474,15 @@ def test_no_endpoint_shows_or_changes_another_users_feeds_or_entries(
 ) -> None:
     theirs = library_entries(serve, alice)
     their_feed = alice.feed_ids["tech"]
+    # Bob's lists are his: feeds, labels, counts.
+    subs = bob.json("/reader/api/0/subscription/list")["subscriptions"]
+    assert [s["id"] for s in subs] == [f"feed/{bob.feed_ids['own']}"]
+    tags = {t["id"] for t in bob.json("/reader/api/0/tag/list")["tags"]}
+    assert tags == {STARRED, "user/-/label/Tech"}
+    counts = bob.json("/reader/api/0/unread-count")["unreadcounts"]
+    assert {c["id"]: c["count"] for c in counts} == {
+        f"feed/{bob.feed_ids['own']}": 2, "user/-/label/Tech": 2, READING_LIST: 2,
+    }  # fmt: skip
     # Bob's streams hold his entries only, whatever the stream.
     mine = library_entries(serve, bob)
     for stream in (READING_LIST, "user/-/label/Tech", "user/-/label/News", KEPT_UNREAD):
