@@ -50,7 +50,9 @@ def test_what_is_not_an_item_id(given: str) -> None:
 def test_long_ids_round_trip_and_lists_split() -> None:
     assert long_id(12) == f"{LONG}000000000000000c"
     assert item_id(long_id(2**40 + 5)) == 2**40 + 5
-    assert item_ids(["1,2", f"{LONG}3,{LONG}0000000000000004", "5"]) == [1, 2, 3, 4, 5]
+    given = ["1,2", f"{LONG}3,{LONG}0000000000000004", "5"]
+    assert item_ids(given) == ([1, 2, 3, 4, 5], [])
+    assert item_ids(["1", "zz", "2,-3"]) == ([1, 2], ["zz", "-3"])
 
 
 @pytest.mark.parametrize(

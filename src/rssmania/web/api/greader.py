@@ -293,8 +293,18 @@ def _contents(
     return found
 
 
+def _item_ids(c: Caller) -> list[int]:
+    ids, bad = item_ids(c.params.all("i"))
+    if bad:
+        if not ids:
+            raise BadRequestError(f"not item ids: {', '.join(map(repr, bad[:5]))}")
+        log.warning("greader: left out what is not an item id for %r: %s",
+                    c.user.name, ", ".join(map(repr, bad[:5])))  # fmt: skip
+    return ids
+
+
 async def stream_items_contents(request: Request, c: Caller, _: str) -> Response:
-    ids = item_ids(c.params.all("i"))
+    ids = _item_ids(c)
     if len(ids) > MAX_IDS:
         raise BadRequestError(f"at most {MAX_IDS} items at once")
 
@@ -318,7 +328,7 @@ async def stream_items_contents(request: Request, c: Caller, _: str) -> Response
 
 
 async def edit_tag(request: Request, c: Caller, _: str) -> Response:
-    ids = item_ids(c.params.all("i"))
+    ids = _item_ids(c)
     user = c.user.id
     add = _listed(c.params.all("a"))
     remove = _listed(c.params.all("r"))

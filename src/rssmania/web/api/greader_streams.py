@@ -64,12 +64,18 @@ def item_id(text: str) -> int:
     return value
 
 
-def item_ids(values: list[str]) -> list[int]:
-    """The ids of repeated ``i`` parameters, each possibly a comma-separated list."""
+def item_ids(values: list[str]) -> tuple[list[int], list[str]]:
+    """The ids of repeated ``i`` parameters, each possibly a comma-separated list; and
+    what was not an id (left out: one bad id costs an app none of its marks)."""
     found: list[int] = []
+    bad: list[str] = []
     for value in values:
-        found.extend(item_id(part) for part in _ID_IN_LIST.findall(value))
-    return found
+        for part in _ID_IN_LIST.findall(value):
+            try:
+                found.append(item_id(part))
+            except BadRequestError:
+                bad.append(part)
+    return found, bad
 
 
 @dataclass(frozen=True)
