@@ -447,6 +447,27 @@ def test_quickadd_edit_and_unsubscribe(serve: Serve, alice: Reader, feeds: FeedS
     assert (made.user_title, made.category) == ("Mine", "Fresh")
 
 
+def test_quickadd_of_a_site_subscribes_to_its_feed(
+    serve: Serve, alice: Reader, feeds: FeedServer
+) -> None:
+    feed = feeds.set(f"/{alice.name}/site/feed.xml", rss("Site", items(f"{alice.name}s", 1)))
+    page = feeds.set(
+        f"/{alice.name}/site/",
+        f'<html><head><link rel="alternate" type="application/rss+xml" href="{feed}">'
+        "</head><body>A site</body></html>",
+        content_type="text/html; charset=utf-8",
+    )
+    added = alice.post("/reader/api/0/subscription/quickadd", {"quickadd": page}).json()
+    assert added["numResults"] == 1
+    with Library(serve.db) as lib:
+        made = lib.feed(alice.id, int(added["streamId"].removeprefix("feed/")))
+    assert made.url == feed
+    missing = feeds.set(f"/{alice.name}/gone", "", status=404)
+    none = alice.post("/reader/api/0/subscription/quickadd", {"quickadd": missing}).json()
+    assert none["numResults"] == 0
+    assert "404" in none["error"]
+
+
 def test_rename_and_disable_tags(serve: Serve, alice: Reader, bob: Reader) -> None:
     # Both follow a "Tech": the rename and the removal are each one's own.
     renamed = alice.post("/reader/api/0/rename-tag",

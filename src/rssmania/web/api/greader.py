@@ -30,6 +30,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from rssmania import Library
+from rssmania.discovery import find_feeds
 from rssmania.exceptions import (
     CategoryNotFoundError,
     EntryNotFoundError,
@@ -37,7 +38,7 @@ from rssmania.exceptions import (
     FeedNotFoundError,
     InvalidFeedURLError,
 )
-from rssmania.types import Entry, Feed, FeedSummary
+from rssmania.types import Entry, Feed, FeedError, FeedSummary
 from rssmania.web.api import greader_render as render
 from rssmania.web.api.greader_request import (
     Caller,
@@ -435,25 +436,37 @@ async def subscription_edit(request: Request, c: Caller, _: str) -> Response:
 
 
 async def quickadd(request: Request, c: Caller, _: str) -> Response:
-    url = (c.params.one("quickadd") or "").strip()
-    url = url[len("feed/") :] if url.startswith("feed/") else url
+    """A feed's URL, or a site's address: its first feed (as the web reader's "add")."""
+    query = (c.params.one("quickadd") or "").strip()
+    url = query[len("feed/") :] if query.startswith("feed/") else query
     if not url:
         raise BadRequestError("quickadd without a URL")
+    feed = await c.w.run(_followed, c.lib, c.user.id, url)
+    if feed is None:
+        found = await find_feeds(url, user_agent=c.w.user_agent, refuse_private=c.w.refuse_private)
+        if isinstance(found, FeedError) or not found:
+            why = found.message if isinstance(found, FeedError) else "no feed there"
+            log.warning("greader: quickadd of %r for %r found no feed: %s", url, c.user.name, why)
+            return json_response({"numResults": 0, "query": query, "error": why})
+        feed = await c.w.run(_subscribe, c.lib, c.user.id, found[0].url)
+    return json_response({"numResults": 1, "query": query, "streamId": render.feed_stream(feed.id),
+                          "streamName": feed.display_title})  # fmt: skip
 
-    def add() -> Feed:
-        try:
-            feed = c.lib.add_feed(c.user.id, url)
-        except FeedExistsError:
-            found = next((f for f in c.lib.feeds(c.user.id) if f.url == url), None)
-            if found is None:
-                raise
-            return found
-        c.lib.refresh_feed(c.user.id, feed.id)
-        return feed
 
-    feed = await c.w.run(add)
-    return json_response({"numResults": 1, "query": url, "streamId": render.feed_stream(feed.id),
-                  "streamName": feed.display_title})  # fmt: skip
+def _followed(lib: Library, user: int, url: str) -> Feed | None:
+    return next((f for f in lib.feeds(user) if f.url == url), None)
+
+
+def _subscribe(lib: Library, user: int, url: str) -> Feed:
+    try:
+        feed = lib.add_feed(user, url)
+    except FeedExistsError:  # the site's feed, followed already
+        found = _followed(lib, user, url)
+        if found is None:
+            raise
+        return found
+    lib.refresh_feed(user, feed.id)
+    return feed
 
 
 async def rename_tag(request: Request, c: Caller, _: str) -> Response:
