@@ -488,6 +488,30 @@ class Library:
 
         return self._read(run)
 
+    def entry_refs(
+        self,
+        user: int,
+        *,
+        feed: int | None = None,
+        category: str | None = None,
+        read: bool | None = None,
+        starred: bool | None = None,
+        before: datetime | None = None,
+        after: datetime | None = None,
+        order: Literal["newest", "oldest", "id", "-id"] | None = None,
+        limit: int = 100,
+        page: str | None = None,
+    ) -> tuple[list[tuple[int, datetime]], str | None]:
+        """(entry id, the date it is listed under) of the page ``entries`` would give with
+        the same arguments, and its ``next``: a sync's list of ids without the text."""
+        if type(limit) is not int or not 0 < limit <= MAX_LIMIT:
+            raise ValueError(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}")
+        q = self._query(
+            user, feed=feed, category=category, read=read, starred=starred, search=None,
+            before=before, after=after, min_id=None, max_id=None, ids=None, order=order,
+        )  # fmt: skip
+        return self._read(lambda db: _entries.refs(db, user, q, limit=limit, after_key=page))
+
     def unread_ids(self, user: int) -> list[int]:
         """Every unread entry's id, ascending: what a sync compares with its own."""
         return self._read(lambda db: _entries.ids(db, user, table="unread"))

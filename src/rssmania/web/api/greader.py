@@ -257,17 +257,36 @@ def _read(c: Caller, stream_id: str | None, *, most: int) -> Read:
     return Read(list(page.entries), page.next, feeds, s.feed, s.category)
 
 
+def _refs(c: Caller, stream_id: str | None) -> tuple[list[tuple[int, datetime]], str | None]:
+    """On the thread pool: the ids and dates of the stream's page, without the text."""
+    listing = _listing(c, stream_id, UserFeeds(c.lib, c.user.id), most=MAX_IDS)
+    s = listing.selection
+    if s.empty:
+        return [], None
+    return c.lib.entry_refs(
+        c.user.id,
+        feed=s.feed,
+        category=s.category,
+        read=s.read,
+        starred=s.starred,
+        after=listing.after,
+        before=listing.before,
+        order="oldest" if listing.oldest_first else "newest",
+        limit=listing.limit,
+        page=listing.page,
+    )
+
+
 async def stream_items_ids(request: Request, c: Caller, _: str) -> Response:
-    read = await c.w.run(lambda: _read(c, c.params.one("s"), most=MAX_IDS))
+    refs, next_page = await c.w.run(lambda: _refs(c, c.params.one("s")))
     found: dict[str, object] = {
         "itemRefs": [
-            {"id": str(e.entry_id), "directStreamIds": [],
-             "timestampUsec": render.usec(render.listed_at(e))}
-            for e in read.entries
+            {"id": str(entry_id), "directStreamIds": [], "timestampUsec": render.usec(at)}
+            for entry_id, at in refs
         ]
-    }  # fmt: skip
-    if read.next_page:
-        found["continuation"] = read.next_page
+    }
+    if next_page:
+        found["continuation"] = next_page
     return json_response(found)
 
 
