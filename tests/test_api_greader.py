@@ -573,6 +573,16 @@ def test_atom_stream_carries_the_state_newsboat_reads(serve: Serve, alice: Reade
     assert escaped.body.count(b"<entry>") == 1
 
 
+def test_a_form_too_big_is_refused_whole(serve: Serve, carol: Reader) -> None:
+    huge = call(serve.url, "/reader/api/0/edit-tag", auth=carol.auth,
+                form={"i": "1" * (9 * 2**20), "a": READ})  # fmt: skip
+    assert huge.status == 413
+    many = call(serve.url, "/reader/api/0/edit-tag", auth=carol.auth,
+                form=[("i", "1")] * 100_001)  # fmt: skip
+    assert many.status == 413
+    assert library_entries(serve, carol, read=True) == []
+
+
 def test_what_is_refused_is_logged(serve: Serve, alice: Reader) -> None:
     assert alice.get("/reader/api/0/stream/items/ids", s="pop/-/topic/nothing").status == 400
     wait_for(lambda: any("unknown stream 'pop/-/topic/nothing'" in line and alice.name in line

@@ -22,9 +22,14 @@ from starlette.responses import PlainTextResponse, Response
 
 from rssmania import Library
 from rssmania.types import User
+from rssmania.web.api.greader_streams import BadRequestError
 from rssmania.web.context import Web, web
 
 log = logging.getLogger("rssmania.web.api.greader")
+
+MAX_BODY = 8 * 2**20
+"""A form this big holds 200,000 item ids: more is no client's."""
+MAX_FIELDS = 100_000
 
 PREFIXES = ("", "api/greader.php")
 """Where the API may sit: at the root, or where FreshRSS serves it (apps set up for it)."""
@@ -57,8 +62,13 @@ async def read_params(request: Request) -> Params:
         else:
             # Without a content type as well: newsboat's curl posts say
             # x-www-form-urlencoded, some clients say nothing.
-            body = (await request.body())[: 8 * 2**20].decode("utf-8", "replace")
-            pairs += parse_qsl(body, keep_blank_values=True)
+            body = bytearray()
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY:
+                    raise BadRequestError(f"a form bigger than {MAX_BODY // 2**20} MB")
+            text = body.decode("utf-8", "replace")
+            pairs += parse_qsl(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
     return Params(pairs)
 
 
@@ -101,7 +111,10 @@ def edit_token(auth: str) -> str:
 async def client_login(request: Request) -> Response:
     if not known_prefix(request):
         return PlainTextResponse("Not Found", status_code=404)
-    params = await read_params(request)
+    try:
+        params = await read_params(request)
+    except (BadRequestError, ValueError) as exc:  # too big, too many fields
+        return refuse(request, 413, str(exc))
     name = (params.one("Email", "email", "user") or "").strip()[:200]
     password = (params.one("Passwd", "passwd", "password") or "")[:2000]
     if not name or not password:
@@ -139,7 +152,10 @@ class Caller:
 
 
 async def caller_of(request: Request) -> Caller | Response:
-    params = await read_params(request)
+    try:
+        params = await read_params(request)
+    except (BadRequestError, ValueError) as exc:  # too big, too many fields
+        return refuse(request, 413, str(exc))
     header = request.headers.get("authorization", "")
     auth: str | None = None
     if match := _GOOGLE_LOGIN.match(header):
