@@ -774,7 +774,12 @@ def test_newsboat_reads_marks_read_and_stars_through_feedhq(
     with terminal(argv, cwd=tmp_path, env=env) as term:
         # The subscriptions, by their titles.
         shown = term.wait_for(f"{reader.name} alpha")
-        assert f"{reader.name} beta" in shown
+        # Each feed's "(unread/total)" is the Library's (after beta's first was read there).
+        with Library(serve.db) as lib:
+            counts = lib.counts(reader.id).feeds
+        for name, total in (("alpha", 3), ("beta", 2)):
+            unread = counts[reader.feed_ids[name]]
+            assert re.search(rf"\({unread}/{total}\) {reader.name} {name}$", shown, re.M), shown
         # Down to alpha (below newsboat's own "Starred items"... and beta), open it, then
         # its newest article: read.
         lines = [line for line in shown.splitlines() if re.match(r"\s+\d+ ", line)]
