@@ -9,6 +9,7 @@ as a slow hash and can be looked up by index on every API call.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import secrets
 
 from argon2 import PasswordHasher
@@ -54,6 +55,17 @@ def new_token() -> tuple[str, str]:
 
 def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def new_secret() -> str:
+    return secrets.token_hex(32)
+
+
+def login_signature(secret: str, user_id: int, stored_password: str | None) -> str:
+    """What a sync API's login token carries: bound to the user and their password's
+    hash, so that a new password ends every token made with the old one."""
+    message = f"{user_id}:{stored_password or ''}".encode("utf-8", "surrogatepass")
+    return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
 
 
 def fever_digest(name: str, secret: str) -> str:

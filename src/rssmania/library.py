@@ -17,6 +17,7 @@ outside that user's subscriptions is not found, whoever else follows it.
 
 from __future__ import annotations
 
+import hmac
 import sqlite3
 import threading
 import time
@@ -95,6 +96,7 @@ class Library:
         self._readers: list[sqlite3.Connection] = []
         self._readers_lock = threading.Lock()
         self._closed = False
+        self._secret: str | None = None
 
     def __enter__(self) -> Self:
         return self
@@ -233,6 +235,48 @@ class Library:
     def user_by_token(self, token: str) -> User | None:
         digest = accounts.token_digest(token)
         return self._read(lambda db: _users.by_token(db, digest))
+
+    def login_token(self, name: str, password: str) -> str | None:
+        """A login token for a sync API (Google Reader's ClientLogin) from the user's
+        password; None when it is not theirs.
+
+        Checking the token (``user_by_login_token``) costs a lookup, not a password
+        hash; it holds until the user's password changes. Given one of the user's API
+        tokens instead of the password, the API token itself is the login token: it
+        stops working when revoked.
+        """
+        user = self.authenticate(name, password)
+        if user is None:
+            by_token = self.user_by_token(password) if password else None
+            if by_token is not None and by_token.name.casefold() == name.casefold():
+                return password
+            return None
+        found, stored = self._read(lambda db: _users.password_of(db, user.name))
+        if found.id != user.id:  # renamed or remade in between
+            return None
+        return f"{user.name}/{accounts.login_signature(self._login_secret(), user.id, stored)}"
+
+    def user_by_login_token(self, token: str) -> User | None:
+        """The user a ``login_token`` was made for; None for any other text."""
+        name, _, signature = token.rpartition("/")
+        if not name or len(signature) != 64:
+            return None
+        try:
+            user, stored = self._read(lambda db: _users.password_of(db, name))
+        except UserNotFoundError:
+            return None
+        expected = accounts.login_signature(self._login_secret(), user.id, stored)
+        return user if hmac.compare_digest(expected, signature) else None
+
+    def _login_secret(self) -> str:
+        found = self._secret
+        if found is None:
+            found = self._read(_users.login_secret)
+            if found is None:
+                made = accounts.new_secret()
+                found = self._write(lambda db: _users.login_secret(db, made=made)) or made
+            self._secret = found
+        return found
 
     def user_by_fever_key(self, api_key: str) -> User | None:
         """The user whose Fever key this is: md5 of "name:password" or of "name:token"
@@ -443,6 +487,30 @@ class Library:
             return Page(tuple(found), next_key)
 
         return self._read(run)
+
+    def entry_refs(
+        self,
+        user: int,
+        *,
+        feed: int | None = None,
+        category: str | None = None,
+        read: bool | None = None,
+        starred: bool | None = None,
+        before: datetime | None = None,
+        after: datetime | None = None,
+        order: Literal["newest", "oldest", "id", "-id"] | None = None,
+        limit: int = 100,
+        page: str | None = None,
+    ) -> tuple[list[tuple[int, datetime]], str | None]:
+        """(entry id, the date it is listed under) of the page ``entries`` would give with
+        the same arguments, and its ``next``: a sync's list of ids without the text."""
+        if type(limit) is not int or not 0 < limit <= MAX_LIMIT:
+            raise ValueError(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}")
+        q = self._query(
+            user, feed=feed, category=category, read=read, starred=starred, search=None,
+            before=before, after=after, min_id=None, max_id=None, ids=None, order=order,
+        )  # fmt: skip
+        return self._read(lambda db: _entries.refs(db, user, q, limit=limit, after_key=page))
 
     def unread_ids(self, user: int) -> list[int]:
         """Every unread entry's id, ascending: what a sync compares with its own."""

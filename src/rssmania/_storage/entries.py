@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from rssmania._storage.connection import to_datetime, to_text
-from rssmania._storage.rows import ENTRY_COLUMNS, entry_from_row, entry_state
+from rssmania._storage.rows import ENTRY_COLUMNS, NO_DATE, entry_from_row, entry_state
 from rssmania.exceptions import InvalidSearchError
 from rssmania.types import Entry
 
@@ -286,3 +286,31 @@ def _ranked(
     more = len(rows) > limit
     entries = [entry_from_row(tuple(r)) for r in rows[:limit]]
     return entries, f"rank:{start + limit}" if more else None
+
+
+def refs(
+    db: sqlite3.Connection, user_id: int, q: EntryQuery, *, limit: int, after_key: str | None
+) -> tuple[list[tuple[int, datetime]], str | None]:
+    """The ids and dates of a page as ``page`` lists it, with the same keys, without the
+    entries' text: 10,000 of them without reading 10,000 articles (a sync's diff)."""
+    if q.ranked and q.match is not None:
+        raise ValueError("a ranked search has no id-only listing")
+    uid = int(user_id)
+    frm, where, params, date, ident = _source(uid, q)
+    order, keyset = _order(date, ident, q)
+    if after_key is not None:
+        where.append(keyset)
+        params += _parse_key(after_key, by_id=q.by_id)
+    sql = (
+        f"SELECT {ident}, {date} FROM {frm}"
+        + (" WHERE " + " AND ".join(where) if where else "")
+        + f" ORDER BY {order} LIMIT ?"
+    )
+    rows = db.execute(sql, (*params, limit + 1)).fetchall()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    found = [(int(i), to_datetime(d) or NO_DATE) for i, d in rows]
+    if not more or not rows:
+        return found, None
+    last = rows[-1]
+    return found, str(last[0]) if q.by_id else f"{last[1]}~{last[0]}"

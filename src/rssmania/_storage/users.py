@@ -157,3 +157,18 @@ def end_sessions(db: sqlite3.Connection, user_id: int, *, older_than: datetime |
         db.execute(
             "DELETE FROM sessions WHERE user_id = ? AND seen < ?", (user_id, to_text(older_than))
         )
+
+
+LOGIN_SECRET = "api.login_secret"
+"""The key of the sync APIs' login tokens (rssmania.accounts.login_signature)."""
+
+
+def login_secret(db: sqlite3.Connection, *, made: str | None = None) -> str | None:
+    """The server's secret for login tokens; ``made`` is stored first when there is none."""
+    if made is not None:
+        db.execute(
+            "INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING",
+            (LOGIN_SECRET, made),
+        )
+    row = db.execute("SELECT value FROM settings WHERE name = ?", (LOGIN_SECRET,)).fetchone()
+    return str(row[0]) if row else None

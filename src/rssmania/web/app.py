@@ -25,7 +25,7 @@ from starlette.staticfiles import StaticFiles
 
 from rssmania import Library, StorageError
 from rssmania.web import auth, live, manage, reading
-from rssmania.web.api import fever, miniflux
+from rssmania.web.api import fever, greader, miniflux
 from rssmania.web.api.cors import ApiCors
 from rssmania.web.context import Web
 from rssmania.web.security import SecurityHeaders, SingleSlashes
@@ -79,6 +79,7 @@ def make_app(
         Mount("/static", StaticFiles(directory=STATIC), name="static"),
         *miniflux.routes(),
         *fever.routes(),
+        *greader.routes(),
     ]
 
     async def storage_failed(request: Request, exc: Exception) -> Response:
