@@ -73,7 +73,8 @@ def item(entry: Entry, feed: FeedSummary | None) -> dict[str, object]:
     }
     if entry.enclosures:
         found["enclosure"] = [
-            {"href": e.href, "type": e.type or "application/octet-stream"}
+            # "href" as Google and FreshRSS; "url" too, which some clients read instead.
+            {"href": e.href, "url": e.href, "type": e.type or "application/octet-stream"}
             | ({"length": str(e.length)} if e.length is not None else {})
             for e in entry.enclosures
         ]
