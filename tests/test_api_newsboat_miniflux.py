@@ -9,7 +9,6 @@ option; its `feedhq` one has, tested with the Google Reader API).
 from __future__ import annotations
 
 import itertools
-import os
 import shutil
 import sqlite3
 import subprocess
@@ -22,12 +21,12 @@ import pytest
 from rssmania import Library
 from tests.feedserver import FeedServer, items, rss, wait_for
 from tests.test_web import PASSWORD, Serve, serving
+from tests.tmux import Terminal, terminal
 
 pytestmark = pytest.mark.skipif(
     shutil.which("newsboat") is None or shutil.which("tmux") is None,
     reason="newsboat and tmux come from tests/install-system-packages.sh",
 )
-_sockets = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
@@ -78,40 +77,10 @@ class Newsboat:
         return {int(guid): (title, int(feed), bool(unread)) for guid, title, feed, unread in rows}
 
 
-class Tmux:
-    """A program in a tmux session of its own, at 120x30, read back from the screen."""
-
-    def __init__(self, command: list[str]) -> None:
-        self.socket = f"rssmania-test-{os.getpid()}-{next(_sockets)}"
-        env = {**os.environ, "TERM": "xterm"}
-        subprocess.run(
-            ["tmux", "-L", self.socket, "new-session", "-d", "-s", "t", "-x", "120", "-y", "30",
-             subprocess.list2cmdline(command)],
-            check=True, env=env,
-        )  # fmt: skip
-
-    def screen(self) -> str:
-        return subprocess.run(
-            ["tmux", "-L", self.socket, "capture-pane", "-p", "-t", "t"],
-            capture_output=True, text=True, check=False,
-        ).stdout  # fmt: skip
-
-    def keys(self, *keys: str) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "send-keys", "-t", "t", *keys], check=True)
-
-    def shows(self, text: str, *, timeout: float = 15) -> None:
-        try:
-            wait_for(lambda: text in self.screen(), timeout=timeout, what=f"{text!r} on screen")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}; the screen:\n{self.screen()}") from None
-
-    def down_to(self, text: str) -> list[str]:
-        """The keys that move newsboat's cursor from the first row of its list to ``text``'s."""
-        rows = self.screen().splitlines()[1:]
-        return ["Home"] + ["Down"] * next(n for n, row in enumerate(rows) if text in row)
-
-    def close(self) -> None:
-        subprocess.run(["tmux", "-L", self.socket, "kill-server"], check=False)
+def down_to(term: Terminal, text: str) -> list[str]:
+    """The keys that move newsboat's cursor from the first row of its list to ``text``'s."""
+    rows = term.screen().splitlines()[1:]
+    return ["Home"] + ["Down"] * next(n for n, row in enumerate(rows) if text in row)
 
 
 _names = itertools.count(1)
@@ -140,20 +109,19 @@ def test_newsboat_reads_and_marks_through_the_miniflux_api(
     }
     assert all(unread for *_, unread in cache.values())
 
-    tmux = Tmux(newsboat.command)
-    try:
+    with terminal(newsboat.command, cwd=tmp_path, env={}) as tmux:
         # The feed list: the unread counts the web UI shows (Library.counts).
-        tmux.shows("(3/3) Feed A")
-        tmux.shows("(2/2) Feed B")
+        tmux.wait_for("(3/3) Feed A")
+        tmux.wait_for("(2/2) Feed B")
         tmux.keys("t")  # choose a tag: the categories
-        tmux.shows("Tech")
+        tmux.wait_for("Tech")
         tmux.keys("q")  # back, no tag chosen
-        tmux.shows("Your feeds")
-        # Open Feed A (the second line), mark its newest article read with N.
-        tmux.keys(*tmux.down_to("Feed A"), "Enter")
-        tmux.shows("Articles in feed 'Feed A' (3 unread, 3 total)")
+        tmux.wait_for("Your feeds")
+        # Open Feed A, mark its newest article read with N.
+        tmux.keys(*down_to(tmux, "Feed A"), "Enter")
+        tmux.wait_for("Articles in feed 'Feed A' (3 unread, 3 total)")
         tmux.keys("N")
-        tmux.shows("Articles in feed 'Feed A' (2 unread, 3 total)")
+        tmux.wait_for("Articles in feed 'Feed A' (2 unread, 3 total)")
         with Library(serve.db) as lib:
             wait_for(
                 lambda: lib.entry(user.id, ids["a article 2"]).read, what="N reaching the server"
@@ -161,14 +129,12 @@ def test_newsboat_reads_and_marks_through_the_miniflux_api(
             assert lib.counts(user.id).feeds == {a.id: 2, b.id: 2}
         # Back to the list, and "mark feed read" (A) on Feed B.
         tmux.keys("q")
-        tmux.shows("Your feeds")
-        tmux.keys(*tmux.down_to("Feed B"), "A")
+        tmux.wait_for("Your feeds")
+        tmux.keys(*down_to(tmux, "Feed B"), "A")
         with Library(serve.db) as lib:
             wait_for(lambda: lib.counts(user.id).feeds.get(b.id, 0) == 0, what="A reaching us")
         tmux.keys("q")
-        wait_for(lambda: "Your feeds" not in tmux.screen(), what="newsboat to quit")
-    finally:
-        tmux.close()
+        wait_for(lambda: not tmux.running(), what="newsboat to quit")
 
     # The other way: what the web UI changes, newsboat's next reload shows.
     with Library(serve.db) as lib:
