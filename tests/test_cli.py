@@ -56,13 +56,13 @@ def test_processes_creating_one_database_at_once(tmp_path: Path) -> None:
     db = tmp_path / "new.sqlite"
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "rssmania", "list"],
+            [sys.executable, "-m", "rssmania", "add", f"http://127.0.0.1:9/{n}.xml"],
             env=cli_env(db),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
-        for _ in range(4)
+        for n in range(4)
     ]
     for proc in procs:
         _, err = proc.communicate(timeout=60)
@@ -276,7 +276,7 @@ def test_ctrl_c_while_the_command_line_loads_is_a_clean_stop(tmp_path: Path) -> 
 def test_an_empty_rssmania_db_is_unset(tmp_path: Path) -> None:
     env = {**cli_env(tmp_path / "unused"), "RSSMANIA_DB": "", "XDG_DATA_HOME": str(tmp_path)}
     result = subprocess.run(
-        [sys.executable, "-m", "rssmania", "list"],
+        [sys.executable, "-m", "rssmania", "add", "http://127.0.0.1:9/a.xml"],
         env=env,
         capture_output=True,
         text=True,

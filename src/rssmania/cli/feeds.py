@@ -21,6 +21,7 @@ from rssmania.cli._app import (
     RuntimeFailure,
     cli,
     open_aggregator,
+    open_reading,
     pass_options,
     stdout_or_fail,
     text_option,
@@ -72,8 +73,8 @@ def remove(options: Options, url: str) -> None:
 def list_feeds(options: Options, as_json: bool) -> None:
     """Show subscriptions: title, URL, last and next check, health."""
     stdout_or_fail("the feeds")
-    with open_aggregator(options, workers=1) as agg:
-        feeds = agg.get_feeds()
+    with open_reading(options) as (lib, me):
+        feeds = lib.feeds(me)
     if as_json:
         for feed in feeds:
             click.echo(feed_line(feed), nl=False)
@@ -170,8 +171,8 @@ def import_(options: Options, file: Path) -> None:
 def export(options: Options, file: Path | None) -> None:
     """Write subscriptions as OPML 2.0 to FILE (default: standard output)."""
     out = stdout_or_fail("the OPML") if file is None else None
-    with open_aggregator(options, workers=1) as agg:
-        data = agg.export_opml()
+    with open_reading(options) as (lib, me):
+        data = lib.export_opml(me)
     if file is None:
         assert out is not None
         out.write(data)

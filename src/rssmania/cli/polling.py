@@ -31,6 +31,7 @@ from rssmania._schedule import LONGEST_INTERVAL
 from rssmania.cli._app import (
     Options,
     RuntimeFailure,
+    WholeNumber,
     cli,
     open_aggregator,
     pass_options,
@@ -72,7 +73,7 @@ def stop_on_signals(agg: Aggregator, err: Console) -> Iterator[Signals]:
 
 interval_option = click.option(
     "--interval",
-    type=click.IntRange(min=1, max=LONGEST_INTERVAL),
+    type=WholeNumber(1, LONGEST_INTERVAL),
     default=1800,
     show_default=True,
     help="Seconds between two polls of a feed (a feed's own setting wins).",
@@ -80,7 +81,7 @@ interval_option = click.option(
 
 workers_option = click.option(
     "--workers",
-    type=click.IntRange(min=1),
+    type=WholeNumber(1),
     help="Worker processes (default: one per core; 1 polls in this process).",
 )
 
@@ -306,7 +307,7 @@ def run(options: Options, interval: int, workers: int | None, executor: str, as_
 @click.option("--duration", type=click.FloatRange(min=0), help="Stop after this many seconds.")
 @click.option(
     "--port",
-    type=click.IntRange(0, 65535),
+    type=WholeNumber(0, 65535),
     default=8787,
     show_default=True,
     help="The web reader's port on 127.0.0.1 (taken: any free one).",

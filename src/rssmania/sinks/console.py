@@ -11,7 +11,7 @@ database holds.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from rich.console import Console
 from rich.markup import escape
@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rssmania._text import without_controls
+from rssmania.sinks.article import local_time
 from rssmania.types import Entry, EntryStatus, Feed, RoundSummary
 
 SHOWN_PER_FEED = 10
@@ -178,13 +179,22 @@ def feeds_table(feeds: Iterable[Feed], now: datetime) -> Table:
     return table
 
 
-def print_entries(console: Console, entries: Iterable[Entry]) -> None:
+def print_entries(
+    console: Console, entries: Iterable[Entry], *, zone: tzinfo | None = None
+) -> None:
+    """One line per entry: its entry_id, local date, title and feed; its link below.
+
+    Dates in ``zone`` (None: this machine's, as TZ says); never highlighted:
+    rich coloured the numbers inside titles.
+    """
     for entry in entries:
-        date = entry.published or entry.first_seen
-        console.print(
-            f"[dim]{date:%Y-%m-%d %H:%M}[/dim]  [bold]{markup(entry.title or '(untitled)')}[/bold]"
-            f"  [dim]({markup(entry.feed_title or entry.feed_url)})[/dim]",
-            soft_wrap=True,
-        )
+        line = Text()
+        line.append(f"{entry.entry_id:>6}  ", style="dim")
+        line.append(local_time(entry.published or entry.first_seen, zone), style="dim")
+        line.append("  ")
+        line.append(shown(entry.title or "(untitled)"), style="" if entry.read else "bold")
+        line.append(f"  ({shown(entry.feed_title or entry.feed_url)})", style="dim")
         if entry.link:
-            console.print(f"    [blue]{markup(entry.link)}[/blue]", soft_wrap=True)
+            line.append("\n        ")
+            line.append(shown(entry.link), style="blue")
+        console.print(line, soft_wrap=True, highlight=False)
