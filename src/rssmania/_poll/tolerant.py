@@ -16,6 +16,7 @@ from __future__ import annotations
 import calendar
 import io
 import time
+import xml.sax
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -173,5 +174,9 @@ def _date(parsed: object, text: object) -> datetime | None:
 
 
 def first_line(exc: object) -> str:
+    """What went wrong, in a line a person reads: where in the document, and what."""
+    if isinstance(exc, xml.sax.SAXParseException):
+        # Its str() starts with the parser's name for the input: "<unknown>:2:3: ...".
+        return f"line {exc.getLineNumber()}, column {exc.getColumnNumber()}: {exc.getMessage()}"
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:200]

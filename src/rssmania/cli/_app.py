@@ -225,7 +225,9 @@ def cli(
 ) -> None:
     """rssmania: poll feeds with every core, report each new article once."""
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="rssmania: %(name)s: %(message)s", stream=sys.stderr)
+    # Module names are for whoever debugs (-v), not for the person reading a warning.
+    layout = "rssmania: %(name)s: %(message)s" if verbose else "rssmania: %(message)s"
+    logging.basicConfig(level=level, format=layout, stream=sys.stderr)
     if verbose < 2:
         # A Dask client logs its connections at INFO (its logging is set from
         # its config when it is imported), and a lost scheduler as 30 lines
