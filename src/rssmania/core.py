@@ -516,6 +516,11 @@ class Aggregator:
         except (UserRequiredError, UserNotFoundError):
             return None
 
+    def next_due(self) -> datetime | None:
+        """When the next feed comes due (None: no feed is polled)."""
+        self._check_open()
+        return self._storage.next_due()
+
     def update_search_index(self) -> int:
         """Bring the full-text index up to date with what was stored; changes read."""
         self._check_open()
@@ -534,6 +539,7 @@ class Aggregator:
         self._check_open()
         self._lock_polling()
         self._end_round()
+        self._plan_default_interval()
         self._rounds.load_views(self._viewer())
         states = self._storage.feed_states(now=self._now(), due_only=not all_feeds)
         if states and not isinstance(self._executor, SerialExecutor):
@@ -541,20 +547,38 @@ class Aggregator:
         self._round = self._as_round(self._rounds.poll(states))
         return self._round
 
-    def watch(self, *, idle: float = 1.0) -> Iterator[FeedResult]:
+    def watch(
+        self,
+        *,
+        idle: float = 1.0,
+        on_idle: Callable[[datetime | None], None] | None = None,
+    ) -> Iterator[FeedResult]:
         """Poll forever: whatever is due, as soon as it is due, until stop().
 
         ``idle`` bounds how long it sleeps between looks at the database, so
-        that feeds added by another process are picked up.
+        that feeds added by another process are picked up. ``on_idle(next_due)``
+        is called at each of those looks with nothing due (next_due: None when
+        there is no feed to poll), from the thread that iterates.
         """
         self._check_open()
         self._lock_polling()
         self._end_round()
+        self._plan_default_interval()
         self._rounds.load_views(self._viewer())
         if not isinstance(self._executor, SerialExecutor):
             self._executor.warm_up()
+        self._rounds.on_idle = on_idle
         self._round = self._as_round(self._rounds.watch(idle))
         return self._round
+
+    def _plan_default_interval(self) -> None:
+        """This aggregator's default interval applies now to the feeds on the default."""
+
+        def plan() -> None:
+            with transaction(self._storage.db, self._storage.path) as db:
+                _subs.plan_default_interval(db, self.default_interval, now=self._now())
+
+        self._rounds.when_unlocked(plan)
 
     def _as_round(
         self, results: Generator[FeedResult, None, None]

@@ -164,7 +164,7 @@ def list_feeds(options: Options, as_json: bool) -> None:
     if not feeds:
         click.echo("No feeds yet: add one with `rssmania add URL`.")
         return
-    Console().print(human.feeds_table(feeds, datetime.now(UTC)))
+    Console().print(human.feeds_table(feeds, datetime.now(UTC)), highlight=False)
 
 
 @cli.command(name="set")

@@ -139,11 +139,21 @@ class Reporter:
     the two shows an article again at the next start rather than never.
     """
 
-    def __init__(self, agg: Aggregator, *, as_json: bool, out: BinaryIO, console: Console) -> None:
+    def __init__(
+        self,
+        agg: Aggregator,
+        *,
+        as_json: bool,
+        out: BinaryIO,
+        console: Console,
+        stamped: bool = False,
+    ) -> None:
         self.agg = agg
         self.as_json = as_json
         self.out = out
         self.console = console
+        self.stamped = stamped
+        """Each group of lines says when it arrived (`run`, the demo: output for hours)."""
 
     def report(self, changes: tuple[EntryChange, ...] | list[EntryChange]) -> None:
         if not changes:
@@ -154,17 +164,20 @@ class Reporter:
             elif self.console.is_terminal:
                 # Through rich, which keeps the progress bar below the articles; a
                 # terminal does not keep a write waiting as a slow pipe reader does.
-                human.print_changes(self.console, [c.entry for c in changes])
+                human.print_changes(self.console, [c.entry for c in changes], at=self._at())
                 self.console.file.flush()
             else:
                 entries = [c.entry for c in changes]
-                text = human.changes_text(entries, tab_size=self.console.tab_size)
+                text = human.changes_text(entries, tab_size=self.console.tab_size, at=self._at())
                 write_fully(self.out, text.encode(self.console.encoding, "replace"))
         except BrokenPipeError:
             raise  # the reader went away (`| head`): main() exits quietly
         except OSError as exc:
             raise RuntimeFailure(f"cannot write to standard output: {exc.strerror or exc}") from exc
         self.agg.ack_changes(max(c.seq for c in changes))
+
+    def _at(self) -> str:
+        return f"{datetime.now().astimezone():%H:%M:%S}" if self.stamped else ""
 
     def report_leftovers(self) -> None:
         """Changes stored by an earlier run that was killed before it could show them."""
@@ -223,7 +236,10 @@ def update(
         summary = RoundSummary(
             **counts, seconds=time.perf_counter() - started, interrupted=signals.received > 0
         )
+        next_due = agg.next_due() if counts["feeds"] == 0 else None
     line = human.summary_line(summary)
+    if counts["feeds"] == 0 and not summary.interrupted:
+        line = human.nothing_due_line(next_due, datetime.now(UTC))
     if as_json:
         err.print(line, highlight=False)
     else:
@@ -250,12 +266,24 @@ def _due(agg: Aggregator, all_feeds: bool) -> int:
     )
 
 
-def _watch(agg: Aggregator, *, as_json: bool, err: Console, banner: str = "") -> None:
+def _watch(
+    agg: Aggregator, *, as_json: bool, err: Console, banner: str = "", say_next: bool = True
+) -> None:
     out = Console(soft_wrap=True)
-    results = agg.watch()  # takes the poll lock first
+    said: list[datetime | None] = []
+
+    def between_rounds(next_due: datetime | None) -> None:
+        # Once per plan: the same next check is looked at every second while idle.
+        if not said or said[-1] != next_due:
+            said.append(next_due)
+            err.print(human.next_poll_line(next_due, datetime.now(UTC)), highlight=False)
+
+    # takes the poll lock first
+    results = agg.watch(on_idle=between_rounds if say_next else None)
     if banner:  # once the lock is ours: not "Watching..." then "another process polls"
         err.print(banner, highlight=False)
-    reporter = Reporter(agg, as_json=as_json, out=_stdout(), console=out)
+    time.tzset()  # local times as TZ says
+    reporter = Reporter(agg, as_json=as_json, out=_stdout(), console=out, stamped=True)
     reporter.report_leftovers()
     offline = False
     for result in results:
@@ -356,7 +384,7 @@ def demo(
             _demo_reader(stack, options, port, err)
         if duration is not None:
             _stop_after(agg, duration)
-        _watch(agg, as_json=as_json, err=err)
+        _watch(agg, as_json=as_json, err=err, say_next=False)  # a poll every second or two
     err.print("Demo stopped.")
 
 
