@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import click
+from rich.console import Console
 
 from rssmania import (
     Aggregator,
@@ -282,6 +283,19 @@ class WholeNumber(click.ParamType):  # type: ignore[type-arg]  # generic from cl
         return number
 
 
+class OutputConsole(Console):
+    """Standard output's console: a reader that goes away (`| head -1`) ends the command.
+
+    rich exits with code 1 then, documented here as a database error.
+    """
+
+    def on_broken_pipe(self) -> None:
+        try:
+            super().on_broken_pipe()  # standard output to /dev/null, then SystemExit(1)
+        except SystemExit:
+            raise BrokenPipeError from None  # main(): a normal end
+
+
 def stdout_or_fail(what: str) -> BinaryIO:
     """Standard output, where a command shows ``what``; a one-line error when it is closed."""
     if sys.stdout is None:  # started with `>&-`
@@ -303,9 +317,10 @@ def main() -> None:
         sys.exit(130)
     except BrokenPipeError:
         # The reader of our output went away (`| head`): a normal end, as for
-        # cat and grep; exit code 1 is documented as a database error.
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
+        # cat and grep; exit code 1 is documented as a database error. What
+        # is left in stdout's buffer goes nowhere, without a word at exit.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         sys.exit(0)
     except OSError as exc:
         # Our own output failed (`> /dev/full`, a terminal gone): one line, and

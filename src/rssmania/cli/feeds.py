@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from rssmania import (
     InvalidFeedURLError,
@@ -20,6 +19,7 @@ from rssmania._schedule import LONGEST_INTERVAL
 from rssmania.cli._app import (
     BadInput,
     Options,
+    OutputConsole,
     RuntimeFailure,
     cli,
     open_aggregator,
@@ -164,7 +164,7 @@ def list_feeds(options: Options, as_json: bool) -> None:
     if not feeds:
         click.echo("No feeds yet: add one with `rssmania add URL`.")
         return
-    Console().print(human.feeds_table(feeds, datetime.now(UTC)), highlight=False)
+    OutputConsole().print(human.feeds_table(feeds, datetime.now(UTC)), highlight=False)
 
 
 @cli.command(name="set")

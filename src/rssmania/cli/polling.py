@@ -30,6 +30,7 @@ from rssmania import (
 from rssmania._schedule import LONGEST_INTERVAL
 from rssmania.cli._app import (
     Options,
+    OutputConsole,
     RuntimeFailure,
     WholeNumber,
     cli,
@@ -190,6 +191,7 @@ def _error_line(err: Console, result: FeedResult) -> None:
         f"[red]![/red] {human.markup(result.feed.display_title)}: "
         f"{human.markup(result.error.message)}",
         soft_wrap=True,
+        highlight=False,  # rich coloured the numbers of titles and messages
     )
 
 
@@ -204,7 +206,7 @@ def update(
 ) -> None:
     """Poll the feeds that are due once, and show what is new."""
     err = Console(stderr=True)
-    out = Console(soft_wrap=True)
+    out = OutputConsole(soft_wrap=True)
     with (
         open_aggregator(
             options, workers=workers, executor=executor, outbox=True, **options.poll_settings()
@@ -269,7 +271,7 @@ def _due(agg: Aggregator, all_feeds: bool) -> int:
 def _watch(
     agg: Aggregator, *, as_json: bool, err: Console, banner: str = "", say_next: bool = True
 ) -> None:
-    out = Console(soft_wrap=True)
+    out = OutputConsole(soft_wrap=True)
     said: list[datetime | None] = []
 
     def between_rounds(next_due: datetime | None) -> None:

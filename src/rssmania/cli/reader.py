@@ -7,11 +7,11 @@ import time
 import webbrowser
 
 import click
-from rich.console import Console
 
 from rssmania.cli._app import (
     BadInput,
     Options,
+    OutputConsole,
     RuntimeFailure,
     cli,
     open_library,
@@ -53,7 +53,7 @@ def show(options: Options, entry_id: int, as_json: bool, keep_unread: bool) -> N
         if as_json:
             click.echo(entry_line(entry), nl=False)
         else:
-            console = Console()
+            console = OutputConsole()
             shown = article(entry)
             lines = len(console.render_lines(shown, pad=False))
             if should_page(lines, console.height, is_terminal=console.is_terminal):

@@ -10,12 +10,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import click
-from rich.console import Console
 
 from rssmania import Feed, Library, check_feed_url
 from rssmania.cli._app import (
     BadInput,
     Options,
+    OutputConsole,
     WholeNumber,
     cli,
     open_library,
@@ -105,7 +105,7 @@ def entries(
             click.echo(entry_line(entry), nl=False)
     else:
         use_local_zone()
-        human.print_entries(Console(), list(found))
+        human.print_entries(OutputConsole(), list(found))
 
 
 def _state_command(name: str, doc: str, verb: str) -> None:
