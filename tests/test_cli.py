@@ -20,7 +20,7 @@ import pytest
 from rssmania._demo import SAMPLE_FEEDS
 from rssmania._start import polls_with_local_workers
 from rssmania.cli.feeds import MAX_OPML_BYTES
-from tests.conftest import cli_env, rssmania
+from tests.conftest import cli_env, rssmania, rssmania_process
 from tests.feedserver import FeedServer, items, rss, wait_for
 from tests.procs import alive, descendants
 
@@ -171,7 +171,7 @@ def test_an_export_to_what_is_not_a_regular_file_writes_to_it(db: Path, tmp_path
     assert b"secret-token" in received[0]
     assert fifo.is_fifo()
     # /dev/stdout on a pipe: realpath names no file that can be created.
-    piped = rssmania(db, "export", "/dev/stdout")
+    piped = rssmania_process(db, "export", "/dev/stdout")
     assert piped.returncode == 0, piped.stderr
     assert "secret-token" in piped.stdout
     # A private export stays private once replaced.

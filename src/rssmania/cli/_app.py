@@ -11,7 +11,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -305,27 +305,35 @@ def stdout_or_fail(what: str) -> BinaryIO:
 
 def main() -> None:
     collect_garbage_less_often()
+    sys.exit(run())
+
+
+def run(args: Sequence[str] | None = None) -> int:
+    """The command line, to its exit code: main() exits with it, tests run it in-process."""
     try:
-        cli.main(prog_name="rssmania", standalone_mode=False)
+        code = cli.main(
+            list(args) if args is not None else None, prog_name="rssmania", standalone_mode=False
+        )
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.exceptions.Abort:
-        sys.exit(130)
+        return 130
     except KeyboardInterrupt:
         click.echo("Stopped at once.", err=True)
-        sys.exit(130)
+        return 130
     except BrokenPipeError:
         # The reader of our output went away (`| head`): a normal end, as for
         # cat and grep; exit code 1 is documented as a database error. What
         # is left in stdout's buffer goes nowhere, without a word at exit.
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        sys.exit(0)
+        return 0
     except OSError as exc:
         # Our own output failed (`> /dev/full`, a terminal gone): one line, and
         # what was not shown stays in the change log for the next run.
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
             click.echo(f"Error: cannot write: {exc.strerror or exc}", err=True)
-        sys.exit(1)
+        return 1
+    return code if isinstance(code, int) else 0  # --help, --version: click's own code

@@ -193,8 +193,9 @@ def feeds_table(feeds: Iterable[Feed], now: datetime) -> Table:
     for feed in feeds:
         style = "" if feed.healthy else "red"
         url = markup(feed.url)
-        if feed.moved_from:
-            url += f" [dim](moved from {markup(feed.moved_from)})[/dim]"
+        said = markup(health(feed))
+        if feed.moved_from:  # in the last column, the widest: the URL one is cut
+            said += f" [dim](moved from {markup(feed.moved_from)})[/dim]"
         title = feed.given_title
         table.add_row(
             markup(title) if title else "[dim]-[/dim]",  # not the URL again
@@ -204,7 +205,7 @@ def feeds_table(feeds: Iterable[Feed], now: datetime) -> Table:
             relative(feed.last_checked, now),
             markup(next_check(feed, now)),
             saved(feed),
-            f"[{style}]{markup(health(feed))}[/{style}]" if style else markup(health(feed)),
+            f"[{style}]{said}[/{style}]" if style else said,
         )
     return table
 
