@@ -379,8 +379,17 @@ def test_killed_and_restarted_daemon_reports_each_article_once(
     assert sorted(seen) == sorted(expected), "each article exactly once"
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("command", ["update", "run"])
+# Each signal with each command: the everyday loop keeps two of the four (7 s each).
+@pytest.mark.parametrize(
+    ("command", "sig"),
+    [
+        ("update", signal.SIGINT),
+        ("run", signal.SIGTERM),
+        pytest.param("update", signal.SIGTERM, marks=pytest.mark.slow),
+        pytest.param("run", signal.SIGINT, marks=pytest.mark.slow),
+    ],
+    ids=["update-SIGINT", "run-SIGTERM", "update-SIGTERM", "run-SIGINT"],
+)
 def test_a_signal_stops_within_5_s_and_leaves_no_child(
     db: Path, sig: signal.Signals, command: str
 ) -> None:
@@ -395,7 +404,7 @@ def test_a_signal_stops_within_5_s_and_leaves_no_child(
         _stop_and_check(server, db, sig, command, urls)
 
 
-@pytest.mark.parametrize("command", ["update", "run"])
+@pytest.mark.parametrize("command", ["run", pytest.param("update", marks=pytest.mark.slow)])
 def test_a_sigterm_to_the_process_group_keeps_the_grace_period(db: Path, command: str) -> None:
     # systemd's stop and `kill -TERM -PGID` reach the workers too: they died at
     # once ("a worker process died"), and nothing in flight was stored.

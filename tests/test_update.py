@@ -393,7 +393,10 @@ def test_bad_feeds_get_an_error_and_the_rest_succeed(
         assert agg.get_feed(url404).error_count == 0
 
 
-@pytest.mark.parametrize(("n_feeds", "crashers"), [(21, [10]), (40, [7, 8, 31])])
+@pytest.mark.parametrize(
+    ("n_feeds", "crashers"),
+    [(21, [10]), pytest.param(40, [7, 8, 31], marks=pytest.mark.slow)],  # several: 8 s
+)
 def test_a_worker_that_dies_does_not_stop_the_round(
     server: FeedServer, db: Path, n_feeds: int, crashers: list[int]
 ) -> None:
