@@ -5,10 +5,16 @@ Output is rendered at a fixed width (COLUMNS) and read as a person would.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import io
 import json
+import os
+import pty
+import struct
 import subprocess
 import sys
+import termios
 from dataclasses import replace
 from pathlib import Path
 
@@ -273,3 +279,52 @@ def test_an_article_lists_its_attachments_with_its_links(db: Path, stored: int) 
     lines = captured.get().splitlines()
     assert lines[-1] == "[4] https://example.org/ep1.mp3 (attachment)"
     assert lines[-2] == "[3] https://example.org/cat.png"
+
+
+def run_on_a_terminal(db: Path, *args: str, env: dict[str, str]) -> str:
+    """`rssmania ARGS` with a pseudo-terminal of 24 rows for its output; what it showed."""
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rssmania", *args],
+        env={**cli_env(db), **env},
+        stdin=child,
+        stdout=child,
+        stderr=subprocess.PIPE,
+    )
+    os.close(child)
+    shown = b""
+    with contextlib.suppress(OSError):  # EIO: the terminal's other end closed
+        while chunk := os.read(main, 65536):
+            shown += chunk
+    os.close(main)
+    assert proc.wait(timeout=60) == 0, proc.stderr.read() if proc.stderr else ""
+    return shown.decode("utf-8", "replace")
+
+
+def test_a_long_article_on_a_terminal_goes_through_the_pager(
+    db: Path, server: FeedServer, tmp_path: Path
+) -> None:
+    long_text = "".join(f"<p>Paragraph {n} of a long read.</p>" for n in range(40))
+    item = Item("long-1", "A long read", "https://example.org/long", long_text, 1.7e9)
+    polled(db, server, "/long.xml", rss("Long", [item]))
+    with Library(db) as lib:
+        (entry,) = lib.entries(lib.default_user().id).entries
+    paged = tmp_path / "paged.txt"
+    pager = {"PAGER": f"cat > {paged}", "TERM": "xterm-256color", "COLUMNS": "", "LINES": ""}
+    shown = run_on_a_terminal(db, "show", str(entry.entry_id), env=pager)
+    text = paged.read_text()
+    assert "Paragraph 39 of a long read." in text
+    assert "\x1b[1m" in text  # the title in bold: the pager is told to show styles
+    assert "Paragraph" not in shown
+    # A short one is printed on the terminal itself.
+    short = tmp_path / "short.txt"
+    item = Item("short-1", "A short read", "https://example.org/short", "<p>Brief.</p>", 1.7e9)
+    polled(db, server, "/short.xml", rss("Short", [item]))
+    with Library(db) as lib:
+        found = lib.entries(lib.default_user().id, search="title:short").entries
+    shown = run_on_a_terminal(
+        db, "show", str(found[0].entry_id), env={**pager, "PAGER": f"cat > {short}"}
+    )
+    assert "Brief." in shown
+    assert not short.exists()
