@@ -194,17 +194,22 @@ def test_arguments_that_are_not_utf8_get_one_line_and_change_nothing(db: Path) -
         [b"remove", b"http://127.0.0.1:9/a\xff.xml"],
         [b"entries", b"--feed", b"http://127.0.0.1:9/a\xff.xml"],
     ]:
-        result = subprocess.run(
-            [sys.executable.encode(), b"-m", b"rssmania", *args],
-            env=cli_env(db),
-            capture_output=True,
-            timeout=60,
-            check=False,
-        )
+        # As the interpreter hands such bytes of argv over: lone surrogates.
+        result = rssmania(db, *(os.fsdecode(arg) for arg in args))
         assert result.returncode == 2, (args, result)
-        assert b"Traceback" not in result.stderr, args
-        assert b"not UTF-8" in result.stderr or b"not subscribed" in result.stderr, args
+        assert "Traceback" not in result.stderr, args
+        assert "not UTF-8" in result.stderr or "not subscribed" in result.stderr, args
     assert rssmania(db, "list", "--json").stdout == before
+    # Once through a real interpreter's argv.
+    real = subprocess.run(
+        [sys.executable.encode(), b"-m", b"rssmania", b"add", b"http://127.0.0.1:9/b\xff.xml"],
+        env=cli_env(db),
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert real.returncode == 2, real
+    assert b"not UTF-8" in real.stderr
 
 
 def test_a_user_agent_that_cannot_be_sent_is_refused_before_polling(
