@@ -65,7 +65,7 @@ def add(
             raise BadInput(str(exc)) from exc
     user_agent = options.user_agent or USER_AGENT
     found = asyncio.run(_discover(addresses, user_agent, options.refuse_private))
-    chosen, problems = _choose(addresses, found, first=first)
+    chosen, unchecked, problems = _choose(addresses, found, first=first)
     if problems:
         raise BadInput("\n".join(problems))
     with open_aggregator(options, workers=1) as agg:
@@ -75,6 +75,8 @@ def add(
             added = [agg.add_feed(fresh[0], title=title, category=category)]
         else:
             added = agg.add_feeds(fresh, category=category) if fresh else []
+    for note in unchecked:
+        click.echo(note, err=True)
     for feed in added:
         sites = [address for address, url in chosen.items() if url == feed.url != address]
         click.echo(f"Added {feed.url}" + (f" (found at {sites[0]})" if sites else ""))
@@ -113,9 +115,11 @@ async def _discover(
 
 def _choose(
     addresses: list[str], found: list[list[FoundFeed] | FeedError], *, first: bool
-) -> tuple[dict[str, str], list[str]]:
-    """The feed URL to add for each address, and what stops the command (nothing added)."""
+) -> tuple[dict[str, str], list[str], list[str]]:
+    """The feed URL to add for each address, notes on those taken unchecked, and what
+    stops the command (then nothing is added)."""
     chosen: dict[str, str] = {}
+    unchecked: list[str] = []
     problems: list[str] = []
     for address, feeds in zip(addresses, found, strict=True):
         if isinstance(feeds, FeedError):
@@ -124,7 +128,7 @@ def _choose(
             else:
                 # Down now, or not yet up: a feed URL is worth keeping, and polling
                 # it will say what is wrong (as it did before addresses were looked at).
-                click.echo(f"{address}: not checked, {feeds.message}; added as given", err=True)
+                unchecked.append(f"{address}: not checked, {feeds.message}; added as given")
                 chosen[address] = address
         elif len(feeds) == 1 or first:
             chosen[address] = feeds[0].url
@@ -136,7 +140,7 @@ def _choose(
                 f"{address} names {len(feeds)} feeds: add one of them, or all, "
                 f"or the first with --first:\n{listed}"
             )
-    return chosen, problems
+    return chosen, unchecked, problems
 
 
 @cli.command()
