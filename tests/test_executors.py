@@ -26,7 +26,6 @@ from typing import Any
 
 import pytest
 
-from rssmania import Aggregator
 from rssmania._dask import ClusterError, DaskPool, scheduler_address
 from rssmania._dask.connect import POLL_PACKAGES, version_mismatches
 from rssmania._dask.worker import entry_digest, without_known
@@ -47,6 +46,7 @@ from tests.fixtures import (
     poll_batch_raising_on_bug,
     poll_batch_recording_pid,
 )
+from tests.fixtures import unspaced as Aggregator
 from tests.pool_tasks import (
     echo,
     echo_counting,

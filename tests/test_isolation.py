@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from rssmania import Aggregator
 from rssmania._poll import batch
 from rssmania._poll.fetch import Fetched
 from rssmania._poll.jobs import PollSettings
@@ -25,6 +24,7 @@ from tests.fixtures import (
     poll_batch_recording_pid,
     poll_batch_unstorable_on_bad,
 )
+from tests.fixtures import unspaced as Aggregator
 from tests.procs import alive, descendants
 from tests.test_cli import Daemon
 

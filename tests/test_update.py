@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from rssmania import Aggregator, EntryStatus, FeedExistsError, FeedResult, InvalidFeedURLError
+from rssmania import EntryStatus, FeedExistsError, FeedResult, InvalidFeedURLError
 from rssmania._poll.parse import HASH_SCHEME
 from tests.feedserver import FeedServer, Item, items, rss, wait_for
 from tests.fixtures import poll_batch_dying_on_crash
+from tests.fixtures import unspaced as Aggregator
 
 
 def reported(results: list[FeedResult]) -> list[tuple[str, str, str]]:
