@@ -131,6 +131,7 @@ def test_long_articles_go_through_a_pager_on_a_terminal_only() -> None:
             "k | v\n1 | 2",
         ),
         ("<p>esc\x1b[2Jape</p>", "esc[2Jape"),
+        ("<div>" * 100 + "deep" + "</div>" * 100, "deep"),  # a hostile nesting: the words
     ],
 )
 def test_html_as_terminal_text(html: str, expected: str) -> None:

@@ -55,6 +55,8 @@ _STYLES = {
     "tt": "cyan",
     "mark": "reverse",
 }
+_DEEPEST = 40
+"""Elements nested deeper are shown as plain text: each level is a Python frame or two."""
 _SKIPPED = frozenset({"script", "style", "template", "head", "title", "noscript"})
 
 
@@ -255,6 +257,10 @@ def render_html(html: str) -> Body:
         root = lxml.html.fragment_fromstring(html, create_parent="div")
     except (lxml.etree.ParserError, ValueError):
         return Body([Text(without_controls(html))], [])
+    if max((len(list(e.iterancestors())) for e in root.iter()), default=0) > _DEEPEST:
+        # Nesting no article needs (a hostile feed's): its words, without the layout.
+        words = _SPACE.sub(" ", without_controls(root.text_content())).strip()
+        return Body([Text(words)] if words else [], [])
     return Body(renderer.blocks(root), renderer.links.urls)
 
 
