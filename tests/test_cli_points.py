@@ -26,8 +26,9 @@ from rssmania._poll.fetch import fetch, make_session
 from rssmania._poll.jobs import PollJob, PollSettings
 from rssmania._poll.tolerant import first_line
 from rssmania.cli import cli
+from rssmania.cli.polling import _error_line as error_line
 from rssmania.sinks import console as human
-from rssmania.types import Entry, FeedError
+from rssmania.types import Entry, Feed, FeedError, FeedResult
 from tests.conftest import cli_env
 from tests.feedserver import FeedServer, items, rss, wait_for
 from tests.test_cli import Daemon
@@ -115,12 +116,30 @@ def test_6_warnings_carry_no_module_name_unless_verbose(db: Path) -> None:
         assert all(line.startswith(prefix) for line in warnings), warnings
 
 
-def test_7_numbers_in_new_article_titles_are_not_coloured() -> None:
+def test_7_numbers_in_what_update_prints_are_not_coloured() -> None:
+    # rich's highlighter coloured "10" and "2024" inside titles (entries: in
+    # test_cli_reader), and the numbers of error lines.
     out = io.StringIO()
     console = Console(file=out, width=100, force_terminal=True, color_system="truecolor")
-    entry = human_entry("Top 10 tips for 2024")
-    human.print_changes(console, [entry])
-    assert "Top 10 tips for 2024" in out.getvalue()
+    human.print_changes(console, [human_entry("Top 10 tips for 2024")])
+    feed = Feed(
+        url="http://x/feed",
+        title="Top 10 tips for 2024",
+        link=None,
+        user_title=None,
+        category=None,
+        added=NOW,
+        last_checked=NOW,
+        next_check=NOW,
+        last_status=404,
+        error_count=1,
+        last_error="HTTP 404",
+        interval=None,
+    )
+    error_line(console, FeedResult(feed, (), FeedError("http", "HTTP 404 Not Found"), False, 0.1))
+    printed = out.getvalue()
+    assert "- Top 10 tips for 2024 " in printed
+    assert "! Top 10 tips for 2024: HTTP 404 Not Found" in printed.replace("\x1b[31m!\x1b[0m", "!")
 
 
 def test_9_update_with_nothing_due_says_when_and_how(server: FeedServer, db: Path) -> None:
