@@ -34,7 +34,7 @@ from rssmania._storage import entries as _entries
 from rssmania._storage import search as _search
 from rssmania._storage import subscriptions as _subs
 from rssmania._storage import users as _users
-from rssmania._storage.connection import transaction
+from rssmania._storage.connection import BUSY_TIMEOUT, transaction
 from rssmania._storage.entries import EntryQuery
 from rssmania._storage.frozen import login_name_5
 from rssmania._text import CONTROLS, is_utf8, without_controls
@@ -574,11 +574,19 @@ class Aggregator:
     def _plan_default_interval(self) -> None:
         """This aggregator's default interval applies now to the feeds on the default."""
 
-        def plan() -> None:
-            with transaction(self._storage.db, self._storage.path) as db:
+        db = self._storage.db
+        # Not worth waiting for: another program's write (a backup) is for the
+        # round to wait out, with what it has to store.
+        db.execute("PRAGMA busy_timeout = 200")
+        try:
+            with transaction(db, self._storage.path):
                 _subs.plan_default_interval(db, self.default_interval, now=self._now())
-
-        self._rounds.when_unlocked(plan)
+        except DatabaseLockedError:
+            # Another program holds a write: each feed's next poll plans with
+            # this interval anyway; `run` must not end for this.
+            log.info("the database is locked: the default interval applies from each next poll")
+        finally:
+            db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
 
     def _as_round(
         self, results: Generator[FeedResult, None, None]
