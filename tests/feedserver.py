@@ -73,7 +73,8 @@ class FeedServer:
 
     def __enter__(self) -> FeedServer:
         for httpd in self._servers:
-            threading.Thread(target=httpd.serve_forever, daemon=True).start()
+            # Polled every 50 ms for shutdown() (0.5 s by default: half a second a test).
+            threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:

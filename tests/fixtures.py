@@ -6,7 +6,9 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import replace
+from typing import Any
 
+import rssmania
 from rssmania._poll import PollJob, PollOutcome, PollSettings, poll_batch
 from tests.pool_tasks import record_pid
 
@@ -53,3 +55,13 @@ def poll_batch_recording_pid(settings: PollSettings, jobs: Sequence[PollJob]) ->
     (a query: a feed URL keeps no fragment)."""
     record_pid(jobs, "?pids=")
     return poll_batch(settings, jobs)
+
+
+def unspaced(path: object, **options: Any) -> rssmania.Aggregator:
+    """An Aggregator without the 0.1 s between two requests to one host.
+
+    For tests about something else than politeness (tests/test_polite.py keeps
+    the spacing): their feeds are all on 127.0.0.1, and the spacing was most
+    of their time.
+    """
+    return rssmania.Aggregator(path, **{"per_host_spacing": 0.0, **options})  # type: ignore[arg-type]

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import feedparser
+import pytest
 
 from rssmania._poll.html import text_of, web_link
 from rssmania._poll.jobs import ParsedEntry, ParsedFeed
@@ -166,6 +167,7 @@ def compare(
     return agree, compared, found, counts
 
 
+@pytest.mark.slow  # corpus-wide
 def test_entries_agree_with_feedparser(corpus: Path) -> None:
     agree, compared, found, counts = compare(corpus)
     assert counts == {name: (ours, ref) for name, (ours, ref, _) in KNOWN_COUNTS.items()}

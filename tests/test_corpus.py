@@ -5,10 +5,13 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from rssmania import Aggregator
 from tests.feedserver import FeedServer
 
 
+@pytest.mark.slow  # corpus-wide
 def test_real_corpus_polls_without_internal_error(
     corpus: Path, server: FeedServer, db: Path
 ) -> None:

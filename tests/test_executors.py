@@ -26,7 +26,6 @@ from typing import Any
 
 import pytest
 
-from rssmania import Aggregator
 from rssmania._dask import ClusterError, DaskPool, scheduler_address
 from rssmania._dask.connect import POLL_PACKAGES, version_mismatches
 from rssmania._dask.worker import entry_digest, without_known
@@ -47,6 +46,7 @@ from tests.fixtures import (
     poll_batch_raising_on_bug,
     poll_batch_recording_pid,
 )
+from tests.fixtures import unspaced as Aggregator
 from tests.pool_tasks import (
     echo,
     echo_counting,
@@ -61,7 +61,9 @@ Pool = Any  # WorkerPool | DaskPool: the surface the round uses
 __all__ = ["cluster_fixture", "shared_cluster_fixture"]  # fixtures, for pytest to find
 
 
-@pytest.fixture(params=["local", "dask"])
+# The conformance suite on Dask too, in the full run (.ci/run): a cluster
+# round trip costs seconds a case, and the local pool is the everyday one.
+@pytest.fixture(params=["local", pytest.param("dask", marks=pytest.mark.slow)])
 def pool(request: pytest.FixtureRequest) -> Iterator[Pool]:
     made: Pool
     if request.param == "local":
@@ -261,7 +263,9 @@ def test_the_core_does_not_import_dask() -> None:
 # -- the same round through the public API ------------------------------------------
 
 
-@pytest.fixture(params=["local", "dask"])
+# The conformance suite on Dask too, in the full run (.ci/run): a cluster
+# round trip costs seconds a case, and the local pool is the everyday one.
+@pytest.fixture(params=["local", pytest.param("dask", marks=pytest.mark.slow)])
 def executor(request: pytest.FixtureRequest) -> dict[str, Any]:
     """Aggregator options: two local worker processes, or the test cluster's two workers."""
     if request.param == "local":
@@ -386,6 +390,7 @@ def test_losing_the_scheduler_mid_round_ends_it_and_loses_nothing(db: Path, tmp_
             assert all(agg.get_feed(url).last_checked is None for url in slow)
 
 
+@pytest.mark.slow  # 14 s: a cluster of its own, lost mid-round (the Aggregator's test stays)
 def test_the_command_line_says_in_one_line_that_the_scheduler_was_lost(
     db: Path, tmp_path: Path
 ) -> None:
@@ -533,7 +538,9 @@ def test_an_unreachable_scheduler_is_a_clear_error() -> None:
     pool.close()
 
 
-@pytest.mark.parametrize("answers", [False, True], ids=["silent", "http"])
+@pytest.mark.parametrize(
+    "answers", [pytest.param(False, marks=pytest.mark.slow), True], ids=["silent", "http"]
+)
 def test_another_service_on_the_port_is_a_clear_error(answers: bool, server: FeedServer) -> None:
     # A port that accepts and never answers hung Client() for good (two
     # Ctrl+C did not end it); an HTTP server did the same.

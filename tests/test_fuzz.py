@@ -134,11 +134,13 @@ def _poll_bodies(bodies: Sequence[tuple[str, bytes, str | None]]) -> list[str]:
 # feedparser's own suite ---------------------------------------------------------------------
 
 
+@pytest.mark.slow  # corpus-wide
 @pytest.mark.parametrize("content_type", [None, "application/xml"])
 def test_feedparser_suite_parses_without_raising(corpus: Path, content_type: str | None) -> None:
     _parse_all(_suite_files(corpus), corpus, content_type)
 
 
+@pytest.mark.slow  # corpus-wide
 def test_feedparser_suite_polls_without_internal_error(corpus: Path) -> None:
     files = _suite_files(corpus)
     root = corpus / "feedparser-suite"
@@ -149,6 +151,7 @@ def test_feedparser_suite_polls_without_internal_error(corpus: Path) -> None:
 # The real corpus (its pipeline run is in test_corpus.py) ------------------------------------
 
 
+@pytest.mark.slow  # corpus-wide
 def test_real_corpus_parses_without_raising(corpus: Path) -> None:
     files = sorted(p for p in (corpus / "real").rglob("*") if p.is_file())
     assert len(files) > 300, "the corpus looks incomplete"
@@ -310,6 +313,7 @@ def _mutants(draw: st.DrawFn, samples: tuple[tuple[str, bytes], ...]) -> Mutant:
         HealthCheck.data_too_large,
     ],
 )
+@pytest.mark.slow  # corpus-wide
 @given(data=st.data())
 def test_mutated_feeds_parse_to_a_value(corpus: Path, data: st.DataObject) -> None:
     mutant = data.draw(_mutants(_samples(corpus)))
@@ -332,6 +336,7 @@ def test_mutated_feeds_parse_to_a_value(corpus: Path, data: st.DataObject) -> No
         HealthCheck.data_too_large,
     ],
 )
+@pytest.mark.slow  # corpus-wide
 @given(data=st.data())
 def test_mutated_feeds_poll_without_internal_error(corpus: Path, data: st.DataObject) -> None:
     mutants = [data.draw(_mutants(_samples(corpus))) for _ in range(30)]

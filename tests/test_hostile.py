@@ -26,9 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from rssmania import Aggregator, Entry, Feed, FeedResult, InvalidFeedURLError
+from rssmania import Entry, Feed, FeedResult, InvalidFeedURLError
 from tests.conftest import cli_env, rssmania
 from tests.feedserver import FeedServer, items, rss, wait_for
+from tests.fixtures import unspaced as Aggregator
 
 MIB = 1024 * 1024
 RSS_TYPE = "application/rss+xml; charset=utf-8"
@@ -71,7 +72,7 @@ class HostileServer:
         self._httpd.daemon_threads = True
 
     def __enter__(self) -> HostileServer:
-        threading.Thread(target=self._httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self._httpd.serve_forever, args=(0.05,), daemon=True).start()
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 
-from rssmania import Aggregator
 from rssmania._poll import batch
 from rssmania._poll.fetch import Fetched
 from rssmania._poll.jobs import PollSettings
@@ -25,6 +24,7 @@ from tests.fixtures import (
     poll_batch_recording_pid,
     poll_batch_unstorable_on_bad,
 )
+from tests.fixtures import unspaced as Aggregator
 from tests.procs import alive, descendants
 from tests.test_cli import Daemon
 
@@ -32,12 +32,13 @@ from tests.test_cli import Daemon
 def test_a_feed_that_hangs_its_worker_is_found_and_the_rest_polled(
     server: FeedServer, db: Path
 ) -> None:
-    urls = [server.set(f"/ok{i}.xml", rss(f"OK {i}", items(f"ok{i}", 2))) for i in range(10)]
+    # Each step of the bisection waits out a batch deadline: few feeds, a short one.
+    urls = [server.set(f"/ok{i}.xml", rss(f"OK {i}", items(f"ok{i}", 2))) for i in range(5)]
     hang = server.set("/hang.xml", rss("Hang", items("hang", 2)))
     with Aggregator(
-        db, workers=2, _poll_batch=poll_batch_hanging_on_hang, _batch_deadline=2.0
+        db, workers=2, _poll_batch=poll_batch_hanging_on_hang, _batch_deadline=1.5
     ) as agg:
-        agg.add_feeds([*urls[:4], hang, *urls[4:]])
+        agg.add_feeds([*urls[:2], hang, *urls[2:]])
         started = time.monotonic()
         results = {r.feed.url: r for r in agg.update()}
         elapsed = time.monotonic() - started

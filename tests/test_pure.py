@@ -472,3 +472,37 @@ def test_a_batch_is_given_the_time_its_largest_host_honestly_takes() -> None:
     assert _budget(many_hosts, settings, largest_host=1, queued=False) < 7 * 60
     hosts_of = _HostsOf()
     assert (hosts_of.largest(one_host), hosts_of.largest(many_hosts)) == (14, 1)
+
+
+def test_the_feed_list_at_140_columns_is_one_line_per_feed() -> None:
+    # It took two lines a feed, showed the URL again as the title of a feed
+    # without one, had no category, and said "Unchanged: 50% of 2".
+    feed = Feed(
+        url="https://blog.example.org/a/rather/long/path/to/the/feed.xml",
+        title="A blog with a title long enough to be cut somewhere",
+        link=None,
+        user_title=None,
+        category="Tech/Python",
+        added=NOW,
+        last_checked=NOW - timedelta(minutes=5),
+        next_check=NOW + timedelta(minutes=25),
+        last_status=200,
+        error_count=0,
+        last_error=None,
+        interval=None,
+        polls=2,
+        not_modified_count=1,
+    )
+    untitled = replace(feed, url="https://untitled.example.org/feed", title=None, category=None)
+    feeds = [feed, untitled, replace(feed, url="https://c.example/x.xml", polls=1)]
+    console, buffer = render(width=140)
+    console.print(human.feeds_table(feeds, NOW))
+    lines = buffer.getvalue().splitlines()
+    assert len(lines) == 1 + len(feeds)
+    assert lines[0].split()[:3] == ["Title", "Category", "URL"]
+    assert "Tech/Python" in lines[1]
+    assert "2 polls, 1 unchanged" in lines[1]
+    assert "1 poll, 1 unchanged" in lines[3]
+    assert lines[2].startswith("- ")
+    assert lines[2].count("untitled.example.org") == 1
+    assert max(len(line) for line in lines) <= 140

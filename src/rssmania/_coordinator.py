@@ -98,6 +98,8 @@ class Coordinator:
         self._batch_deadline = batch_deadline
         self.index_search = index_search
         self.publish_progress = publish_progress
+        self.on_idle: Callable[[datetime | None], None] | None = None
+        """Told, while watching and idle, when the next feed comes due (None: no feed)."""
         self._now = now
         self.stop = StopFlag(grace=stop_grace)
         self.in_flight: InFlight = {}
@@ -170,6 +172,8 @@ class Coordinator:
                 continue
             self._maintain()  # idle: the index catches up; retention now and then
             next_due = self.storage.next_due()
+            if self.on_idle is not None:
+                self.on_idle(next_due)
             wait = idle if next_due is None else (next_due - now).total_seconds()
             self._sleep(min(max(wait, 0.05), idle))
 

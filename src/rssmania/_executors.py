@@ -21,6 +21,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
 from rssmania._poll.worker import BATCH_MODULE, worker_init
+from rssmania._worker_context import worker_context
 
 FORKSERVER_MODULE = "rssmania._poll.forkserver"
 
@@ -102,7 +103,8 @@ class WorkerPool:
         self._pool: ProcessPoolExecutor | None = None
         # forkserver, not fork: the coordinator may hold threads (a progress
         # bar, a web UI) and forking a threaded process can deadlock a child.
-        self._context = multiprocessing.get_context("forkserver")
+        # Workers never run the caller's main module again (a script, a GUI).
+        self._context = worker_context()
         # Shared with every worker (also those of a rebuilt pool) at start-up.
         self.stop_event = self._context.Event()
         # Counts workers that got as far as our initializer: none at all

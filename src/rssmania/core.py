@@ -34,7 +34,7 @@ from rssmania._storage import entries as _entries
 from rssmania._storage import search as _search
 from rssmania._storage import subscriptions as _subs
 from rssmania._storage import users as _users
-from rssmania._storage.connection import transaction
+from rssmania._storage.connection import BUSY_TIMEOUT, transaction
 from rssmania._storage.entries import EntryQuery
 from rssmania._storage.frozen import login_name_5
 from rssmania._text import CONTROLS, is_utf8, without_controls
@@ -516,6 +516,11 @@ class Aggregator:
         except (UserRequiredError, UserNotFoundError):
             return None
 
+    def next_due(self) -> datetime | None:
+        """When the next feed comes due (None: no feed is polled)."""
+        self._check_open()
+        return self._storage.next_due()
+
     def update_search_index(self) -> int:
         """Bring the full-text index up to date with what was stored; changes read."""
         self._check_open()
@@ -534,6 +539,7 @@ class Aggregator:
         self._check_open()
         self._lock_polling()
         self._end_round()
+        self._plan_default_interval()
         self._rounds.load_views(self._viewer())
         states = self._storage.feed_states(now=self._now(), due_only=not all_feeds)
         if states and not isinstance(self._executor, SerialExecutor):
@@ -541,20 +547,46 @@ class Aggregator:
         self._round = self._as_round(self._rounds.poll(states))
         return self._round
 
-    def watch(self, *, idle: float = 1.0) -> Iterator[FeedResult]:
+    def watch(
+        self,
+        *,
+        idle: float = 1.0,
+        on_idle: Callable[[datetime | None], None] | None = None,
+    ) -> Iterator[FeedResult]:
         """Poll forever: whatever is due, as soon as it is due, until stop().
 
         ``idle`` bounds how long it sleeps between looks at the database, so
-        that feeds added by another process are picked up.
+        that feeds added by another process are picked up. ``on_idle(next_due)``
+        is called at each of those looks with nothing due (next_due: None when
+        there is no feed to poll), from the thread that iterates.
         """
         self._check_open()
         self._lock_polling()
         self._end_round()
+        self._plan_default_interval()
         self._rounds.load_views(self._viewer())
         if not isinstance(self._executor, SerialExecutor):
             self._executor.warm_up()
+        self._rounds.on_idle = on_idle
         self._round = self._as_round(self._rounds.watch(idle))
         return self._round
+
+    def _plan_default_interval(self) -> None:
+        """This aggregator's default interval applies now to the feeds on the default."""
+
+        db = self._storage.db
+        # Not worth waiting for: another program's write (a backup) is for the
+        # round to wait out, with what it has to store.
+        db.execute("PRAGMA busy_timeout = 200")
+        try:
+            with transaction(db, self._storage.path):
+                _subs.plan_default_interval(db, self.default_interval, now=self._now())
+        except DatabaseLockedError:
+            # Another program holds a write: each feed's next poll plans with
+            # this interval anyway; `run` must not end for this.
+            log.info("the database is locked: the default interval applies from each next poll")
+        finally:
+            db.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT * 1000)}")
 
     def _as_round(
         self, results: Generator[FeedResult, None, None]

@@ -180,16 +180,15 @@ class DatabaseLockedError(StorageError):
 class WorkerStartupError(RssmaniaError, RuntimeError):
     """Worker processes die before running any code of ours.
 
-    The usual cause: a script that polls at import time. Worker processes
-    import the main module, so it must guard its work with
-    ``if __name__ == "__main__":``.
+    Workers never import the caller's main module; what is left is the
+    machine refusing processes (a process or memory limit) or a broken
+    installation, which ``workers=1`` (polling in this process) shows.
     """
 
     def __str__(self) -> str:
         return (
-            "worker processes die as they start. If you call rssmania from a script, "
-            'put the calls under `if __name__ == "__main__":` (workers import the main '
-            "module), or use workers=1"
+            "worker processes die as they start (a limit on processes or memory? "
+            "workers=1 polls in this process and shows the error)"
         )
 
 

@@ -43,6 +43,7 @@ from rssmania._storage import subscriptions as _subs
 from rssmania._storage import users as _users
 from rssmania._storage.connection import (
     BUSY_TIMEOUT,
+    check_readable,
     connect,
     storage_error,
     transaction,
@@ -56,6 +57,7 @@ from rssmania.exceptions import (
     EntryNotFoundError,
     InvalidFeedURLError,
     InvalidSearchError,
+    StorageError,
     UserNotFoundError,
 )
 from rssmania.types import (
@@ -86,11 +88,23 @@ MAX_IDS = 10_000
 class Library:
     """Reading one database, from any number of threads."""
 
-    def __init__(self, path: str | Path, *, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        now: Callable[[], datetime] | None = None,
+        readonly: bool = False,
+    ) -> None:
+        """``readonly``: never write (a file this process may not write; a database
+        that must exist: StorageError when it does not, or is of an older version)."""
         self.path = str(path)
         self._now = now or (lambda: datetime.now(UTC))
-        self._writer = connect(self.path)  # migrates a database of an older version
-        self._writer.execute("PRAGMA busy_timeout = 5")
+        self._writer: sqlite3.Connection | None = None
+        if readonly:
+            check_readable(self.path)
+        else:
+            self._writer = connect(self.path)  # migrates a database of an older version
+            self._writer.execute("PRAGMA busy_timeout = 5")
         self._write_lock = threading.Lock()
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
@@ -118,7 +132,8 @@ class Library:
             for db in self._readers:
                 db.close()
         with self._write_lock:
-            self._writer.close()
+            if self._writer is not None:
+                self._writer.close()
 
     def _read(self, work: Callable[[sqlite3.Connection], T]) -> T:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
@@ -144,10 +159,13 @@ class Library:
         with self._write_lock:
             if self._closed:
                 raise AggregatorStateError("the library is closed")
+            if self._writer is None:
+                raise StorageError(self.path, "opened read-only: nothing can be changed")
+            writer = self._writer
             deadline = time.monotonic() + BUSY_TIMEOUT
             while True:
                 try:
-                    with transaction(self._writer, self.path) as db:
+                    with transaction(writer, self.path) as db:
                         return work(db)
                 except DatabaseLockedError:
                     # The poller's transaction is short; SQLite's own wait sleeps in
@@ -582,8 +600,9 @@ class Library:
         if search is not None:
             q = self._with_search(user, q, search, ranked=order in (None, "rank"))
             # The poller indexes between rounds; what a round just stored, or an
-            # `update` left, is indexed now, so that a search misses nothing stored.
-            if self._read(_search.lag):
+            # `update` left, is indexed now, so that a search misses nothing stored
+            # (read-only, it finds what is indexed).
+            if self._writer is not None and self._read(_search.lag):
                 self.update_search_index()
         return q
 

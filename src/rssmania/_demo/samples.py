@@ -148,13 +148,16 @@ _TOPICS = (
     "why the café stop is the real destination",
     "how to wave at other cyclists",
     "a puncture, narrated in real time",
+    "the headwind that followed us home",
+    "panniers versus the backpack",
 )
 _TIPS = ("a little softer for gravel", "check it on Sundays", "trust the thumb test")
 
 
 def _freewheel(n: int) -> _Copy:
     return _Copy(
-        title=f"Dispatch {n}: {_pick(_TOPICS, n).capitalize()}",
+        # Two tables of co-prime lengths: a title comes back after 28 dispatches, not 5.
+        title=f"Dispatch {n}: {_pick(_TOPICS, n).capitalize()}, on {_pick(_ROUTES, n)}",
         summary_html=(
             f"<p>This week we rode {_pick(_ROUTES, n, 3)} and talked about "
             f"{_pick(_TOPICS, n)}. Tyre tip: <strong>{_pick(_TIPS, n, 2)}</strong>.</p>"
@@ -163,6 +166,7 @@ def _freewheel(n: int) -> _Copy:
 
 
 _CODENAMES = ("Earl Grey", "Oolong", "Builder's", "Chamomile", "Lapsang", "Rooibos", "Sencha")
+_INFUSIONS = ("Strong", "Iced", "Smoky", "Second-Steep")
 _CHANGES = (
     "<code>teapotctl brew --strength</code> now accepts <em>builder's</em>",
     "the kettle is no longer reported as a teapot (HTTP 418 fixed)",
@@ -175,7 +179,7 @@ _KINDS = ("Added", "Fixed", "Changed")
 
 def _teapotctl(n: int) -> _Copy:
     return _Copy(
-        title=f"teapotctl 1.{n}.0 \u201c{_pick(_CODENAMES, n)}\u201d",
+        title=f"teapotctl 1.{n}.0 \u201c{_pick(_INFUSIONS, n)} {_pick(_CODENAMES, n)}\u201d",
         summary_html=f"<p><strong>{_pick(_KINDS, n)}:</strong> {_pick(_CHANGES, n, 2)}.</p>",
     )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import ipaddress
+import logging
 import socket
 import urllib.request
 from collections.abc import Iterable
@@ -25,6 +26,8 @@ from yarl import URL
 from rssmania._poll.hints import cache_lifetime, retry_after
 from rssmania._poll.jobs import PollJob, PollSettings
 from rssmania.types import FeedError
+
+log = logging.getLogger("rssmania.fetch")
 
 PERMANENT_REDIRECTS = (301, 308)
 _MAX_HEADER = 64 * 1024
@@ -198,6 +201,28 @@ def _conditional_headers(job: PollJob) -> dict[str, str]:
     return headers
 
 
+def connect_message(exc: BaseException, url: str, settings: PollSettings) -> str:
+    """Why a connection failed, in a person's words (aiohttp's: "Cannot connect to host
+    127.0.0.1:9 ssl:default [Connect call failed ...]" for a plain http URL)."""
+    host = getattr(exc, "host", None) or (URL(url).host or url)
+    port = getattr(exc, "port", None)
+    where = host if port in (None, 80, 443) else f"{host}:{port}"
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return f"cannot connect to {where}: no answer within {settings.connect_timeout:g} s"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError):
+        return f"cannot connect to {where}: its TLS certificate is not valid for it"
+    if isinstance(exc, aiohttp.ClientSSLError):
+        return f"cannot connect to {where}: the TLS handshake failed"
+    cause = getattr(exc, "os_error", None)
+    if isinstance(cause, socket.gaierror):
+        return f"cannot find the host {host} (no such name, or no DNS answer)"
+    if isinstance(cause, ConnectionRefusedError):
+        return f"cannot connect to {where}: connection refused (nothing listens there)"
+    if isinstance(cause, OSError) and cause.strerror:
+        return f"cannot connect to {where}: {cause.strerror.lower()}"
+    return f"cannot connect to {where}"
+
+
 async def fetch(
     session: aiohttp.ClientSession,
     job: PollJob,
@@ -214,7 +239,8 @@ async def fetch(
     # aiohttp's own timeouts are TimeoutErrors too: those first, the whole deadline last.
     except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
         # Its own kind: when every feed fails this way, the machine is offline.
-        return FeedError("connect", f"cannot connect: {exc or type(exc).__name__}")
+        log.info("%s: cannot connect: %r", job.url, exc)  # aiohttp's words, for -v
+        return FeedError("connect", connect_message(exc, job.url, settings))
     except aiohttp.SocketTimeoutError:
         return FeedError("timeout", f"reading timed out (nothing for {settings.read_timeout:g} s)")
     except aiohttp.ServerTimeoutError:

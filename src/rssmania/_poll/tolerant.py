@@ -18,6 +18,7 @@ import html
 import io
 import re
 import time
+import xml.sax
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -208,5 +209,9 @@ def _date(parsed: object, text: object) -> datetime | None:
 
 
 def first_line(exc: object) -> str:
+    """What went wrong, in a line a person reads: where in the document, and what."""
+    if isinstance(exc, xml.sax.SAXParseException):
+        # Its str() starts with the parser's name for the input: "<unknown>:2:3: ...".
+        return f"line {exc.getLineNumber()}, column {exc.getColumnNumber()}: {exc.getMessage()}"
     text = str(exc).strip().splitlines()
     return (text[0] if text else type(exc).__name__)[:200]

@@ -8,6 +8,7 @@ opened read-only, one per thread: in WAL mode readers never wait for a writer.
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from rssmania._storage.schema import APPLICATION_ID, migrate
+from rssmania._storage.schema import APPLICATION_ID, MIGRATIONS, migrate
 from rssmania.exceptions import DatabaseLockedError, StorageError
 
 log = logging.getLogger("rssmania.storage")
@@ -27,10 +28,29 @@ BUSY_TIMEOUT = 10.0
 
 def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
     """An open, configured connection; the writer's brings the schema up to date first."""
+    try:
+        return _connect(path, readonly=readonly)
+    except StorageError:
+        if not readonly or not _unshared(Path(path)):
+            raise
+    # A WAL database read where its -shm file cannot be made (a folder this
+    # user may not write): SQLite reads it as immutable only. No -wal file
+    # means no writer is at work on it: nothing changes while we read.
+    return _connect(path, readonly=True, immutable=True)
+
+
+def _unshared(path: Path) -> bool:
+    wal = path.with_name(path.name + "-wal")
+    return path.is_file() and not wal.exists() and not os.access(path.parent, os.W_OK)
+
+
+def _connect(path: str | Path, *, readonly: bool, immutable: bool = False) -> sqlite3.Connection:
     name = str(path)
     try:
         if readonly and name != ":memory:":
             uri = f"file:{quote(str(Path(name).absolute()))}?mode=ro"
+            if immutable:
+                uri += "&immutable=1"
             db = sqlite3.connect(
                 uri, uri=True, isolation_level=None, timeout=BUSY_TIMEOUT, check_same_thread=False
             )
@@ -48,6 +68,30 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
         db.close()
         raise
     return db
+
+
+def check_readable(path: str) -> None:
+    """StorageError unless ``path`` is an rssmania database of this version, read without writing.
+
+    What commands that only read need: a mistyped path is not a new, empty
+    database, and an older schema cannot be read without migrating it.
+    """
+    if not Path(path).is_file():
+        raise StorageError(path, "no database here (is the path right?)")
+    db = connect(path, readonly=True)
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+    except sqlite3.Error as exc:
+        raise storage_error(path, exc) from exc
+    finally:
+        db.close()
+    if version < len(MIGRATIONS):
+        raise StorageError(
+            path,
+            "written by an older rssmania: a command that writes (`rssmania update`) upgrades it",
+        )
+    if version > len(MIGRATIONS):
+        raise StorageError(path, f"written by a newer rssmania (schema {version})")
 
 
 def _configure(db: sqlite3.Connection, name: str, *, readonly: bool) -> None:

@@ -183,6 +183,28 @@ def plan_interval(db: sqlite3.Connection, fid: int, interval: int, *, now: datet
             )
 
 
+def plan_default_interval(db: sqlite3.Connection, interval: int, *, now: datetime) -> int:
+    """Feeds on the default interval are checked ``interval`` after their last check,
+    when an earlier, longer default planned them later; how many moved.
+
+    `run --interval 60` left a feed polled a minute before on the old 30
+    minutes. Backoff, Retry-After and publishers' hints stay as planned.
+    """
+    rows = db.execute(
+        "SELECT id, last_checked, next_check FROM feeds WHERE interval IS NULL "
+        "AND next_check_reason = 'interval' AND disabled_reason IS NULL"
+    ).fetchall()
+    moved = []
+    for fid, last_checked, next_check in rows:
+        last, planned = to_datetime(last_checked), to_datetime(next_check)
+        if last is not None and planned is not None:
+            due = last + timedelta(seconds=interval)
+            if due < planned:
+                moved.append((to_text(max(due, now)), fid))
+    db.executemany("UPDATE feeds SET next_check = ? WHERE id = ?", moved)
+    return len(moved)
+
+
 def categories(db: sqlite3.Connection, user_id: int) -> list[str]:
     rows = db.execute(
         "SELECT DISTINCT category FROM subscriptions WHERE user_id = ? "

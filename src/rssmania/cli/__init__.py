@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from rssmania.cli import feeds, polling, reading, serve, users
+from rssmania.cli import feeds, polling, reader, reading, serve, users
 from rssmania.cli._app import cli, main
 
-__all__ = ["cli", "feeds", "main", "polling", "reading", "serve", "users"]
+__all__ = ["cli", "feeds", "main", "polling", "reader", "reading", "serve", "users"]

@@ -11,12 +11,13 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
 import click
+from rich.console import Console
 
 from rssmania import (
     Aggregator,
@@ -112,13 +113,26 @@ BAD_INPUT = (
 
 
 @contextlib.contextmanager
-def library(options: Options) -> Iterator[Library]:
-    """The read side, its errors as the command line's."""
-    path = _database_folder(options)
-    try:
-        lib = Library(path)
-    except StorageError as exc:
-        raise RuntimeFailure(str(exc)) from exc
+def library(
+    options: Options, *, readonly: bool = False, write_if_allowed: bool = False
+) -> Iterator[Library]:
+    """The read side, its errors as the command line's.
+
+    ``readonly``: for commands that only read. The database must exist (a
+    mistyped --db path made an empty one, folders included, and said "No
+    feeds yet"), and is not written, so that it may be a file this user
+    cannot write; one of an older version is upgraded when it can be.
+    ``write_if_allowed``: it must exist, and is written when it may be (a
+    search brings the index up to date first).
+    """
+    if readonly:
+        lib = _read_only(options.db_path, write_if_allowed=write_if_allowed)
+    else:
+        path = _database_folder(options)
+        try:
+            lib = Library(path)
+        except StorageError as exc:
+            raise RuntimeFailure(str(exc)) from exc
     with lib:
         try:
             yield lib
@@ -130,11 +144,49 @@ def library(options: Options) -> Iterator[Library]:
             raise RuntimeFailure(str(exc)) from exc
 
 
+def _read_only(path: Path, *, write_if_allowed: bool) -> Library:
+    if not path.is_file():
+        raise RuntimeFailure(
+            f"no database at {path}: `rssmania add URL` starts one "
+            "(or is --db or $RSSMANIA_DB mistyped?)"
+        )
+    if write_if_allowed and os.access(path, os.W_OK) and os.access(path.parent, os.W_OK):
+        try:
+            return Library(path)
+        except StorageError as exc:
+            raise RuntimeFailure(str(exc)) from exc
+    try:
+        return Library(path, readonly=True)
+    except StorageError as exc:
+        if os.access(path, os.W_OK):
+            try:  # of an older version: upgraded, as any command that writes would
+                return Library(path)
+            except StorageError as again:
+                raise RuntimeFailure(str(again)) from again
+        raise RuntimeFailure(str(exc)) from exc
+
+
 @contextlib.contextmanager
 def open_library(options: Options) -> Iterator[tuple[Library, User]]:
     """The read side and the user the command acts for (made on first use when none)."""
     with library(options) as lib:
         yield lib, lib.default_user(options.user)
+
+
+NOBODY = 0
+"""The user id of a database with no user yet: it follows nothing, as every id no user has."""
+
+
+@contextlib.contextmanager
+def open_reading(
+    options: Options, *, write_if_allowed: bool = False
+) -> Iterator[tuple[Library, int]]:
+    """The read side, read-only, and the id of the user the command acts for."""
+    with library(options, readonly=True, write_if_allowed=write_if_allowed) as lib:
+        if options.user is None and not lib.users():
+            yield lib, NOBODY  # made by the first command that writes, not here
+        else:
+            yield lib, lib.default_user(options.user).id
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -174,7 +226,9 @@ def cli(
 ) -> None:
     """rssmania: poll feeds with every core, report each new article once."""
     level = {0: logging.WARNING, 1: logging.INFO}.get(verbose, logging.DEBUG)
-    logging.basicConfig(level=level, format="rssmania: %(name)s: %(message)s", stream=sys.stderr)
+    # Module names are for whoever debugs (-v), not for the person reading a warning.
+    layout = "rssmania: %(name)s: %(message)s" if verbose else "rssmania: %(message)s"
+    logging.basicConfig(level=level, format=layout, stream=sys.stderr)
     if verbose < 2:
         # A Dask client logs its connections at INFO (its logging is set from
         # its config when it is imported), and a lost scheduler as 30 lines
@@ -198,6 +252,50 @@ def text_option(ctx: click.Context, param: click.Parameter, value: str | None) -
     return value
 
 
+class WholeNumber(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2 on
+    """A whole number from ``low`` to ``high``, said in words.
+
+    click's IntRange shows "1<=x<=10000" in the help and its errors.
+    """
+
+    name = "number"
+
+    def __init__(self, low: int, high: int | None = None) -> None:
+        self.low = low
+        self.high = high
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> int:
+        if isinstance(value, int):
+            number = value
+        elif isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+            number = int(value)
+        else:
+            number = self.low - 1
+        if number < self.low or (self.high is not None and number > self.high):
+            bounds = (
+                f"from {self.low:,} to {self.high:,}"
+                if self.high is not None
+                else (f"{self.low:,} or more")
+            )
+            self.fail(f"{value!r} is not a whole number ({bounds})", param, ctx)
+        return number
+
+
+class OutputConsole(Console):
+    """Standard output's console: a reader that goes away (`| head -1`) ends the command.
+
+    rich exits with code 1 then, documented here as a database error.
+    """
+
+    def on_broken_pipe(self) -> None:
+        try:
+            super().on_broken_pipe()  # standard output to /dev/null, then SystemExit(1)
+        except SystemExit:
+            raise BrokenPipeError from None  # main(): a normal end
+
+
 def stdout_or_fail(what: str) -> BinaryIO:
     """Standard output, where a command shows ``what``; a one-line error when it is closed."""
     if sys.stdout is None:  # started with `>&-`
@@ -207,25 +305,35 @@ def stdout_or_fail(what: str) -> BinaryIO:
 
 def main() -> None:
     collect_garbage_less_often()
+    sys.exit(run())
+
+
+def run(args: Sequence[str] | None = None) -> int:
+    """The command line, to its exit code: main() exits with it, tests run it in-process."""
     try:
-        cli.main(prog_name="rssmania", standalone_mode=False)
+        code = cli.main(
+            list(args) if args is not None else None, prog_name="rssmania", standalone_mode=False
+        )
     except click.ClickException as exc:
         exc.show()
-        sys.exit(exc.exit_code)
+        return exc.exit_code
     except click.exceptions.Abort:
-        sys.exit(130)
+        return 130
     except KeyboardInterrupt:
         click.echo("Stopped at once.", err=True)
-        sys.exit(130)
+        return 130
     except BrokenPipeError:
-        # The reader of our output went away (`| head`): nothing left to say.
-        with contextlib.suppress(OSError):
-            sys.stdout = open(os.devnull, "w")  # noqa: SIM115
-        sys.exit(1)
+        # The reader of our output went away (`| head`): a normal end, as for
+        # cat and grep; exit code 1 is documented as a database error. What
+        # is left in stdout's buffer goes nowhere, without a word at exit.
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except OSError as exc:
         # Our own output failed (`> /dev/full`, a terminal gone): one line, and
         # what was not shown stays in the change log for the next run.
         with contextlib.suppress(OSError):
             sys.stdout = open(os.devnull, "w")  # noqa: SIM115
             click.echo(f"Error: cannot write: {exc.strerror or exc}", err=True)
-        sys.exit(1)
+        return 1
+    return code if isinstance(code, int) else 0  # --help, --version: click's own code

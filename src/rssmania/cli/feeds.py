@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import re
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
 
 import click
-from rich.console import Console
 
 from rssmania import (
     InvalidFeedURLError,
@@ -18,15 +19,20 @@ from rssmania._schedule import LONGEST_INTERVAL
 from rssmania.cli._app import (
     BadInput,
     Options,
+    OutputConsole,
     RuntimeFailure,
     cli,
     open_aggregator,
+    open_reading,
     pass_options,
     stdout_or_fail,
     text_option,
 )
+from rssmania.core import USER_AGENT
+from rssmania.discovery import FoundFeed, find_feeds, looks_like_a_feed
 from rssmania.sinks import console as human
 from rssmania.sinks.jsonl import feed_line
+from rssmania.types import FeedError
 
 
 @cli.command()
@@ -37,23 +43,104 @@ from rssmania.sinks.jsonl import feed_line
     callback=text_option,
     help="Folder to file the feeds under, e.g. 'Tech/Python'.",
 )
+@click.option("--first", is_flag=True, help="When a site names several feeds, take the first.")
 @pass_options
-def add(options: Options, urls: tuple[str, ...], title: str | None, category: str | None) -> None:
-    """Subscribe to feed URLs (http or https)."""
+def add(
+    options: Options, urls: tuple[str, ...], title: str | None, category: str | None, first: bool
+) -> None:
+    """Subscribe to feeds, by their URL or a site's address (its feeds are found).
+
+    A site's page names its feeds (<link rel="alternate">); when it names
+    none, the usual places are tried (/feed, /rss.xml, /atom.xml,
+    /index.xml). An address without http:// or https:// is tried as https.
+    """
     if title and len(urls) > 1:
         raise BadInput("--title applies to one URL at a time")
-    for url in urls:  # say which URL is bad before touching the database
+    addresses = []
+    for url in urls:  # say which URL is bad before touching the network or the database
+        address = f"https://{url}" if _HOST_FIRST.match(url) else url
         try:
-            check_feed_url(url)
+            addresses.append(check_feed_url(address))
         except InvalidFeedURLError as exc:
             raise BadInput(str(exc)) from exc
+    user_agent = options.user_agent or USER_AGENT
+    found = asyncio.run(_discover(addresses, user_agent, options.refuse_private))
+    chosen, unchecked, problems = _choose(addresses, found, first=first)
+    if problems:
+        raise BadInput("\n".join(problems))
     with open_aggregator(options, workers=1) as agg:
-        if title:
-            added = [agg.add_feed(urls[0], title=title, category=category)]
+        known = {feed.url for feed in agg.get_feeds()}
+        fresh = [url for url in dict.fromkeys(chosen.values()) if url not in known]
+        if title and fresh:
+            added = [agg.add_feed(fresh[0], title=title, category=category)]
         else:
-            added = agg.add_feeds(urls, category=category)
+            added = agg.add_feeds(fresh, category=category) if fresh else []
+    for note in unchecked:
+        click.echo(note, err=True)
     for feed in added:
-        click.echo(f"Added {feed.url}")
+        sites = [address for address, url in chosen.items() if url == feed.url != address]
+        click.echo(f"Added {feed.url}" + (f" (found at {sites[0]})" if sites else ""))
+    _say_already([url for url in dict.fromkeys(chosen.values()) if url in known])
+
+
+def _say_already(urls: list[str]) -> None:
+    """One summary line for the feeds one already follows, for `add` as for `import`."""
+    if not urls:
+        return
+    count = len(urls)
+    shown = ", ".join(urls[:3]) + (", ..." if len(urls) > 3 else "")
+    click.echo(f"Already subscribed: {count} feed{'s' if count != 1 else ''} ({shown})", err=True)
+
+
+_HOST_FIRST = re.compile(r"^[\w-]+(\.[\w-]+)+(:\d+)?(/|$)")
+"""An address that starts with a host name (example.org/blog): no scheme was given."""
+
+_AT_ONCE = 8
+
+
+async def _discover(
+    addresses: list[str], user_agent: str, refuse_private: bool
+) -> list[list[FoundFeed] | FeedError]:
+    """Each address's feeds; one that names a feed is taken as given (no request)."""
+    limit = asyncio.Semaphore(_AT_ONCE)
+
+    async def one(address: str) -> list[FoundFeed] | FeedError:
+        if looks_like_a_feed(address):
+            return [FoundFeed(address, None)]
+        async with limit:
+            return await find_feeds(address, user_agent=user_agent, refuse_private=refuse_private)
+
+    return list(await asyncio.gather(*(one(address) for address in addresses)))
+
+
+def _choose(
+    addresses: list[str], found: list[list[FoundFeed] | FeedError], *, first: bool
+) -> tuple[dict[str, str], list[str], list[str]]:
+    """The feed URL to add for each address, notes on those taken unchecked, and what
+    stops the command (then nothing is added)."""
+    chosen: dict[str, str] = {}
+    unchecked: list[str] = []
+    problems: list[str] = []
+    for address, feeds in zip(addresses, found, strict=True):
+        if isinstance(feeds, FeedError):
+            if feeds.kind in ("not_a_feed", "invalid"):
+                problems.append(f"{address}: {feeds.message}")
+            else:
+                # Down now, or not yet up: a feed URL is worth keeping, and polling
+                # it will say what is wrong (as it did before addresses were looked at).
+                unchecked.append(f"{address}: not checked, {feeds.message}; added as given")
+                chosen[address] = address
+        elif len(feeds) == 1 or first:
+            chosen[address] = feeds[0].url
+        else:
+            listed = "\n".join(
+                f"  {feed.url}" + (f"  {feed.title}" if feed.title else "") for feed in feeds
+            )
+            problems.append(
+                f"{address} names {len(feeds)} feeds: add one of them, or all, "
+                f"or the first with --first:\n{listed}"
+            )
+    return chosen, unchecked, problems
 
 
 @cli.command()
@@ -72,8 +159,8 @@ def remove(options: Options, url: str) -> None:
 def list_feeds(options: Options, as_json: bool) -> None:
     """Show subscriptions: title, URL, last and next check, health."""
     stdout_or_fail("the feeds")
-    with open_aggregator(options, workers=1) as agg:
-        feeds = agg.get_feeds()
+    with open_reading(options) as (lib, me):
+        feeds = lib.feeds(me)
     if as_json:
         for feed in feeds:
             click.echo(feed_line(feed), nl=False)
@@ -81,7 +168,7 @@ def list_feeds(options: Options, as_json: bool) -> None:
     if not feeds:
         click.echo("No feeds yet: add one with `rssmania add URL`.")
         return
-    Console().print(human.feeds_table(feeds, datetime.now(UTC)))
+    OutputConsole().print(human.feeds_table(feeds, datetime.now(UTC)), highlight=False)
 
 
 @cli.command(name="set")
@@ -159,9 +246,16 @@ def import_(options: Options, file: Path) -> None:
         )
     with open_aggregator(options, workers=1) as agg:
         added, skipped = agg.import_opml(data, source=str(file))
+    already = [m.removeprefix(_ALREADY) for m in skipped if m.startswith(_ALREADY)]
     for message in skipped:
-        click.echo(f"skipped: {message}", err=True)
+        if not message.startswith(_ALREADY):  # an entry of the file to fix
+            click.echo(f"skipped: {message}", err=True)
     click.echo(f"Imported {len(added)} feed{'s' if len(added) != 1 else ''} from {file}")
+    _say_already(already)
+
+
+_ALREADY = "already subscribed: "
+"""How Aggregator.import_opml names a feed one follows already."""
 
 
 @cli.command()
@@ -170,8 +264,8 @@ def import_(options: Options, file: Path) -> None:
 def export(options: Options, file: Path | None) -> None:
     """Write subscriptions as OPML 2.0 to FILE (default: standard output)."""
     out = stdout_or_fail("the OPML") if file is None else None
-    with open_aggregator(options, workers=1) as agg:
-        data = agg.export_opml()
+    with open_reading(options) as (lib, me):
+        data = lib.export_opml(me)
     if file is None:
         assert out is not None
         out.write(data)

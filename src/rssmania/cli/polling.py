@@ -30,7 +30,9 @@ from rssmania import (
 from rssmania._schedule import LONGEST_INTERVAL
 from rssmania.cli._app import (
     Options,
+    OutputConsole,
     RuntimeFailure,
+    WholeNumber,
     cli,
     open_aggregator,
     pass_options,
@@ -72,7 +74,7 @@ def stop_on_signals(agg: Aggregator, err: Console) -> Iterator[Signals]:
 
 interval_option = click.option(
     "--interval",
-    type=click.IntRange(min=1, max=LONGEST_INTERVAL),
+    type=WholeNumber(1, LONGEST_INTERVAL),
     default=1800,
     show_default=True,
     help="Seconds between two polls of a feed (a feed's own setting wins).",
@@ -80,7 +82,7 @@ interval_option = click.option(
 
 workers_option = click.option(
     "--workers",
-    type=click.IntRange(min=1),
+    type=WholeNumber(1),
     help="Worker processes (default: one per core; 1 polls in this process).",
 )
 
@@ -138,11 +140,21 @@ class Reporter:
     the two shows an article again at the next start rather than never.
     """
 
-    def __init__(self, agg: Aggregator, *, as_json: bool, out: BinaryIO, console: Console) -> None:
+    def __init__(
+        self,
+        agg: Aggregator,
+        *,
+        as_json: bool,
+        out: BinaryIO,
+        console: Console,
+        stamped: bool = False,
+    ) -> None:
         self.agg = agg
         self.as_json = as_json
         self.out = out
         self.console = console
+        self.stamped = stamped
+        """Each group of lines says when it arrived (`run`, the demo: output for hours)."""
 
     def report(self, changes: tuple[EntryChange, ...] | list[EntryChange]) -> None:
         if not changes:
@@ -153,17 +165,20 @@ class Reporter:
             elif self.console.is_terminal:
                 # Through rich, which keeps the progress bar below the articles; a
                 # terminal does not keep a write waiting as a slow pipe reader does.
-                human.print_changes(self.console, [c.entry for c in changes])
+                human.print_changes(self.console, [c.entry for c in changes], at=self._at())
                 self.console.file.flush()
             else:
                 entries = [c.entry for c in changes]
-                text = human.changes_text(entries, tab_size=self.console.tab_size)
+                text = human.changes_text(entries, tab_size=self.console.tab_size, at=self._at())
                 write_fully(self.out, text.encode(self.console.encoding, "replace"))
         except BrokenPipeError:
             raise  # the reader went away (`| head`): main() exits quietly
         except OSError as exc:
             raise RuntimeFailure(f"cannot write to standard output: {exc.strerror or exc}") from exc
         self.agg.ack_changes(max(c.seq for c in changes))
+
+    def _at(self) -> str:
+        return f"{datetime.now().astimezone():%H:%M:%S}" if self.stamped else ""
 
     def report_leftovers(self) -> None:
         """Changes stored by an earlier run that was killed before it could show them."""
@@ -176,6 +191,7 @@ def _error_line(err: Console, result: FeedResult) -> None:
         f"[red]![/red] {human.markup(result.feed.display_title)}: "
         f"{human.markup(result.error.message)}",
         soft_wrap=True,
+        highlight=False,  # rich coloured the numbers of titles and messages
     )
 
 
@@ -190,7 +206,7 @@ def update(
 ) -> None:
     """Poll the feeds that are due once, and show what is new."""
     err = Console(stderr=True)
-    out = Console(soft_wrap=True)
+    out = OutputConsole(soft_wrap=True)
     with (
         open_aggregator(
             options, workers=workers, executor=executor, outbox=True, **options.poll_settings()
@@ -222,7 +238,10 @@ def update(
         summary = RoundSummary(
             **counts, seconds=time.perf_counter() - started, interrupted=signals.received > 0
         )
+        next_due = agg.next_due() if counts["feeds"] == 0 else None
     line = human.summary_line(summary)
+    if counts["feeds"] == 0 and not summary.interrupted:
+        line = human.nothing_due_line(next_due, datetime.now(UTC))
     if as_json:
         err.print(line, highlight=False)
     else:
@@ -249,12 +268,24 @@ def _due(agg: Aggregator, all_feeds: bool) -> int:
     )
 
 
-def _watch(agg: Aggregator, *, as_json: bool, err: Console, banner: str = "") -> None:
-    out = Console(soft_wrap=True)
-    results = agg.watch()  # takes the poll lock first
+def _watch(
+    agg: Aggregator, *, as_json: bool, err: Console, banner: str = "", say_next: bool = True
+) -> None:
+    out = OutputConsole(soft_wrap=True)
+    said: list[datetime | None] = []
+
+    def between_rounds(next_due: datetime | None) -> None:
+        # Once per plan: the same next check is looked at every second while idle.
+        if not said or said[-1] != next_due:
+            said.append(next_due)
+            err.print(human.next_poll_line(next_due, datetime.now(UTC)), highlight=False)
+
+    # takes the poll lock first
+    results = agg.watch(on_idle=between_rounds if say_next else None)
     if banner:  # once the lock is ours: not "Watching..." then "another process polls"
         err.print(banner, highlight=False)
-    reporter = Reporter(agg, as_json=as_json, out=_stdout(), console=out)
+    time.tzset()  # local times as TZ says
+    reporter = Reporter(agg, as_json=as_json, out=_stdout(), console=out, stamped=True)
     reporter.report_leftovers()
     offline = False
     for result in results:
@@ -306,7 +337,7 @@ def run(options: Options, interval: int, workers: int | None, executor: str, as_
 @click.option("--duration", type=click.FloatRange(min=0), help="Stop after this many seconds.")
 @click.option(
     "--port",
-    type=click.IntRange(0, 65535),
+    type=WholeNumber(0, 65535),
     default=8787,
     show_default=True,
     help="The web reader's port on 127.0.0.1 (taken: any free one).",
@@ -355,7 +386,7 @@ def demo(
             _demo_reader(stack, options, port, err)
         if duration is not None:
             _stop_after(agg, duration)
-        _watch(agg, as_json=as_json, err=err)
+        _watch(agg, as_json=as_json, err=err, say_next=False)  # a poll every second or two
     err.print("Demo stopped.")
 
 

@@ -10,18 +10,29 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import click
-from rich.console import Console
 
-from rssmania import Feed, Library, User, check_feed_url
-from rssmania.cli._app import BadInput, Options, cli, open_library, pass_options, stdout_or_fail
+from rssmania import Feed, Library, check_feed_url
+from rssmania.cli._app import (
+    BadInput,
+    Options,
+    OutputConsole,
+    WholeNumber,
+    cli,
+    open_library,
+    open_reading,
+    pass_options,
+    stdout_or_fail,
+)
+from rssmania.cli.reader import use_local_zone
 from rssmania.exceptions import InvalidFeedURLError
+from rssmania.library import MAX_LIMIT
 from rssmania.sinks import console as human
 from rssmania.sinks.jsonl import entry_line
 
 
-def _feed(lib: Library, user: User, name: str) -> Feed:
+def _feed(lib: Library, user: int, name: str) -> Feed:
     """The user's feed whose URL or title is ``name``."""
-    feeds = lib.feeds(user.id)
+    feeds = lib.feeds(user)
     try:
         url = check_feed_url(name)
     except InvalidFeedURLError:
@@ -56,7 +67,13 @@ def _date(text: str) -> datetime:
 @click.option("--unread", is_flag=True, help="Only unread entries.")
 @click.option("--starred", is_flag=True, help="Only starred entries.")
 @click.option("--search", "query", help="Entries matching a search (see the README's syntax).")
-@click.option("--limit", type=click.IntRange(min=1, max=10_000), default=50, show_default=True)
+@click.option(
+    "--limit",
+    type=WholeNumber(1, MAX_LIMIT),
+    default=50,
+    metavar="N",
+    help=f"At most N entries (default: 50; up to {MAX_LIMIT:,}).",
+)
 @click.option("--json", "as_json", is_flag=True, help="JSON Lines, as `update --json`.")
 @pass_options
 def entries(
@@ -71,10 +88,11 @@ def entries(
 ) -> None:
     """Stored entries, newest first (a search: best matches first)."""
     stdout_or_fail("the entries")
-    with open_library(options) as (lib, me):
+    # A search indexes what was stored since the last round, when it may write.
+    with open_reading(options, write_if_allowed=query is not None) as (lib, me):
         feed = _feed(lib, me, feed_name) if feed_name is not None else None
         found = lib.entries(
-            me.id,
+            me,
             feed=feed.id if feed else None,
             category=category,
             read=False if unread else None,
@@ -86,7 +104,8 @@ def entries(
         for entry in found:
             click.echo(entry_line(entry), nl=False)
     else:
-        human.print_entries(Console(), list(found))
+        use_local_zone()
+        human.print_entries(OutputConsole(), list(found))
 
 
 def _state_command(name: str, doc: str, verb: str) -> None:
@@ -136,7 +155,7 @@ def read(
         if entry_ids:
             changed = lib.mark_read(me.id, entry_ids)
         else:
-            feed = _feed(lib, me, feed_name) if feed_name is not None else None
+            feed = _feed(lib, me.id, feed_name) if feed_name is not None else None
             changed = lib.mark_all_read(
                 me.id, feed=feed.id if feed else None, category=category, before=until
             )
@@ -203,7 +222,7 @@ def retention(
     }
     with open_library(options) as (lib, me):
         if feed_name is not None:
-            feed = _feed(lib, me, feed_name)
+            feed = _feed(lib, me.id, feed_name)
             policy = lib.set_feed_retention(me.id, feed.id, **given)  # type: ignore[arg-type]
         else:
             policy = replace(lib.retention(), **given)  # type: ignore[arg-type]

@@ -17,6 +17,7 @@ from rssmania.cli._app import (
     BadInput,
     Options,
     RuntimeFailure,
+    WholeNumber,
     cli,
     library,
     open_aggregator,
@@ -31,7 +32,7 @@ POLLER_NICENESS = 5
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8787, show_default=True)
+@click.option("--port", type=WholeNumber(0, 65535), default=8787, show_default=True)
 @click.option(
     "--allowed-host",
     "allowed_hosts",

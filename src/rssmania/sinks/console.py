@@ -11,7 +11,7 @@ database holds.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from rich.console import Console
 from rich.markup import escape
@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rssmania._text import without_controls
+from rssmania.sinks.article import local_time
 from rssmania.types import Entry, EntryStatus, Feed, RoundSummary
 
 SHOWN_PER_FEED = 10
@@ -35,26 +36,30 @@ def markup(text: str) -> str:
     return escape(without_controls(text))
 
 
-def print_changes(console: Console, entries: Sequence[Entry]) -> None:
-    """Entries grouped by feed and status, in the seed's words, the first few of each."""
-    for text in _changes(entries):
+def print_changes(console: Console, entries: Sequence[Entry], *, at: str = "") -> None:
+    """Entries grouped by feed and status, in the seed's words, the first few of each.
+
+    ``at``: the time they arrived ("14:02:07"), before each group, for `run`
+    and the demo, whose lines follow each other for hours.
+    """
+    for text in _changes(entries, at=at):
         console.print(text, soft_wrap=True, highlight=False)
 
 
-def changes_text(entries: Sequence[Entry], *, tab_size: int = 8) -> str:
+def changes_text(entries: Sequence[Entry], *, tab_size: int = 8, at: str = "") -> str:
     """What ``print_changes`` shows, as plain text, for output that is not a terminal.
 
     The same Text objects, without rich's rendering: through a captured
     console, a first poll of 2,000 feeds spent 0.6 s of CPU styling text
     that a file or a pipe never shows.
     """
-    texts = _changes(entries)
+    texts = _changes(entries, at=at)
     for text in texts:
         text.expand_tabs(tab_size)  # as the console does (a title stored by another tool)
     return "".join(text.plain + "\n" for text in texts)
 
 
-def _changes(entries: Sequence[Entry]) -> list[Text]:
+def _changes(entries: Sequence[Entry], *, at: str = "") -> list[Text]:
     groups: dict[tuple[str, EntryStatus], list[Entry]] = {}
     for entry in entries:
         groups.setdefault((entry.feed_url, entry.status), []).append(entry)
@@ -64,6 +69,8 @@ def _changes(entries: Sequence[Entry]) -> list[Text]:
         # One Text per feed, no markup, no highlighting: a print per line
         # cost half a millisecond, most of a first poll's time on a console.
         text = Text()
+        if at:
+            text.append(f"{at} ", style="dim")
         source = shown(group[0].feed_title or feed_url)
         text.append(f"{word} articles from {source}:", style="bold")
         for entry in group[:SHOWN_PER_FEED]:
@@ -93,6 +100,25 @@ def summary_line(summary: RoundSummary) -> str:
         parts.append(f"{summary.offline} not reached (network unreachable, not counted)")
     text = ", ".join(parts) + f" in {summary.seconds:.1f} s"
     return text + (" (interrupted)" if summary.interrupted else "")
+
+
+def nothing_due_line(next_due: datetime | None, now: datetime) -> str:
+    """What `update` says when no feed was due: when one will be, and how to poll now."""
+    if next_due is None:
+        return "No feed to poll: add one with `rssmania add URL` (or resume a paused one)."
+    return (
+        f"Nothing was due: the next feed comes due {relative(next_due, now)}; "
+        "`rssmania update --all` polls every feed now."
+    )
+
+
+def next_poll_line(next_due: datetime | None, now: datetime, zone: tzinfo | None = None) -> str:
+    """What `run` says between rounds: when it polls next."""
+    if next_due is None:
+        return "No feed to poll: waiting for one to be added."
+    if next_due <= now:
+        return "Next poll: now."
+    return f"Next poll {relative(next_due, now)} (at {next_due.astimezone(zone):%H:%M})."
 
 
 def in_flight_line(in_flight: Sequence[tuple[str, float]], *, slow_after: float) -> str:
@@ -145,46 +171,61 @@ def next_check(feed: Feed, now: datetime) -> str:
 
 
 def saved(feed: Feed) -> str:
-    """How many polls conditional GET (or an unchanged body) saved a parse."""
-    ratio = feed.not_modified_ratio
-    return "-" if ratio is None else f"{ratio:.0%} of {feed.polls}"
+    """Polls, and how many of them conditional GET (or an unchanged body) saved a parse."""
+    if not feed.polls:
+        return "-"
+    polls = f"{feed.polls} poll{'s' if feed.polls != 1 else ''}"
+    return f"{polls}, {feed.not_modified_count} unchanged"
 
 
 def feeds_table(feeds: Iterable[Feed], now: datetime) -> Table:
-    table = Table(show_edge=False, pad_edge=False, expand=False)
-    table.add_column("Title", overflow="fold", max_width=32)
-    table.add_column("URL", overflow="fold")
-    table.add_column("Unread", justify="right", no_wrap=True)
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Last checked", no_wrap=True)
-    table.add_column("Next check", overflow="fold")
-    table.add_column("Unchanged", no_wrap=True)
-    table.add_column("Health", overflow="fold")
+    """One line per feed (long cells end in an ellipsis): `list` at 140 columns took two."""
+    table = Table(show_edge=False, pad_edge=False, expand=False, box=None, padding=(0, 1))
+    # Widths for 140 columns; what must be read whole has a minimum, the rest is cut.
+    table.add_column("Title", no_wrap=True, overflow="ellipsis", max_width=22)
+    table.add_column("Category", no_wrap=True, overflow="ellipsis", min_width=12, max_width=16)
+    table.add_column("URL", no_wrap=True, overflow="ellipsis", max_width=32)
+    table.add_column("Unread", justify="right", no_wrap=True, min_width=6)
+    table.add_column("Checked", no_wrap=True, min_width=9)
+    table.add_column("Next check", no_wrap=True, overflow="ellipsis", min_width=20)
+    table.add_column("Polls", no_wrap=True, min_width=20)
+    table.add_column("Health", no_wrap=True, overflow="ellipsis")
     for feed in feeds:
         style = "" if feed.healthy else "red"
         url = markup(feed.url)
-        if feed.moved_from:
-            url += f"\n[dim](moved from {markup(feed.moved_from)})[/dim]"
+        said = markup(health(feed))
+        if feed.moved_from:  # in the last column, the widest: the URL one is cut
+            said += f" [dim](moved from {markup(feed.moved_from)})[/dim]"
+        title = feed.given_title
         table.add_row(
-            markup(feed.display_title),
+            markup(title) if title else "[dim]-[/dim]",  # not the URL again
+            markup(feed.category) if feed.category else "",
             url,
             str(feed.unread),
-            str(feed.last_status or "-"),
             relative(feed.last_checked, now),
             markup(next_check(feed, now)),
             saved(feed),
-            f"[{style}]{markup(health(feed))}[/{style}]" if style else markup(health(feed)),
+            f"[{style}]{said}[/{style}]" if style else said,
         )
     return table
 
 
-def print_entries(console: Console, entries: Iterable[Entry]) -> None:
+def print_entries(
+    console: Console, entries: Iterable[Entry], *, zone: tzinfo | None = None
+) -> None:
+    """One line per entry: its entry_id, local date, title and feed; its link below.
+
+    Dates in ``zone`` (None: this machine's, as TZ says); never highlighted:
+    rich coloured the numbers inside titles.
+    """
     for entry in entries:
-        date = entry.published or entry.first_seen
-        console.print(
-            f"[dim]{date:%Y-%m-%d %H:%M}[/dim]  [bold]{markup(entry.title or '(untitled)')}[/bold]"
-            f"  [dim]({markup(entry.feed_title or entry.feed_url)})[/dim]",
-            soft_wrap=True,
-        )
+        line = Text()
+        line.append(f"{entry.entry_id:>6}  ", style="dim")
+        line.append(local_time(entry.published or entry.first_seen, zone), style="dim")
+        line.append("  ")
+        line.append(shown(entry.title or "(untitled)"), style="" if entry.read else "bold")
+        line.append(f"  ({shown(entry.feed_title or entry.feed_url)})", style="dim")
         if entry.link:
-            console.print(f"    [blue]{markup(entry.link)}[/blue]", soft_wrap=True)
+            line.append("\n        ")
+            line.append(shown(entry.link), style="blue")
+        console.print(line, soft_wrap=True, highlight=False)
