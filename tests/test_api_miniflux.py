@@ -37,7 +37,7 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     db = tmp_path_factory.mktemp("serve") / "feeds.sqlite"
     with Library(db) as lib:
         lib.add_user("admin", PASSWORD)
-    with serving(db, "--interval", "1") as running:
+    with serving(db, "--interval", "3600") as running:
         yield running
 
 

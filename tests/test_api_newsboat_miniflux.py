@@ -38,7 +38,7 @@ def feeds() -> Iterator[FeedServer]:
 @pytest.fixture(scope="module")
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     db = tmp_path_factory.mktemp("serve") / "feeds.sqlite"
-    with serving(db, "--interval", "1") as running:
+    with serving(db, "--interval", "3600") as running:
         yield running
 
 
