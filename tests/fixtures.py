@@ -53,3 +53,17 @@ def poll_batch_recording_pid(settings: PollSettings, jobs: Sequence[PollJob]) ->
     (a query: a feed URL keeps no fragment)."""
     record_pid(jobs, "?pids=")
     return poll_batch(settings, jobs)
+
+
+def poll_batch_unbindable_on_bad(
+    settings: PollSettings, jobs: Sequence[PollJob]
+) -> list[PollOutcome]:
+    """Like poll_batch_unstorable_on_bad, with a title of a type SQLite does not bind (a
+    complex number): sqlite3 raises its own ProgrammingError, which storage wraps."""
+    outcomes = poll_batch(settings, jobs)
+    return [
+        replace(o, feed=replace(o.feed, title=complex(1, 2)))  # type: ignore[arg-type]
+        if "bad" in o.url and o.feed is not None
+        else o
+        for o in outcomes
+    ]

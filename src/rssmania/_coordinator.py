@@ -38,7 +38,7 @@ from rssmania._storage.connection import transaction
 from rssmania._storage.store import Applied
 from rssmania._text import one_line
 from rssmania._urls import host_of
-from rssmania.exceptions import DatabaseLockedError, FeedNotFoundError
+from rssmania.exceptions import DatabaseLockedError, FeedNotFoundError, UnstorableDataError
 from rssmania.types import EntryChange, EntryStatus, Feed, FeedError, FeedResult
 
 log = logging.getLogger("rssmania.core")
@@ -54,10 +54,13 @@ changes. Without one, each feed is its own transaction, as it is yielded.
 """
 
 # What storing one feed's result may raise on data no column holds (a lone
-# surrogate, an integer beyond 64 bits...): that feed's problem, not the round's.
-# OperationalError (disk full, locked) is the database's, and ends the round
-# (but for `run` on a locked database: see LOCKED_RETRY).
-_UNSTORABLE = (ValueError, OverflowError, TypeError, sqlite3.InterfaceError, sqlite3.DataError)
+# surrogate, an integer beyond 64 bits, a type SQLite does not bind): that
+# feed's problem, not the round's. sqlite3's own errors reach us wrapped at
+# the storage boundary: UnstorableDataError is the wrapping of those that
+# mean "this value" (a ProgrammingError on 3.11), any other StorageError
+# (disk full, locked) is the database's, and ends the round (but for `run`
+# on a locked database: see LOCKED_RETRY).
+_UNSTORABLE = (ValueError, OverflowError, TypeError, UnstorableDataError)
 
 PRUNE_EVERY = 6 * 3600.0
 """Seconds between two applications of the retention policy by `run` (the first at start)."""

@@ -42,6 +42,7 @@ from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
 from rssmania._poll.worker import use_stop_event
 from rssmania._urls import host_of
 from rssmania.exceptions import ClusterError, WorkerStartupError
+from rssmania.types import KindName
 
 log = logging.getLogger("rssmania.round")
 
@@ -358,7 +359,7 @@ def _after_death(
     alone: bool,
     queue: deque[list[PollJob]],
     suspects: deque[PollJob],
-    kind: str,
+    kind: KindName,
     message: str,
 ) -> PollOutcome | None:
     """Bisect a batch whose worker died, hung or raised; blame a job only when it ran alone."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from rssmania.types import Enclosure, FeedError
+from rssmania.types import Enclosure, FeedError, FeedErrorKind, KindName
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ class PollOutcome:
     def failed(
         cls,
         url: str,
-        kind: str,
+        kind: FeedErrorKind | KindName,
         message: str,
         *,
         http_status: int | None = None,
