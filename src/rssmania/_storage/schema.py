@@ -268,6 +268,21 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE feeds ADD COLUMN last_new TEXT;
     UPDATE feeds SET last_new = (SELECT max(first_seen) FROM entries e WHERE e.feed_id = feeds.id);
     """,
+    # Schema 8 (7 being the categories', written beside it): each host's pace
+    # (rssmania._pace), learned from its answers and kept from run to run, and
+    # each feed's Retry-After window, which no poll enters, not even
+    # `update --all`.
+    """
+    CREATE TABLE host_paces (
+        name      TEXT PRIMARY KEY,
+        delay     REAL NOT NULL,
+        latency   REAL,
+        floor     REAL NOT NULL,
+        since     REAL NOT NULL,
+        learned   TEXT NOT NULL
+    ) WITHOUT ROWID;
+    ALTER TABLE feeds ADD COLUMN not_before TEXT;
+    """,
 )
 
 
