@@ -4,8 +4,14 @@ The model is a careful crawler's (Scrapy's AutoThrottle; Googlebot's crawl
 rate, which follows the host's health):
 
     good answer, usual latency   delay -> halfway to latency / cap, never under the floor
-    latency grown (x2, +0.25 s)  a complaint: the host strains under us
-    429, 503, reset, timeout     a complaint: delay doubled (at least STEP), floor = delay
+    latency grown (x2, +0.25 s)  a complaint: the host strains under us (against its
+                                 fastest answers: the usual latency of a host that is
+                                 always strained is the strained one); its floor leaves
+                                 room for one answer at its fastest, and the delay waits
+                                 out the strained answer: one request at a time
+    429, 503, reset, timeout     a complaint: delay doubled (at least STEP, and a fifth under
+                                 the rate refused), floor = delay; after a 429 or 503, a
+                                 pause (REFUSED_PAUSE) first
     the floor                    what the last complaint taught; halves every FLOOR_HALF_LIFE
 
 A host that answers quickly and never complains is asked as fast as the cap
@@ -32,8 +38,14 @@ MAX_DELAY = 5.0
 GROWTH = 2.0
 GROWTH_MIN = 0.25
 """Latency this many times the usual one, and this many seconds over it, is a complaint."""
+REFUSED_PAUSE = 1.0
+"""Seconds a host that refused a request (429, 503) is left alone before the next one:
+rate limiters count over a window (most often a second), and one filled by a burst
+refuses whatever comes until it has passed, at any pace."""
 SMOOTHING = 0.3
 """Weight of the newest answer in the usual latency."""
+RISE = 0.1
+"""Weight of a slower answer in the fastest latency."""
 FLOOR_HALF_LIFE = 3600.0
 """Seconds for a complaint's lesson to fade by half."""
 
@@ -46,6 +58,8 @@ class Pace:
     """Seconds between two starts of requests to the host."""
     latency: float | None = None
     """Usual seconds for an answer (smoothed), None before the first."""
+    fastest: float | None = None
+    """Seconds of the host's fastest answers: falls at once, rises slowly."""
     floor: float = 0.0
     """The delay the last complaint set; fades (see ``floor_at``)."""
     since: float = 0.0
@@ -59,20 +73,35 @@ class Pace:
 
 def answered(pace: Pace, latency: float, *, cap: int, sent: float, now: float) -> Pace:
     """A good answer (2xx, 304, or any other answer that is not a complaint)."""
-    usual = pace.latency
+    usual, best = pace.latency, pace.fastest
     smooth = latency if usual is None else usual + SMOOTHING * (latency - usual)
-    if usual is not None and latency > GROWTH * usual and latency - usual > GROWTH_MIN:
-        return replace(complained(pace, sent=sent, now=now), latency=smooth)
+    fastest = latency if best is None else min(latency, best + RISE * (latency - best))
+    if best is not None and latency > GROWTH * best and latency - best > GROWTH_MIN:
+        # Strained by our own requests overlapping: slower at once, but what
+        # it teaches is to leave room for one answer at its fastest, not
+        # the whole slow-down (a rate that is refused is another matter).
+        # One request at a time until it eases: no start before the last answer came.
+        slower = complained(pace, sent=sent, now=now)
+        if slower == pace:
+            return replace(pace, latency=smooth)
+        floor = min(slower.floor, max(pace.floor_at(now), 2 * best))
+        delay = min(MAX_DELAY, max(slower.delay, latency))
+        return replace(slower, delay=delay, latency=smooth, floor=floor)
     target = smooth / max(1, cap)
     delay = max(target, pace.floor_at(now), (pace.delay + target) / 2)
-    return replace(pace, delay=delay, latency=smooth)
+    return replace(pace, delay=delay, latency=smooth, fastest=fastest)
 
 
-def complained(pace: Pace, *, sent: float, now: float) -> Pace:
-    """429, 503, a reset connection, a timeout, or latency that grew: slow down at once."""
+def complained(pace: Pace, *, sent: float, now: float, last_second: int = 0) -> Pace:
+    """429, 503, a reset connection, a timeout, or latency that grew: slow down at once.
+
+    ``last_second``: requests started in the second before a refusal. The host
+    refused that rate: the pace goes a fifth below it, whatever the doubling says.
+    """
     if sent < pace.since:
         return pace  # sent at the old pace: that slow-down answered it already
-    delay = min(MAX_DELAY, max(2 * pace.delay, STEP))
+    below = 1.25 / last_second if last_second else 0.0
+    delay = min(MAX_DELAY, max(2 * pace.delay, STEP, below))
     return replace(pace, delay=delay, floor=delay, since=now)
 
 

@@ -23,6 +23,7 @@ import asyncio
 import hashlib
 import logging
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
@@ -76,6 +77,8 @@ class HostGate:
         self._turn = asyncio.Lock()
         self._not_before = first_start
         self._last_start = float("-inf")
+        self._starts: deque[float] = deque(maxlen=256)
+        """Recent starts: the rate a refusal answers."""
         self.pace = pace or Pace()
         self.throttled = 0
         self.limit = settings.throttled_host_after
@@ -104,6 +107,7 @@ class HostGate:
                     await asyncio.sleep(wait)
                 await batch_slots.acquire()
                 self._last_start = loop.time()
+                self._starts.append(self._last_start)
         except BaseException:  # cancelled while waiting (a stop): give the slot back
             self._slots.release()
             raise
@@ -124,7 +128,12 @@ class HostGate:
         """Let an answer (or a failure) move the host's pace."""
         now = time.time()
         if is_complaint(fetched):
-            self.pace = _pace.complained(self.pace, sent=sent, now=now)
+            refused = not isinstance(fetched, FeedError)
+            clock = asyncio.get_running_loop().time()
+            recent = sum(1 for start in self._starts if start > clock - 1.0) if refused else 0
+            self.pace = _pace.complained(self.pace, sent=sent, now=now, last_second=recent)
+            if refused:  # let its window pass
+                self._not_before = max(self._not_before, clock + _pace.REFUSED_PAUSE)
         elif not isinstance(fetched, FeedError):
             self.pace = _pace.answered(self.pace, latency, cap=self._cap, sent=sent, now=now)
 

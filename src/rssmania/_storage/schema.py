@@ -277,6 +277,7 @@ MIGRATIONS: tuple[str, ...] = (
         name      TEXT PRIMARY KEY,
         delay     REAL NOT NULL,
         latency   REAL,
+        fastest   REAL,
         floor     REAL NOT NULL,
         since     REAL NOT NULL,
         learned   TEXT NOT NULL

@@ -125,9 +125,10 @@ class Storage:
 
     def host_paces(self) -> dict[str, Pace]:
         """Each host's pace as the last run left it (``rssmania._pace``)."""
-        rows = self._query("SELECT name, delay, latency, floor, since FROM host_paces")
+        rows = self._query("SELECT name, delay, latency, fastest, floor, since FROM host_paces")
         return {
-            name: Pace(delay, latency, floor, since) for name, delay, latency, floor, since in rows
+            name: Pace(delay=delay, latency=latency, fastest=fastest, floor=floor, since=since)
+            for name, delay, latency, fastest, floor, since in rows
         }
 
     def save_paces(self, paces: dict[str, Pace], *, now: datetime) -> None:
@@ -135,10 +136,10 @@ class Storage:
             return
         with transaction(self.db, self.path) as db:
             db.executemany(
-                "INSERT OR REPLACE INTO host_paces (name, delay, latency, floor, since, learned) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO host_paces "
+                "(name, delay, latency, fastest, floor, since, learned) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
-                    (host, p.delay, p.latency, p.floor, p.since, to_text(now))
+                    (host, p.delay, p.latency, p.fastest, p.floor, p.since, to_text(now))
                     for host, p in paces.items()
                 ],
             )
