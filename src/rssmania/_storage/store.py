@@ -136,8 +136,8 @@ class Storage:
             return
         with transaction(self.db, self.path) as db:
             db.executemany(
-                "INSERT OR REPLACE INTO host_paces "
-                "(name, delay, latency, fastest, floor, since, learned) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO host_paces (name, delay, latency, fastest, floor, "
+                "since, learned) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 [
                     (host, p.delay, p.latency, p.fastest, p.floor, p.since, to_text(now))
                     for host, p in paces.items()
