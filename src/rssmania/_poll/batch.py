@@ -161,8 +161,9 @@ class Hops:
 
     async def start(self, host: str) -> None:
         gate = self._gates.get(host)
-        if gate is None:
-            gate = self._gates[host] = HostGate(self._settings)
+        if gate is None:  # a redirect's host: at the pace the round knows of it, if any
+            pace = next((p for name, p in self._settings.paces if name == host), None)
+            gate = self._gates[host] = HostGate(self._settings, pace=pace)
         await gate.take(self._batch_slots)
         self._host = host
 
