@@ -49,6 +49,18 @@ log = logging.getLogger("rssmania.poll")
 # is spaced from the previous one as it really happens.
 _MAX_IN_FLIGHT = 64
 
+class _Busy:
+    """Seconds this worker's event loop spent in work that holds it (parsing, sending
+    outcomes): an answer that came meanwhile waited for it, and its latency is ours,
+    not the host's. Under a cold round's parsing every host looked strained."""
+
+    seconds = 0.0
+
+    @classmethod
+    def add(cls, since: float) -> None:
+        cls.seconds += time.perf_counter() - since
+
+
 OutcomeListener = Callable[[PollOutcome], bool]
 """Takes an outcome as soon as it is ready; False when it could not (it is then returned)."""
 
@@ -208,8 +220,10 @@ async def _poll_all(
     def ready(task: asyncio.Task[PollOutcome]) -> None:
         if on_outcome is not None and not task.cancelled() and task.exception() is None:
             outcome = task.result()
+            started = time.perf_counter()
             if on_outcome(outcome):
                 taken.add(outcome.url)
+            _Busy.add(started)
 
     async with make_session(settings, max_connections=_MAX_IN_FLIGHT) as session:
         tasks = []
@@ -281,9 +295,10 @@ async def _poll_one_raw(
             try:
                 if gate.closed:  # throttled while this one waited its turn
                     return PollOutcome(url=job.url, host_throttled=True)
-                sent, clock = time.time(), time.perf_counter()
+                sent, clock, busy = time.time(), time.perf_counter(), _Busy.seconds
                 fetched = await fetch(session, job, settings, on_sent=hops)
-                gate.weigh(fetched, sent=sent, latency=time.perf_counter() - clock)
+                held = _Busy.seconds - busy
+                gate.weigh(fetched, sent=sent, latency=time.perf_counter() - clock - held)
             finally:
                 hops.end()
             if isinstance(fetched, FeedError):
@@ -310,6 +325,14 @@ async def _poll_one_raw(
 
 
 def _parse_within_limits(fetched: Fetched, settings: PollSettings) -> ParsedFeed | FeedError:
+    started = time.perf_counter()
+    try:
+        return _parse_or_error(fetched, settings)
+    finally:
+        _Busy.add(started)
+
+
+def _parse_or_error(fetched: Fetched, settings: PollSettings) -> ParsedFeed | FeedError:
     try:
         with cpu_limit(settings.parse_cpu_limit):
             return parse_feed(
