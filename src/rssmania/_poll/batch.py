@@ -49,6 +49,7 @@ log = logging.getLogger("rssmania.poll")
 # is spaced from the previous one as it really happens.
 _MAX_IN_FLIGHT = 64
 
+
 class _Busy:
     """Seconds this worker's event loop spent in work that holds it (parsing, sending
     outcomes): an answer that came meanwhile waited for it, and its latency is ours,
