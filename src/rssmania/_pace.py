@@ -4,11 +4,10 @@ The model is a careful crawler's (Scrapy's AutoThrottle; Googlebot's crawl
 rate, which follows the host's health):
 
     good answer, usual latency   delay -> halfway to latency / cap, never under the floor
-    latency grown (x2, +0.25 s)  a complaint: the host strains under us (against its
-                                 fastest answers: the usual latency of a host that is
-                                 always strained is the strained one); its floor leaves
-                                 room for one answer at its fastest, and the delay waits
-                                 out the strained answer: one request at a time
+    latency grown (x2, +0.25 s)  the host strains under us (against its fastest answers:
+                                 the usual latency of a host that is always strained is
+                                 the strained one): the delay waits out the strained
+                                 answer, one request at a time; no floor is learned
     429, 503, reset, timeout     a complaint: delay doubled (at least STEP, and a fifth under
                                  the rate refused), floor = delay; after a 429 or 503, a
                                  pause (REFUSED_PAUSE) first
@@ -77,16 +76,16 @@ def answered(pace: Pace, latency: float, *, cap: int, sent: float, now: float) -
     smooth = latency if usual is None else usual + SMOOTHING * (latency - usual)
     fastest = latency if best is None else min(latency, best + RISE * (latency - best))
     if best is not None and latency > GROWTH * best and latency - best > GROWTH_MIN:
-        # Strained by our own requests overlapping: slower at once, but what
-        # it teaches is to leave room for one answer at its fastest, not
-        # the whole slow-down (a rate that is refused is another matter).
-        # One request at a time until it eases: no start before the last answer came.
+        # Strained by our own requests overlapping: one request at a time
+        # (no start before the last answer came), recovering as from any
+        # slow-down. It sets no floor: a worker's own busy loop makes answers
+        # look late too, and a floor learned from that slowed a host of 300
+        # feeds to 0.05 s a request for the next hour.
         slower = complained(pace, sent=sent, now=now)
         if slower == pace:
             return replace(pace, latency=smooth)
-        floor = min(slower.floor, max(pace.floor_at(now), 2 * best))
         delay = min(MAX_DELAY, max(slower.delay, latency))
-        return replace(slower, delay=delay, latency=smooth, floor=floor)
+        return replace(slower, delay=delay, latency=smooth, floor=pace.floor)
     target = smooth / max(1, cap)
     delay = max(target, pace.floor_at(now), (pace.delay + target) / 2)
     return replace(pace, delay=delay, latency=smooth, fastest=fastest)
