@@ -1,6 +1,7 @@
-"""The floor of a cold poll (issue 4): fetching alone, plus parsing alone spread over the cores.
+"""The floor of a poll (issues 4, 23): fetching alone, plus parsing alone spread over the cores.
 
-    python bench/floor.py URLS_FILE        # prints one JSON object
+    python bench/floor.py URLS_FILE --keep VALIDATORS      # cold; prints one JSON object
+    python bench/floor.py URLS_FILE --since VALIDATORS     # warm: conditional GETs
 
 fetch-only   every URL in turn with urllib, gzip accepted and decoded, nothing
              parsed: the seed's loop without feedparser (wall seconds)
@@ -8,8 +9,10 @@ parse-only   rssmania's parse of every body (``parse_feed``: the fast path,
              feedparser where it falls back, sanitising, links, ids) in this
              one process, set up as a worker is (CPU seconds)
 
-``speed.py`` runs it once per run, beside the tools, and reports
-fetch-only + parse-only / cores against rssmania's cold poll.
+Cold (``--keep``: and write each feed's ETag and Last-Modified to a file), or
+warm (``--since`` that file: every URL asked conditionally, the bodies that
+changed parsed). ``speed.py`` runs both once per run, beside the tools, and
+reports fetch-only + parse-only / cores against rssmania's cold and warm polls.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import gzip
 import json
 import sys
 import time
+import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -47,18 +51,37 @@ class Floor:
         )
 
 
-def fetch_all(urls: list[str]) -> tuple[float, list[tuple[str, bytes, str | None]]]:
+Validators = dict[str, list[str | None]]
+
+
+def fetch_all(
+    urls: list[str], since: Validators | None = None
+) -> tuple[float, list[tuple[str, bytes, str | None]], Validators]:
+    """Every URL in turn (conditionally, with ``since``): the bodies sent and the validators."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     bodies = []
+    kept: Validators = {}
     started = time.perf_counter()
     for url in urls:
-        request = urllib.request.Request(url, headers={"Accept-Encoding": "gzip"})
-        with opener.open(request, timeout=60) as response:
-            body = response.read()
-            if response.headers.get("Content-Encoding") == "gzip":
-                body = gzip.decompress(body)
-            bodies.append((url, body, response.headers.get("Content-Type")))
-    return time.perf_counter() - started, bodies
+        headers = {"Accept-Encoding": "gzip"}
+        etag, modified = (since or {}).get(url, [None, None])
+        if etag:
+            headers["If-None-Match"] = etag
+        if modified:
+            headers["If-Modified-Since"] = modified
+        request = urllib.request.Request(url, headers=headers)
+        try:
+            with opener.open(request, timeout=60) as response:
+                body = response.read()
+                if response.headers.get("Content-Encoding") == "gzip":
+                    body = gzip.decompress(body)
+                bodies.append((url, body, response.headers.get("Content-Type")))
+                kept[url] = [response.headers.get("ETag"), response.headers.get("Last-Modified")]
+        except urllib.error.HTTPError as exc:
+            if exc.code != 304:
+                raise
+            exc.read()
+    return time.perf_counter() - started, bodies, kept
 
 
 def parse_all(bodies: list[tuple[str, bytes, str | None]]) -> tuple[float, int]:
@@ -77,7 +100,11 @@ def parse_all(bodies: list[tuple[str, bytes, str | None]]) -> tuple[float, int]:
 
 def main() -> None:
     urls = Path(sys.argv[1]).read_text().split()
-    fetch_s, bodies = fetch_all(urls)
+    mode, validators = sys.argv[2:4] if len(sys.argv) >= 4 else ("", "")
+    since = json.loads(Path(validators).read_text()) if mode == "--since" else None
+    fetch_s, bodies, kept = fetch_all(urls, since)
+    if mode == "--keep":
+        Path(validators).write_text(json.dumps(kept))
     parse_cpu_s, entries = parse_all(bodies)
     found = Floor(
         feeds=len(urls),

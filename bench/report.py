@@ -72,8 +72,13 @@ def _rssmania_walls(results: Results) -> dict[str, float]:
 def print_table(context: dict[str, object], tools: list[str], results: Results) -> None:
     corpus = context["corpus"]
     assert isinstance(corpus, dict)
+    mix = (
+        f" ({context['mix']}: the busiest holds {context['busiest_host']})"
+        if "mix" in context
+        else ""
+    )
     print(
-        f"\n{context['feeds']} feeds on {context['hosts']} loopback hosts, {corpus['mb']} MB "
+        f"\n{context['feeds']} feeds on {context['hosts']} loopback hosts{mix}, {corpus['mb']} MB "
         f"({corpus['kb_min']}-{corpus['kb_max']} KB, median {corpus['kb_median']}), "
         f"{corpus['entries']} entries; RSS 2.0 {corpus['rss']}, Atom {corpus['atom']}, "
         f"RDF {corpus['rdf']}; {corpus['malformed']} malformed, {corpus['non_utf8']} not "
@@ -112,24 +117,51 @@ def print_table(context: dict[str, object], tools: list[str], results: Results) 
 FLOOR_FACTOR = 2  # issue 4: a cold poll within 2x of fetch-only + parse-only / cores
 
 
-def print_floor(context: dict[str, object], floors: list[Floor], results: Results) -> None:
-    """rssmania's cold poll against fetch-only + parse-only / cores (medians of the runs)."""
+def print_floor(
+    context: dict[str, object],
+    floors: list[Floor],
+    results: Results,
+    phase: str = "cold",
+    factor: float = FLOOR_FACTOR,
+) -> None:
+    """rssmania's poll against fetch-only + parse-only / cores (medians of the runs)."""
     if not floors:
         return
     cores = int(str(context["cores"]))
     fetch = statistics.median(f.fetch_s for f in floors)
     parse = statistics.median(f.parse_cpu_s for f in floors)
     floor = replace(floors[0], fetch_s=fetch, parse_cpu_s=parse).seconds(cores)
-    cold = _median(results.get(("rssmania", "cold"), []), "wall")
-    verdict = (
-        "met" if cold <= FLOOR_FACTOR * floor else "NOT met"
-    ) + f" (target: within {FLOOR_FACTOR}x)"
+    wall = _median(results.get(("rssmania", phase), []), "wall")
+    verdict = ("met" if wall <= factor * floor else "NOT met") + f" (target: within {factor}x)"
     print(
-        f"floor: fetch-only {fetch:.2f} s + parse-only {parse:.2f} s CPU / {cores} cores = "
-        f"{floor:.2f} s (medians of {len(floors)}); rssmania cold {_fmt(cold, 0)} s = "
-        f"{_fmt(cold / floor, 0)}x the floor: {verdict}"
+        f"{phase} floor: fetch-only {fetch:.2f} s + parse-only {parse:.2f} s CPU / {cores} "
+        f"cores = {floor:.2f} s (medians of {len(floors)}); rssmania {phase} "
+        f"{_fmt(wall, 0)} s = {_fmt(wall / floor, 0)}x the floor: {verdict}"
     )
-    context["floor"] = {"fetch_s": fetch, "parse_cpu_s": parse, "floor_s": floor}
+    context[f"{phase}_floor"] = {"fetch_s": fetch, "parse_cpu_s": parse, "floor_s": floor}
+
+
+PEER_TARGETS = {"cold": 5.0, "warm": 2.5}  # issue 23, at 2,000 feeds
+
+
+def print_fastest_peer(results: Results) -> None:
+    """The fastest peer's wall time over rssmania's, cold and warm."""
+    for phase, target in PEER_TARGETS.items():
+        ours = _median(results.get(("rssmania", phase), []), "wall")
+        peers = {
+            tool: _median(polls, "wall")
+            for (tool, p), polls in results.items()
+            if p == phase and not tool.startswith("rssmania")
+        }
+        peers = {tool: wall for tool, wall in peers.items() if not math.isnan(wall)}
+        if not peers or math.isnan(ours):
+            continue
+        tool = min(peers, key=peers.__getitem__)
+        ratio = peers[tool] / ours
+        print(
+            f"{phase}: the fastest peer, {tool}, {peers[tool]:.2f} s = {ratio:.2f}x rssmania's "
+            f"{ours:.2f} s (issue 23 asks {target}x at 2,000 feeds)"
+        )
 
 
 def print_diffs(results: Results) -> None:

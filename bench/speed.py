@@ -1,13 +1,20 @@
-"""rssmania against its peers on N realistic feeds served by nginx on loopback (issue 4).
+"""rssmania against its peers on N realistic feeds served by nginx on loopback (issues 4, 23).
 
     python bench/speed.py --feeds 250,2000 --runs 3 --json-out speed.jsonl
     python bench/speed.py --scale 200,2000,20000          # rssmania alone: the curve
 
 Per N: generates the feeds (``feedgen.py``: RSS 2.0, Atom and RDF, 10-50
 entries, 2-300 KB, some malformed, some not UTF-8), serves them with nginx on
-N/4 loopback addresses (``nginx.py``: ETag, Last-Modified, gzip), then, run
-after run, each tool in turn (the order rotates between runs, so that a noisy
-neighbour hurts everyone alike) on a fresh state:
+loopback addresses (``nginx.py``: ETag, Last-Modified, gzip) in each host mix
+of ``--mix``:
+
+    uniform   4 feeds a host (``--per-host``), N/4 hosts
+    zipf      N/5 hosts, host k holding a share of the feeds in 1/k, as real
+              subscription lists do (YouTube, GitHub, Substack, Medium...): the
+              busiest about 15% of the feeds, most hosts one or two
+
+then, run after run and mix after mix, each tool in turn (the order rotates
+between runs, so that a noisy neighbour hurts everyone alike) on a fresh state:
 
     cold   an empty state polls every feed
     warm   the same state polls again after 10% of the feeds gained an entry
@@ -31,6 +38,7 @@ import http.client
 import importlib.util
 import math
 import os
+import random
 import re
 import shutil
 import signal
@@ -39,6 +47,7 @@ import sys
 import tempfile
 import time
 import tomllib
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -79,22 +88,31 @@ class Bench:
     log: nginx.AccessLog
     timeout: float
     results: report.Results = field(default_factory=dict)
-    floors: list[floor.Floor] = field(default_factory=list)
+    floors: dict[str, list[floor.Floor]] = field(default_factory=dict)
 
     def run_floor(self, state: Path) -> None:
-        """fetch-only and parse-only (``floor.py``) on the cold corpus, in a process of its own."""
+        """fetch-only and parse-only (``floor.py``), cold then warm, in processes of their own."""
         state.mkdir()
-        done = subprocess.run(
-            [sys.executable, str(HERE / "floor.py"), str(peers.write_urls(state, self.urls))],
-            capture_output=True,
-            text=True,
-            timeout=self.timeout,
-            check=True,
-        )
-        shutil.rmtree(state, ignore_errors=True)
-        found = floor.Floor.from_json(done.stdout)
-        self.floors.append(found)
-        print(f"  {'floor':16} {found.describe(os.cpu_count() or 1)}", flush=True)
+        urls = str(peers.write_urls(state, self.urls))
+        validators = str(state / "validators.json")
+        try:
+            for phase, mode in (("cold", "--keep"), ("warm", "--since")):
+                if phase == "warm":
+                    self.corpus.change()
+                done = subprocess.run(
+                    [sys.executable, str(HERE / "floor.py"), urls, mode, validators],
+                    capture_output=True,
+                    text=True,
+                    timeout=self.timeout,
+                    check=True,
+                )
+                found = floor.Floor.from_json(done.stdout)
+                self.floors.setdefault(phase, []).append(found)
+                describe = found.describe(os.cpu_count() or 1)
+                print(f"  {'floor':16} {phase}: {describe}", flush=True)
+        finally:
+            self.corpus.reset()
+            shutil.rmtree(state, ignore_errors=True)
 
     def run_tool(self, tool: peers.ToolType, state: Path) -> None:
         """Cold then warm on a fresh state; the corpus is back to cold when this returns."""
@@ -172,8 +190,28 @@ def check_server(url: str) -> str:
     )
 
 
+MIXES = ("uniform", "zipf")
+
+
+def host_mix(n: int, mix: str, *, per_host: int, seed: int) -> tuple[int, list[int]]:
+    """(hosts, the host of each feed) for a mix of ``MIXES``."""
+    if mix == "uniform":
+        hosts = math.ceil(n / per_host)
+        # Feed i on host i modulo the number of hosts, as poll_twice.py does.
+        return hosts, [i % hosts for i in range(n)]
+    hosts = max(1, n // 5)
+    weights = [1 / k for k in range(1, hosts + 1)]
+    counts = [max(1, round(n * w / sum(weights))) for w in weights]
+    counts[0] += n - sum(counts)  # the busiest host takes what rounding left
+    assignment = [host for host, count in enumerate(counts) for _ in range(count)]
+    random.Random(seed).shuffle(assignment)  # a host's feeds of every kind and size
+    return hosts, assignment
+
+
 def bench_one(n: int, args: argparse.Namespace, tools: list[peers.ToolType]) -> report.Point:
-    """Run every tool on N feeds, print the table; return rssmania's polls for the curve."""
+    """Run every tool on N feeds in each mix, print the tables; return rssmania's polls
+    (of the first mix) for the curve."""
+    mixes = [m.strip() for m in args.mix.split(",") if m.strip()]
     with tempfile.TemporaryDirectory(prefix="rssmania-speed-") as tmp_name:
         tmp = Path(tmp_name)
         site = tmp / "site"
@@ -183,39 +221,66 @@ def bench_one(n: int, args: argparse.Namespace, tools: list[peers.ToolType]) -> 
         corpus.write_all()
         summary = corpus.summary()
         print(f"\n{n} feeds generated in {time.perf_counter() - started:.0f} s: {summary}")
-        hosts = math.ceil(n / args.per_host)
-        with nginx.serve(site, tmp / "nginx", hosts) as (bases, log):
-            # Feed i on host i modulo the number of hosts, as poll_twice.py does.
-            urls = [f"{bases[i % hosts]}/{name}" for i, name in enumerate(corpus.names)]
-            print(check_server(urls[0]))
-            bench = Bench(corpus, urls, log, args.timeout)
+        layouts = {mix: host_mix(n, mix, per_host=args.per_host, seed=args.seed) for mix in mixes}
+        with nginx.serve(site, tmp / "nginx", max(h for h, _ in layouts.values())) as (
+            bases,
+            log,
+        ):
+            benches = {
+                mix: Bench(
+                    corpus,
+                    [
+                        f"{bases[host]}/{name}"
+                        for host, name in zip(hosts, corpus.names, strict=True)
+                    ],
+                    log,
+                    args.timeout,
+                )
+                for mix, (_, hosts) in layouts.items()
+            }
+            print(check_server(benches[mixes[0]].urls[0]))
             for run in range(args.runs):
                 shift = run % len(tools)
                 order = tools[shift:] + tools[:shift]
-                print(f"run {run + 1}/{args.runs}: {', '.join(t.name for t in order)}")
-                for tool in order:
-                    bench.run_tool(tool, tmp / f"{tool.name.replace(' ', '-')}-{run}")
-                if not args.no_floor:
-                    bench.run_floor(tmp / f"floor-{run}")
-        context = {
-            "date": time.strftime("%Y-%m-%d"),
-            "rssmania": rssmania_version(),
-            "feeds": n,
-            "hosts": hosts,
-            "runs": args.runs,
-            "cores": os.cpu_count(),
-            "corpus": summary,
-        }
-        report.print_table(context, [t.name for t in tools], bench.results)
-        report.print_floor(context, bench.floors, bench.results)
-        report.print_diffs(bench.results)
-        if args.json_out:
-            report.write_json(args.json_out, context, bench.results)
-        return report.Point(
-            context,
-            bench.results.get(("rssmania", "cold"), []),
-            bench.results.get(("rssmania", "warm"), []),
-        )
+                for mix, bench in benches.items():
+                    print(f"run {run + 1}/{args.runs}, {mix}: {', '.join(t.name for t in order)}")
+                    for tool in order:
+                        name = tool.name.replace(" ", "-")
+                        bench.run_tool(tool, tmp / f"{name}-{mix}-{run}")
+                    if not args.no_floor:
+                        bench.run_floor(tmp / f"floor-{mix}-{run}")
+        points = []
+        for mix, bench in benches.items():
+            hosts, assignment = layouts[mix]
+            busiest = max(Counter(assignment).values())
+            context = {
+                "date": time.strftime("%Y-%m-%d"),
+                "rssmania": rssmania_version(),
+                "feeds": n,
+                "mix": mix,
+                "hosts": hosts,
+                "busiest_host": busiest,
+                "runs": args.runs,
+                "cores": os.cpu_count(),
+                "corpus": summary,
+            }
+            report.print_table(context, [t.name for t in tools], bench.results)
+            report.print_fastest_peer(bench.results)
+            for phase, factor in (("cold", 1.3), ("warm", 1.5)):
+                report.print_floor(
+                    context, bench.floors.get(phase, []), bench.results, phase, factor
+                )
+            report.print_diffs(bench.results)
+            if args.json_out:
+                report.write_json(args.json_out, context, bench.results)
+            points.append(
+                report.Point(
+                    context,
+                    bench.results.get(("rssmania", "cold"), []),
+                    bench.results.get(("rssmania", "warm"), []),
+                )
+            )
+        return points[0]
 
 
 def rssmania_version() -> str:
@@ -238,7 +303,10 @@ def parse_args() -> argparse.Namespace:
         "--scale", help="rssmania alone at each N (e.g. 200,2000,20000): time per feed, peak MB"
     )
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--per-host", type=int, default=4, help="feeds per loopback address")
+    parser.add_argument("--per-host", type=int, default=4, help="feeds a host in the uniform mix")
+    parser.add_argument(
+        "--mix", default=",".join(MIXES), help=f"host mixes, comma-separated among {MIXES}"
+    )
     names = [
         "rssmania",
         "rssmania-console",
@@ -261,6 +329,7 @@ def parse_args() -> argparse.Namespace:
     if args.scale:
         args.feeds = args.scale
         args.only = args.only or "rssmania"
+        args.mix = args.mix if "--mix" in sys.argv else "uniform"
     return args
 
 

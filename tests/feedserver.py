@@ -56,6 +56,14 @@ class FeedServer:
         self.seen: list[Seen] = []
         self.active: dict[object, int] = {}
         self.max_active: dict[object, int] = {}
+        self.per_second: dict[object, int] = {}
+        """Hosts that answer 429 (no Retry-After) above this many requests a second."""
+        self.strain: dict[object, float] = {}
+        """Hosts that answer this many seconds late to a request that finds another in flight."""
+        self._accepted: dict[object, list[float]] = {}
+        self.refused = 0
+        self.crowded = 0
+        """Requests that arrived while another to their host was in flight."""
         self._lock = threading.Lock()
         server = self
 
@@ -113,13 +121,35 @@ class FeedServer:
             self.max_active[handler.server] = max(
                 self.max_active.get(handler.server, 0), self.active[handler.server]
             )
+            crowded = self.active[handler.server] > 1
+            self.crowded += crowded
+            if handler.server in self.per_second:
+                now = time.monotonic()
+                recent = [t for t in self._accepted.get(handler.server, []) if t > now - 1.0]
+                if len(recent) >= self.per_second[handler.server]:
+                    route = Route(b"too many requests", status=429, content_type="text/plain")
+                    self.refused += 1
+                else:
+                    recent.append(now)
+                self._accepted[handler.server] = recent
+            strain = self.strain.get(handler.server, 0.0) if crowded else 0.0
         try:
+            if strain:
+                time.sleep(strain)
             self._answer(handler, route)
         except OSError:
             pass  # the client hung up (a timeout, a cap): its business
         finally:
             with self._lock:
                 self.active[handler.server] -= 1
+
+    def limit(self, host: int = 0, *, per_second: int) -> None:
+        """Answer 429 to requests above ``per_second`` a second to this host (a rate limiter)."""
+        self.per_second[self._servers[host]] = per_second
+
+    def strained(self, host: int = 0, *, late: float) -> None:
+        """Answer ``late`` seconds later a request that finds another in flight to this host."""
+        self.strain[self._servers[host]] = late
 
     def max_concurrent(self, host: int = 0) -> int:
         with self._lock:

@@ -32,6 +32,7 @@ ERRORS = [
     exceptions.InvalidOPMLError("f.opml", "not XML"),
     exceptions.StorageError("db", "locked"),
     exceptions.DatabaseLockedError("db", "locked"),
+    exceptions.UnstorableDataError("db", "a value cannot be stored"),
     exceptions.AggregatorStateError("closed"),
     exceptions.WorkerStartupError(),
     exceptions.ClusterError("tcp://127.0.0.1:8786", "cannot reach the scheduler"),
@@ -60,6 +61,16 @@ def test_every_error_class_is_covered() -> None:
         if isinstance(c, type) and issubclass(c, rssmania.RssmaniaError)
     }
     assert classes - {rssmania.RssmaniaError} == {type(e) for e in ERRORS}
+
+
+def test_feed_error_kinds_are_an_enum_that_takes_their_words() -> None:
+    error = rssmania.FeedError("throttled", "slow down", 429)
+    assert error.kind is rssmania.FeedErrorKind.THROTTLED
+    assert error.kind == "throttled"
+    assert error == rssmania.FeedError(rssmania.FeedErrorKind.THROTTLED, "slow down", 429)
+    assert pickle.loads(pickle.dumps(error)) == error
+    with pytest.raises(ValueError, match="nonsense"):
+        rssmania.FeedError("nonsense", "?")  # type: ignore[arg-type]
 
 
 def test_closed_aggregator_refuses_work(tmp_path: Path) -> None:

@@ -447,6 +447,25 @@ def test_in_flight_line_names_the_slow_ones() -> None:
 
 
 @pytest.mark.parametrize(
+    ("url", "shown"),
+    [
+        ("https://example.org/feed.xml", "example.org/feed.xml"),
+        (
+            "https://example.org/some/deep/folders/of-feeds/slow-feed.xml",
+            "example.org/\u2026/slow-feed.xml",
+        ),
+        (
+            "https://example.org/a-single-path-segment-much-too-long-to-show",
+            "example.org/a-single-path-segment-much\u2026",
+        ),
+    ],
+)
+def test_a_slow_feed_is_named_shortened_at_a_boundary_never_mid_word(url: str, shown: str) -> None:
+    line = human.in_flight_line([(url, 9.0)], slow_after=5)
+    assert line == f"1 in flight; slow: {shown} 9 s"
+
+
+@pytest.mark.parametrize(
     ("stored", "new_hash", "reported"),
     [
         ("0f3c9a", "2:0f3c9a", False),  # a hash of the first releases: the parser changed

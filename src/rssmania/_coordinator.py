@@ -25,8 +25,9 @@ from typing import TypeVar
 from rssmania._decide import DEFAULT_HOST_WAIT, OFFLINE, decide, is_offline, throttled_hosts
 from rssmania._executors import PoolType, SerialExecutor
 from rssmania._intents import FeedState, FeedWrite
+from rssmania._pace import resumed
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
-from rssmania._round import InFlight, PollBatch, StopFlag, run_jobs
+from rssmania._round import InFlight, Paces, PollBatch, StopFlag, run_jobs
 from rssmania._schedule import jitter
 from rssmania._storage import Storage
 from rssmania._storage import retention as _retention
@@ -38,7 +39,7 @@ from rssmania._storage.connection import transaction
 from rssmania._storage.store import Applied
 from rssmania._text import one_line
 from rssmania._urls import host_of
-from rssmania.exceptions import DatabaseLockedError, FeedNotFoundError
+from rssmania.exceptions import DatabaseLockedError, FeedNotFoundError, UnstorableDataError
 from rssmania.types import EntryChange, EntryStatus, Feed, FeedError, FeedResult
 
 log = logging.getLogger("rssmania.core")
@@ -54,10 +55,13 @@ changes. Without one, each feed is its own transaction, as it is yielded.
 """
 
 # What storing one feed's result may raise on data no column holds (a lone
-# surrogate, an integer beyond 64 bits...): that feed's problem, not the round's.
-# OperationalError (disk full, locked) is the database's, and ends the round
-# (but for `run` on a locked database: see LOCKED_RETRY).
-_UNSTORABLE = (ValueError, OverflowError, TypeError, sqlite3.InterfaceError, sqlite3.DataError)
+# surrogate, an integer beyond 64 bits, a type SQLite does not bind): that
+# feed's problem, not the round's. sqlite3's own errors reach us wrapped at
+# the storage boundary: UnstorableDataError is the wrapping of those that
+# mean "this value" (a ProgrammingError on 3.11), any other StorageError
+# (disk full, locked) is the database's, and ends the round (but for `run`
+# on a locked database: see LOCKED_RETRY).
+_UNSTORABLE = (ValueError, OverflowError, TypeError, UnstorableDataError)
 
 PRUNE_EVERY = 6 * 3600.0
 """Seconds between two applications of the retention policy by `run` (the first at start)."""
@@ -113,6 +117,8 @@ class Coordinator:
         """When the last round that asked each host ended (time.monotonic())."""
         self._throttled: dict[str, tuple[PollOutcome, float]] = {}
         """Feeds that answered 429/503, until their wait is over (time.monotonic())."""
+        self._paces: Paces | None = None
+        """Each host's pace (``rssmania._pace``), from the database at the first round."""
 
     def new_stop_flag(self) -> None:
         # A stop ends one round; it is not carried into the next.
@@ -254,9 +260,20 @@ class Coordinator:
 
         self.when_unlocked(write)
 
+    def _learned_paces(self) -> Paces:
+        if self._paces is None:
+            now = time.time()
+            cap = self.settings.host_concurrency
+            self._paces = {
+                host: resumed(pace, cap=cap, now=now)
+                for host, pace in self.storage.host_paces().items()
+            }
+        return self._paces
+
     def _round_of(self, states: Iterable[FeedState]) -> Generator[FeedResult, None, None]:
         by_url = {s.url: s for s in states}
         self._polling = by_url
+        paces = self._learned_paces()
         jobs = [
             PollJob(s.url, s.etag, s.last_modified, s.body_hash, self._spacing_left(s.url))
             for s in by_url.values()
@@ -272,6 +289,7 @@ class Coordinator:
             stop=self.stop,
             in_flight=self.in_flight,
             deadline=self._batch_deadline,
+            paces=paces,
         )
         # Connection failures wait for the end of the round: if nothing at
         # all could be reached, the machine is offline and no feed is blamed
@@ -280,10 +298,15 @@ class Coordinator:
         # What the end of the round needs of the others, without their entries:
         # a round of 20,000 feeds must not hold every parsed feed until it ends.
         answered: list[PollOutcome] = []
+        learned: set[str] = set()
         try:
             for finished in outcomes:
                 to_store: list[tuple[FeedState, PollOutcome]] = []
                 for outcome in finished:
+                    if outcome.pace is not None:
+                        # Read at the next submit: a host's next batch starts at this pace.
+                        paces[host_of(outcome.url)] = outcome.pace
+                        learned.add(host_of(outcome.url))
                     state = by_url.get(outcome.url)
                     if state is None:  # a poll function that invented a URL: a bug
                         log.error("outcome for a URL that was not asked for: %s", outcome.url)
@@ -305,6 +328,12 @@ class Coordinator:
             # Also when storing fails: kill the batches in flight now, rather
             # than when the traceback that holds this frame is collected.
             outcomes.close()
+        if learned:  # for the next run: the next round of this one reads self._paces
+            self.when_unlocked(
+                lambda: self.storage.save_paces(
+                    {host: paces[host] for host in learned}, now=self._now()
+                )
+            )
         # A round ends once every request of it is over: the next round's
         # first request to these hosts is spaced from here (`run` polls round
         # after round, and started them 3 ms apart).
@@ -347,10 +376,13 @@ class Coordinator:
         return [replace(o, retry_after=until - now) for o, until in self._throttled.values()]
 
     def _spacing_left(self, url: str) -> float:
-        asked = self._host_asked.get(host_of(url))
+        host = host_of(url)
+        asked = self._host_asked.get(host)
         if asked is None:
             return 0.0
-        return max(0.0, asked + self.settings.host_spacing - time.monotonic())
+        pace = self._learned_paces().get(host)
+        spacing = max(self.settings.host_spacing, pace.delay if pace is not None else 0.0)
+        return max(0.0, asked + spacing - time.monotonic())
 
     def stored_entries(self, url: str) -> dict[str, str]:
         """A feed's stored entries: a Dask worker sends back only the others."""

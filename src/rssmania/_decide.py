@@ -11,7 +11,8 @@ The rules, in the order they are tried:
     outcome                       error streak   next check
     ---------------------------   ------------   -------------------------------------
     410 Gone                      +1             never: polling stops, the reason is kept
-    429/503 with Retry-After      unchanged      max(Retry-After, interval)
+    429/503 with Retry-After      unchanged      max(Retry-After, interval); none before
+                                                 Retry-After, not even `update --all`
     offline (every feed failed)   unchanged      min(interval, 5 min)
     any other error               +1             interval * 2^(streak-1), capped at a day
     200 / 304                     reset to 0     interval, raised by the publisher's hints
@@ -21,7 +22,7 @@ The rules, in the order they are tried:
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from rssmania._intents import EntryWrite, FeedState, FeedWrite
 from rssmania._poll.identity import alias_of
@@ -114,6 +115,7 @@ def _failed(
 ) -> FeedWrite:
     errors = state.error_count + 1
     disabled = None
+    not_before = None
     if error.kind == "gone":
         delay, reason, disabled = float(MAX_RETRY_AFTER), "stopped: gone", error.message
     elif error.kind == "throttled" and outcome.retry_after is not None:
@@ -121,6 +123,7 @@ def _failed(
         errors = state.error_count
         delay = min(max(outcome.retry_after, base), MAX_RETRY_AFTER)
         reason = "Retry-After"
+        not_before = now + timedelta(seconds=min(outcome.retry_after, MAX_RETRY_AFTER))
     elif error.kind == "offline":
         errors = state.error_count
         delay, reason = min(base, OFFLINE_RETRY), "offline"
@@ -142,6 +145,7 @@ def _failed(
         entries=(),
         redirect=(state.redirect_url, state.redirect_streak),
         disabled_reason=disabled,
+        not_before=not_before,
     )
 
 

@@ -61,6 +61,8 @@ class FeedWrite:
     """(permanent redirect target seen, polls in a row it was seen)."""
     move_to: str | None = None
     disabled_reason: str | None = None
+    not_before: datetime | None = None
+    """The end of the server's Retry-After: no poll before it, not even ``update --all``."""
     served: tuple[str, ...] | None = None
     """The keys of every entry the document holds (None: not parsed, keep the stored list):
     retention never deletes an entry the feed still serves, or it would come back as new."""

@@ -1,10 +1,12 @@
 """Running one round of poll jobs on an executor, and surviving it.
 
     jobs -> batches -> executor.submit(poll_batch, settings, batch) ...
-         <- outcomes, one per job, as batches complete
+         <- outcomes, one per job: feed by feed through a socket per batch
+            (``rssmania._poll.channel``), the rest when the batch returns
 
 A worker that dies (os._exit, a segfault, the OOM killer) fails every batch
-in flight, not only its own. So a failed batch is split in two and retried;
+in flight, not only its own. What those batches had sent is kept; the
+feeds they had not finished are split in two and retried;
 a single job that fails again is run alone, and only a job that breaks the
 pool while it runs alone is blamed: it becomes a ``worker_died`` outcome and
 the rest of the round goes on.
@@ -28,6 +30,7 @@ their feeds stay due for the next round.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import time
@@ -35,13 +38,16 @@ from collections import Counter, deque
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from rssmania._executors import PoolType, SerialExecutor
+from rssmania._executors import PoolType, SerialExecutor, WorkerPool
+from rssmania._pace import MAX_DELAY, Pace
+from rssmania._poll.channel import Inbox
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
 from rssmania._poll.worker import use_stop_event
 from rssmania._urls import host_of
 from rssmania.exceptions import ClusterError, WorkerStartupError
+from rssmania.types import KindName
 
 log = logging.getLogger("rssmania.round")
 
@@ -59,6 +65,10 @@ MAX_COST = MAX_BATCH * FRESH_COST
 MIN_COST = 128 * FRESH_COST
 MAX_WAITING_COST = 2 * MAX_COST
 """How big a batch may grow to keep a worker busy while a host waits out its spacing."""
+GATHER = 0.05
+GATHER_FEEDS = 32
+"""Streamed outcomes are handed on together when they come within GATHER seconds, up to
+GATHER_FEEDS (the coordinator's group of feeds per transaction)."""
 
 
 def job_cost(job: PollJob) -> int:
@@ -186,6 +196,25 @@ class _HostsOf:
         return self._found(batch)[2]
 
 
+@dataclass
+class _Pending:
+    """A batch in flight: its jobs, whether it runs alone, its number on the channel,
+    and the URLs whose outcomes came already."""
+
+    batch: list[PollJob]
+    alone: bool
+    number: int
+    received: set[str] = field(default_factory=set)
+
+    def unfinished(self) -> list[PollJob]:
+        return [job for job in self.batch if job.url not in self.received]
+
+
+Paces = dict[str, Pace]
+"""Each host's pace, as the round learns it (``rssmania._pace``): read at each submit,
+written by the caller from the outcomes' ``pace``."""
+
+
 def run_jobs(
     executor: PoolType | SerialExecutor,
     poll: PollBatch,
@@ -196,12 +225,15 @@ def run_jobs(
     stop: StopFlag,
     in_flight: InFlight | None = None,
     deadline: float | None = None,
+    paces: Paces | None = None,
 ) -> Generator[list[PollOutcome], None, None]:
-    """Outcomes of ``jobs``, a batch's at once as it finishes.
+    """Outcomes of ``jobs``, as they finish: feed by feed from a local pool (a batch's
+    at once elsewhere), a few together when several are ready.
 
     ``deadline`` overrides the hang timeout.
     """
     in_flight = {} if in_flight is None else in_flight
+    paces = {} if paces is None else paces
     # Batches learn of a stop through an event: a process-shared one for the
     # pool (set only from this loop, never from a signal handler, since its
     # lock is not reentrant), the flag itself for batches run in this process.
@@ -211,13 +243,53 @@ def run_jobs(
         pool.stop_event.clear()
     else:
         use_stop_event(stop)
+    # Feed by feed from local workers only: a Dask worker cannot reach this
+    # machine's socket, and a serial batch runs inside submit().
+    inbox = Inbox() if isinstance(pool, WorkerPool) else None
     queue = deque(make_batches(jobs, workers, spacing=settings.host_spacing))
     hosts_of = _HostsOf()
     suspects: deque[PollJob] = deque()  # jobs to run alone, one at a time
-    pending: dict[Future[list[PollOutcome]], tuple[list[PollJob], bool]] = {}
+    pending: dict[Future[list[PollOutcome]], _Pending] = {}
+    numbers = itertools.count()
     broken = False
     # A serial executor runs a batch inside submit(): one at a time, so that a stop is seen.
     max_in_flight = workers * 2 if pool is not None else 1
+
+    def start(batch: list[PollJob], alone: bool) -> None:
+        number = next(numbers)
+        hosts = hosts_of(batch)
+        batch_settings = replace(
+            settings,
+            paces=tuple((host, paces[host]) for host in hosts if host in paces),
+            results_to=(inbox.address, number) if inbox is not None else None,
+        )
+        future = executor.submit(poll, batch_settings, batch)
+        pending[future] = _Pending(batch, alone, number)
+        in_flight[id(future)] = (tuple(job.url for job in batch), time.monotonic())
+        if inbox is not None:
+            future.add_done_callback(lambda _: inbox.wake())
+
+    def arrived(items: list[tuple[int, PollOutcome]]) -> list[PollOutcome]:
+        """Streamed outcomes of batches still pending (a late one of a batch given up is not)."""
+        by_number = {p.number: (future, p) for future, p in pending.items()}
+        out = []
+        for number, outcome in items:
+            found = by_number.get(number)
+            if found is None or outcome.url in found[1].received:
+                continue
+            future, p = found
+            p.received.add(outcome.url)
+            out.append(outcome)
+            urls, since = in_flight.get(id(future), ((), 0.0))
+            in_flight[id(future)] = (tuple(u for u in urls if u != outcome.url), since)
+        return out
+
+    def rest(future: Future[list[PollOutcome]], p: _Pending) -> list[PollOutcome]:
+        """What a batch that ended sent and nobody read yet."""
+        if inbox is None:
+            return []
+        return arrived([(p.number, o) for o in inbox.finish(p.number)])
+
     try:
         while queue or suspects or pending:
             if stop.is_set() and not told_workers and pool is not None:
@@ -227,17 +299,7 @@ def run_jobs(
                 break
             if not broken and not stop.requested:
                 try:
-                    _submit(
-                        executor,
-                        poll,
-                        settings,
-                        queue,
-                        suspects,
-                        pending,
-                        max_in_flight,
-                        in_flight,
-                        hosts_of,
-                    )
+                    _submit(start, queue, suspects, pending, max_in_flight, hosts_of)
                 except BrokenProcessPool:
                     # A worker died before its futures told us: the job stays queued.
                     broken = True
@@ -251,30 +313,58 @@ def run_jobs(
                     pool.rebuild()
                     broken = False
                 continue
-            stuck = _stuck(pending, in_flight, settings, deadline, hosts_of)
+            stuck = _stuck(pending, in_flight, settings, deadline, hosts_of, paces)
             if stuck is not None and pool is not None:
                 # A worker that stopped answering (a parser looping in C, a
                 # deadlock): kill the pool. The stuck batch is bisected like a
-                # crash; the others were only interrupted and go back as they were.
-                stuck_batch, stuck_alone = pending.pop(stuck)
-                for batch, alone in pending.values():
-                    if alone:
-                        suspects.appendleft(batch[0])
-                    else:
-                        queue.appendleft(batch)
-                pending.clear()
-                in_flight.clear()
+                # crash; the others were only interrupted and go back as they were
+                # (but for the feeds that were done: those are kept).
                 pool.kill()
+                stuck_p = pending.pop(stuck)
+                done_meanwhile: list[PollOutcome] = []
+                for future, p in [(stuck, stuck_p), *pending.items()]:
+                    pending[future] = p
+                    done_meanwhile += rest(future, p)
+                    del pending[future]
+                    if p is stuck_p:
+                        continue
+                    left = p.unfinished()
+                    if p.alone and left:
+                        suspects.appendleft(left[0])
+                    elif left:
+                        queue.appendleft(left)
+                in_flight.clear()
+                if done_meanwhile:
+                    yield done_meanwhile
                 blamed = _after_death(
-                    stuck_batch, stuck_alone, queue, suspects, "worker_hung", _HUNG
+                    stuck_p.unfinished(), stuck_p.alone, queue, suspects, "worker_hung", _HUNG
                 )
                 if blamed is not None:
                     yield [blamed]
                 continue
-            done, _ = wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)
+            if inbox is not None:
+                streamed = arrived(inbox.receive(0.1))
+                # A few together, if they come within GATHER: the caller stores
+                # what it is given in one transaction, and a warm round's 1,800
+                # 304s one by one cost a commit each.
+                until = time.monotonic() + GATHER
+                while streamed and len(streamed) < GATHER_FEEDS:
+                    more = arrived(inbox.receive(max(0.0, until - time.monotonic())))
+                    if not more:
+                        break
+                    streamed += more
+                if streamed:
+                    yield streamed
+                done = [future for future in pending if future.done()]
+            else:
+                done = list(wait(pending, timeout=0.1, return_when=FIRST_COMPLETED)[0])
             for future in done:
-                batch, alone = pending.pop(future)
+                p = pending[future]
+                late = rest(future, p)
+                del pending[future]
                 in_flight.pop(id(future), None)
+                if late:
+                    yield late
                 if future.cancelled():
                     continue  # never ran: its feeds stay due
                 try:
@@ -285,7 +375,9 @@ def run_jobs(
                         # Workers killed by the stop itself (a SIGTERM sent to
                         # the whole process group): nobody's fault, try later.
                         continue
-                    blamed = _after_death(batch, alone, queue, suspects, "worker_died", _DIED)
+                    blamed = _after_death(
+                        p.unfinished(), p.alone, queue, suspects, "worker_died", _DIED
+                    )
                     if blamed is not None:
                         yield [blamed]
                     continue
@@ -297,12 +389,20 @@ def run_jobs(
                     # way a crash is found, and let the rest of the batch through.
                     log.warning("a poll batch failed: %r", exc)
                     blamed = _after_death(
-                        batch, alone, queue, suspects, "internal", f"internal error: {exc!r}"
+                        p.unfinished(),
+                        p.alone,
+                        queue,
+                        suspects,
+                        "internal",
+                        f"internal error: {exc!r}",
                     )
                     if blamed is not None:
                         yield [blamed]
                     continue
-                yield outcomes
+                # Those it did not stream (all of them, from elsewhere than a local pool).
+                returned = [o for o in outcomes if o.url not in p.received]
+                if returned:
+                    yield returned
     finally:
         in_flight.clear()
         if pending and pool is not None:
@@ -310,34 +410,27 @@ def run_jobs(
             pool.kill()
         elif broken and pool is not None:
             pool.rebuild()
+        if inbox is not None:
+            inbox.close()
 
 
 def _submit(
-    executor: PoolType | SerialExecutor,
-    poll: PollBatch,
-    settings: PollSettings,
+    start: Callable[[list[PollJob], bool], None],
     queue: deque[list[PollJob]],
     suspects: deque[PollJob],
-    pending: dict[Future[list[PollOutcome]], tuple[list[PollJob], bool]],
+    pending: dict[Future[list[PollOutcome]], _Pending],
     max_in_flight: int,
-    in_flight: InFlight,
     hosts_of: _HostsOf,
 ) -> None:
     """Start what may start now; a job is dequeued only once it is submitted."""
-
-    def start(batch: list[PollJob], alone: bool) -> None:
-        future = executor.submit(poll, settings, batch)
-        pending[future] = (batch, alone)
-        in_flight[id(future)] = (tuple(job.url for job in batch), time.monotonic())
-
-    if any(alone for _, alone in pending.values()):
+    if any(p.alone for p in pending.values()):
         return  # a suspect runs alone, so that a death is its own
     if suspects:
         if not pending:
             start([suspects[0]], True)
             suspects.popleft()
         return
-    busy = set().union(*(hosts_of(batch) for batch, _ in pending.values()))
+    busy = set().union(*(hosts_of(p.batch) for p in pending.values()))
     for batch in list(queue):
         if len(pending) >= max_in_flight:
             break
@@ -358,10 +451,15 @@ def _after_death(
     alone: bool,
     queue: deque[list[PollJob]],
     suspects: deque[PollJob],
-    kind: str,
+    kind: KindName,
     message: str,
 ) -> PollOutcome | None:
-    """Bisect a batch whose worker died, hung or raised; blame a job only when it ran alone."""
+    """Bisect a batch whose worker died, hung or raised; blame a job only when it ran alone.
+
+    ``batch`` holds the jobs that had not finished: those that had are stored already.
+    """
+    if not batch:
+        return None
     log.warning(
         "%s with %d feed(s) in flight: %s",
         kind.replace("_", " "),
@@ -380,20 +478,21 @@ def _after_death(
 
 
 def _stuck(
-    pending: dict[Future[list[PollOutcome]], tuple[list[PollJob], bool]],
+    pending: dict[Future[list[PollOutcome]], _Pending],
     in_flight: InFlight,
     settings: PollSettings,
     deadline: float | None,
     hosts_of: _HostsOf,
+    paces: Paces,
 ) -> Future[list[PollOutcome]] | None:
     """A batch in flight for longer than any honest poll of it could take, if any."""
     now = time.monotonic()
-    for future, (batch, alone) in pending.items():
+    for future, p in pending.items():
         started = in_flight.get(id(future))
         if started is None or future.done():
             continue
         budget = deadline or _budget(
-            batch, settings, largest_host=hosts_of.largest(batch), queued=not alone
+            p.batch, settings, largest_host=hosts_of.largest(p.batch), queued=not p.alone
         )
         if now - started[1] > budget:
             return future
@@ -408,10 +507,12 @@ def _budget(
     # A host's feeds go host_concurrency at a time: 14 feeds of a server that
     # honestly takes the whole timeout each need 7 timeouts in a row (with
     # two, such a batch was killed as hung and all its feeds polled again).
+    # A host's pace may reach MAX_DELAY between two starts.
     in_a_row = math.ceil(largest_host / max(1, settings.host_concurrency))
     one = (
         (in_a_row + 1) * settings.total_timeout
         + (settings.parse_cpu_limit or 60.0)
         + len(batch) * (settings.host_spacing + 0.5)
+        + largest_host * MAX_DELAY
     )
     return 2 * one if queued else one  # a submitted batch may wait for another to finish

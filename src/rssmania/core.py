@@ -109,7 +109,7 @@ class Aggregator:
         outbox: bool = False,
         stop_grace: float = 3.0,
         per_host_limit: int = 2,
-        per_host_spacing: float = 0.1,
+        per_host_spacing: float = 0.0,
         max_interval: int = MAX_INTERVAL,
         parse_cpu_limit: float | None = 30.0,
         worker_memory_limit: int | None = 2 * 1024**3,

@@ -11,7 +11,8 @@
     ├── UserRequiredError        several users, and none named
     ├── EntryNotFoundError       an entry id that is not one of the user's entries
     ├── StorageError             the database cannot be opened or written
-    │   └── DatabaseLockedError  another rssmania is updating the same database
+    │   ├── DatabaseLockedError  another rssmania is updating the same database
+    │   └── UnstorableDataError  a value no column can hold (a poll result: that feed's error)
     ├── WorkerStartupError       worker processes die before they can start
     ├── ClusterError             a Dask cluster unreachable, lost, or of other versions
     └── AggregatorStateError     using an aggregator or a library the wrong way (closed, re-entered)
@@ -175,6 +176,14 @@ class StorageError(RssmaniaError):
 
 class DatabaseLockedError(StorageError):
     """Another process is updating this database (rssmania, or any program holding a write)."""
+
+
+class UnstorableDataError(StorageError):
+    """A value that SQLite cannot bind (an unsupported type): the data's fault, not the database's.
+
+    Storing a poll result that raises it is that feed's error, not the
+    round's end.
+    """
 
 
 class WorkerStartupError(RssmaniaError, RuntimeError):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 
 class Unset:
@@ -64,18 +65,75 @@ class Entry:
     feed_id: int = 0
 
 
-@dataclass(frozen=True)
+class FeedErrorKind(enum.StrEnum):
+    """What went wrong with a feed, as a machine reads it; ``FeedError.message`` says it to people.
+
+    A ``StrEnum``: each kind equals its word (``kind == "http"`` holds) and
+    prints as it, in JSON too.
+    """
+
+    HTTP = "http"
+    """The server answered with an error status, or a redirect that leads nowhere usable."""
+    GONE = "gone"
+    """410 Gone: the feed was removed for good; polling stops."""
+    THROTTLED = "throttled"
+    """429, or 503 with Retry-After: the server asked us to slow down (not counted as a fault)."""
+    CONNECT = "connect"
+    """The server could not be reached (DNS, refused, unreachable)."""
+    TIMEOUT = "timeout"
+    """No complete answer in time."""
+    NETWORK = "network"
+    """The connection broke, or the answer was not valid HTTP."""
+    BLOCKED = "blocked"
+    """Refused by us: a private address while those are refused."""
+    OFFLINE = "offline"
+    """No feed at all could be reached: the machine is offline (not counted against the feed)."""
+    TOO_LARGE = "too_large"
+    """The body, or what parsing it needs, is over the limit."""
+    TOO_SLOW = "too_slow"
+    """Parsing used up its CPU time."""
+    NOT_A_FEED = "not_a_feed"
+    """A web page or some other document, not a feed."""
+    MALFORMED = "malformed"
+    """A feed that cannot be read."""
+    EMPTY = "empty"
+    """An empty body."""
+    INVALID = "invalid"
+    """A URL that cannot be asked for (feed discovery)."""
+    WORKER_DIED = "worker_died"
+    """The worker process died while polling this feed, alone: the feed is blamed."""
+    WORKER_HUNG = "worker_hung"
+    """The worker process stopped answering while polling this feed, alone, and was killed."""
+    INTERNAL = "internal"
+    """A bug of rssmania's, or a result it cannot store."""
+
+
+KindName = Literal[
+    "http", "gone", "throttled", "connect", "timeout", "network", "blocked", "offline",
+    "too_large", "too_slow", "not_a_feed", "malformed", "empty", "invalid", "worker_died",
+    "worker_hung", "internal",
+]  # fmt: skip
+"""The kinds by their words, for ``FeedError("http", ...)``: a typo fails mypy."""
+
+
+@dataclass(frozen=True, init=False)
 class FeedError:
     """Why a feed could not be polled: a value, never raised.
 
-    ``kind`` is a short machine-readable word (``http``, ``timeout``, ``network``,
-    ``too_large``, ``not_a_feed``, ``malformed``, ``empty``, ``worker_died``,
-    ``internal``); ``message`` is for people.
+    ``kind`` is a :class:`FeedErrorKind` (given as one or as its word);
+    ``message`` is for people.
     """
 
-    kind: str
+    kind: FeedErrorKind
     message: str
     http_status: int | None = None
+
+    def __init__(
+        self, kind: FeedErrorKind | KindName, message: str, http_status: int | None = None
+    ) -> None:
+        object.__setattr__(self, "kind", FeedErrorKind(kind))
+        object.__setattr__(self, "message", message)
+        object.__setattr__(self, "http_status", http_status)
 
     def __str__(self) -> str:
         return self.message

@@ -1,12 +1,20 @@
 """``poll_batch``: what every worker runs for a batch of feeds.
 
 Politeness lives here, per host: at most ``host_concurrency`` requests in
-flight, starts spaced by ``host_spacing``, and once ``throttled_host_after``
-feeds of a host answered 429/503 the rest of that host is not asked at all.
-The coordinator sends all the feeds of a host in one batch (or in batches
-that never run at the same time), so these limits hold for the whole round.
-A redirect hop is held to the limits of the host it goes to (``Hops``);
-those hold within the batch, not between batches that redirect to one host.
+flight, starts spaced by the host's pace (``rssmania._pace``: it follows the
+host's latency and complaints, never under ``host_spacing``), and once
+``throttled_host_after`` feeds of a host answered 429/503 the rest of that
+host is not asked at all. A bare 429 (no Retry-After) slows the host down,
+and its feed is asked again once, at the slower pace. The coordinator sends
+all the feeds of a host in one batch (or in batches that never run at the
+same time, each starting at the pace the last one reached), so these limits
+hold for the whole round. A redirect hop is held to the limits of the host
+it goes to (``Hops``); those hold within the batch, not between batches
+that redirect to one host.
+
+Each outcome goes to ``on_outcome`` as soon as it is ready (the worker sends
+it on to the coordinator: ``rssmania._poll.channel``); the list returned
+holds those it did not take.
 """
 
 from __future__ import annotations
@@ -15,11 +23,14 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 import aiohttp
 
+from rssmania import _pace
+from rssmania._pace import Pace
 from rssmania._poll import worker
 from rssmania._poll.fetch import Fetched, fetch, make_session
 from rssmania._poll.jobs import ParsedFeed, PollJob, PollOutcome, PollSettings
@@ -39,19 +50,49 @@ log = logging.getLogger("rssmania.poll")
 _MAX_IN_FLIGHT = 64
 
 
+class _Busy:
+    """Seconds this worker's event loop spent in work that holds it (parsing, sending
+    outcomes): an answer that came meanwhile waited for it, and its latency is ours,
+    not the host's. Under a cold round's parsing every host looked strained."""
+
+    seconds = 0.0
+
+    @classmethod
+    def add(cls, since: float) -> None:
+        cls.seconds += time.perf_counter() - since
+
+
+OutcomeListener = Callable[[PollOutcome], bool]
+"""Takes an outcome as soon as it is ready; False when it could not (it is then returned)."""
+
+
 def is_throttling(fetched: Fetched) -> bool:
     """A 429, or a 503 that says when to come back; a bare 503 is an ordinary failure."""
     return fetched.status == 429 or (fetched.status == 503 and fetched.retry_after is not None)
 
 
-class HostGate:
-    """Concurrency, spacing and throttling state of one host within a batch."""
+def is_complaint(fetched: Fetched | FeedError) -> bool:
+    """An answer that says the host is under strain: slow down (``rssmania._pace``)."""
+    if isinstance(fetched, FeedError):
+        return fetched.kind in ("timeout", "network")  # a reset, a cut, a stall
+    return fetched.status in (429, 503)
 
-    def __init__(self, settings: PollSettings, *, first_start: float = 0.0) -> None:
-        self._slots = asyncio.Semaphore(max(1, settings.host_concurrency))
-        self._spacing = settings.host_spacing
+
+class HostGate:
+    """Concurrency, pace and throttling state of one host within a batch."""
+
+    def __init__(
+        self, settings: PollSettings, *, first_start: float = 0.0, pace: Pace | None = None
+    ) -> None:
+        self._cap = max(1, settings.host_concurrency)
+        self._slots = asyncio.Semaphore(self._cap)
+        self._minimum = settings.host_spacing
         self._turn = asyncio.Lock()
-        self._next_start = first_start
+        self._not_before = first_start
+        self._last_start = float("-inf")
+        self._starts: deque[float] = deque(maxlen=256)
+        """Recent starts: the rate a refusal answers."""
+        self.pace = pace or Pace()
         self.throttled = 0
         self.limit = settings.throttled_host_after
 
@@ -59,25 +100,33 @@ class HostGate:
     def closed(self) -> bool:
         return self.throttled >= self.limit
 
+    @property
+    def spacing(self) -> float:
+        return max(self._minimum, self.pace.delay)
+
     async def take(self, batch_slots: asyncio.Semaphore) -> None:
-        """Wait for one of the host's slots and its spacing, then for a batch slot.
+        """Wait for one of the host's slots and its pace, then for a batch slot.
 
         The batch slot is taken last, inside the host's turn, so that a start
         is spaced from the previous start as it really happens, not as it
-        was queued.
+        was queued. The pace is read again after each wait: a complaint
+        that came meanwhile slows down the requests already waiting.
         """
         await self._slots.acquire()
         try:
             async with self._turn:
                 loop = asyncio.get_running_loop()
-                wait = self._next_start - loop.time()
-                if wait > 0:
+                while (wait := self._start_at() - loop.time()) > 0:
                     await asyncio.sleep(wait)
                 await batch_slots.acquire()
-                self._next_start = loop.time() + self._spacing
+                self._last_start = loop.time()
+                self._starts.append(self._last_start)
         except BaseException:  # cancelled while waiting (a stop): give the slot back
             self._slots.release()
             raise
+
+    def _start_at(self) -> float:
+        return max(self._not_before, self._last_start + self.spacing)
 
     def sent(self) -> None:
         """A request has gone out: the next one waits its spacing from now.
@@ -86,8 +135,20 @@ class HostGate:
         in it) can hold a request back after its start; the server sees when
         it arrives, so the spacing counts from there too.
         """
-        loop = asyncio.get_running_loop()
-        self._next_start = max(self._next_start, loop.time() + self._spacing)
+        self._last_start = max(self._last_start, asyncio.get_running_loop().time())
+
+    def weigh(self, fetched: Fetched | FeedError, *, sent: float, latency: float) -> None:
+        """Let an answer (or a failure) move the host's pace."""
+        now = time.time()
+        if is_complaint(fetched):
+            refused = not isinstance(fetched, FeedError)
+            clock = asyncio.get_running_loop().time()
+            recent = sum(1 for start in self._starts if start > clock - 1.0) if refused else 0
+            self.pace = _pace.complained(self.pace, sent=sent, now=now, last_second=recent)
+            if refused:  # let its window pass
+                self._not_before = max(self._not_before, clock + _pace.REFUSED_PAUSE)
+        elif not isinstance(fetched, FeedError):
+            self.pace = _pace.answered(self.pace, latency, cap=self._cap, sent=sent, now=now)
 
     def give_back(self) -> None:
         self._slots.release()
@@ -113,8 +174,9 @@ class Hops:
 
     async def start(self, host: str) -> None:
         gate = self._gates.get(host)
-        if gate is None:
-            gate = self._gates[host] = HostGate(self._settings)
+        if gate is None:  # a redirect's host: at the pace the round knows of it, if any
+            pace = next((p for name, p in self._settings.paces if name == host), None)
+            gate = self._gates[host] = HostGate(self._settings, pace=pace)
         await gate.take(self._batch_slots)
         self._host = host
 
@@ -132,32 +194,53 @@ class Hops:
             self._host = ""
 
 
-def poll_batch(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
-    """Fetch and parse every job; one outcome per job, in order. Does not raise."""
-    return asyncio.run(_poll_all(settings, jobs))
+def poll_batch(
+    settings: PollSettings, jobs: Sequence[PollJob], on_outcome: OutcomeListener | None = None
+) -> list[PollOutcome]:
+    """Fetch and parse every job; one outcome per job, each to ``on_outcome`` as it is
+    ready, and the rest returned, in order. Does not raise."""
+    return asyncio.run(_poll_all(settings, jobs, on_outcome))
 
 
-async def _poll_all(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
+async def _poll_all(
+    settings: PollSettings, jobs: Sequence[PollJob], on_outcome: OutcomeListener | None
+) -> list[PollOutcome]:
     delays: dict[str, float] = {}
     for job in jobs:
         host = host_of(job.url)
         delays[host] = max(delays.get(host, 0.0), job.start_delay)
+    paces = dict(settings.paces)
     batch_slots = asyncio.Semaphore(_MAX_IN_FLIGHT)
     now = asyncio.get_running_loop().time()
-    gates = {host: HostGate(settings, first_start=now + delay) for host, delay in delays.items()}
+    gates = {
+        host: HostGate(settings, first_start=now + delay, pace=paces.get(host))
+        for host, delay in delays.items()
+    }
+    taken: set[str] = set()
+
+    def ready(task: asyncio.Task[PollOutcome]) -> None:
+        if on_outcome is not None and not task.cancelled() and task.exception() is None:
+            outcome = task.result()
+            started = time.perf_counter()
+            if on_outcome(outcome):
+                taken.add(outcome.url)
+            _Busy.add(started)
+
     async with make_session(settings, max_connections=_MAX_IN_FLIGHT) as session:
-        tasks = [
-            asyncio.create_task(
+        tasks = []
+        for job in jobs:
+            task = asyncio.create_task(
                 _poll_one(session, settings, job, gates, Hops(gates, settings, batch_slots))
             )
-            for job in jobs
-        ]
+            task.add_done_callback(ready)
+            tasks.append(task)
         await _until_done_or_stopped(tasks)
     return [
         task.result()
         if task.done() and not task.cancelled()
         else PollOutcome(job.url, cancelled=True)
         for job, task in zip(jobs, tasks, strict=True)
+        if job.url not in taken
     ]
 
 
@@ -180,7 +263,8 @@ async def _poll_one(
     gates: dict[str, HostGate],
     hops: Hops,
 ) -> PollOutcome:
-    outcome = await _poll_one_raw(session, settings, job, gates[host_of(job.url)], hops)
+    gate = gates[host_of(job.url)]
+    outcome = await _poll_one_raw(session, settings, job, gate, hops)
     message = outcome.error.message if outcome.error is not None else ""
     if message and (len(message) > _LONGEST_MESSAGE or not message.isprintable()):
         # Messages quote servers and libraries: one line, storable, printable,
@@ -190,7 +274,7 @@ async def _poll_one(
             message = message[: _LONGEST_MESSAGE - 1] + "\u2026"
         assert outcome.error is not None
         outcome = replace(outcome, error=replace(outcome.error, message=message))
-    return outcome
+    return replace(outcome, pace=gate.pace)
 
 
 _LONGEST_MESSAGE = 300
@@ -205,20 +289,31 @@ async def _poll_one_raw(
 ) -> PollOutcome:
     started = time.perf_counter()
     try:
-        if gate.closed:
-            return PollOutcome(url=job.url, host_throttled=True)
-        await hops.start(host_of(job.url))
-        try:
-            if gate.closed:  # throttled while this one waited its turn
+        for attempt in (1, 2):
+            if gate.closed:
                 return PollOutcome(url=job.url, host_throttled=True)
-            fetched = await fetch(session, job, settings, on_sent=hops)
-        finally:
-            hops.end()
-        if isinstance(fetched, FeedError):
-            return PollOutcome(url=job.url, error=fetched, seconds=time.perf_counter() - started)
-        if is_throttling(fetched):
-            gate.throttled += 1
-        return replace(_outcome(job, fetched, settings), seconds=time.perf_counter() - started)
+            await hops.start(host_of(job.url))
+            try:
+                if gate.closed:  # throttled while this one waited its turn
+                    return PollOutcome(url=job.url, host_throttled=True)
+                sent, clock, busy = time.time(), time.perf_counter(), _Busy.seconds
+                fetched = await fetch(session, job, settings, on_sent=hops)
+                held = _Busy.seconds - busy
+                gate.weigh(fetched, sent=sent, latency=time.perf_counter() - clock - held)
+            finally:
+                hops.end()
+            if isinstance(fetched, FeedError):
+                return PollOutcome(
+                    url=job.url, error=fetched, seconds=time.perf_counter() - started
+                )
+            if attempt == 1 and fetched.status == 429 and fetched.retry_after is None:
+                # Refused for our pace, not for a time of its choosing: the
+                # pace slowed down, ask once more at it.
+                continue
+            if is_throttling(fetched):
+                gate.throttled += 1
+            return replace(_outcome(job, fetched, settings), seconds=time.perf_counter() - started)
+        raise AssertionError("unreachable: the second attempt returns")
     except Exception as exc:
         # A bug in fetching or parsing one feed must not cost the batch.
         log.exception("unexpected error polling %s", job.url)
@@ -231,6 +326,14 @@ async def _poll_one_raw(
 
 
 def _parse_within_limits(fetched: Fetched, settings: PollSettings) -> ParsedFeed | FeedError:
+    started = time.perf_counter()
+    try:
+        return _parse_or_error(fetched, settings)
+    finally:
+        _Busy.add(started)
+
+
+def _parse_or_error(fetched: Fetched, settings: PollSettings) -> ParsedFeed | FeedError:
     try:
         with cpu_limit(settings.parse_cpu_limit):
             return parse_feed(

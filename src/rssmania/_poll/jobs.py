@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import NamedTuple
 
-from rssmania.types import Enclosure, FeedError
+from rssmania._pace import Pace
+from rssmania.types import Enclosure, FeedError, FeedErrorKind, KindName
 
 
 @dataclass(frozen=True)
@@ -27,8 +28,9 @@ class PollSettings:
     max_redirects: int = 5
     host_concurrency: int = 2
     """Requests in flight to one host at once."""
-    host_spacing: float = 0.1
-    """Seconds between the starts of two requests to one host."""
+    host_spacing: float = 0.0
+    """The least seconds between the starts of two requests to one host; the host's
+    learned pace (``rssmania._pace``) may space them further."""
     throttled_host_after: int = 2
     """Feeds of one host answering 429/503 before the rest of that host is left alone."""
     parse_cpu_limit: float | None = 30.0
@@ -37,6 +39,11 @@ class PollSettings:
     """Refuse to connect to private, loopback and link-local addresses (checked on every hop)."""
     allowed_networks: tuple[str, ...] = ()
     """Networks exempted from ``refuse_private``, e.g. an intranet feed server."""
+    paces: tuple[tuple[str, Pace], ...] = ()
+    """Per batch: the pace learned so far of its hosts (host name, Pace)."""
+    results_to: tuple[str, int] | None = None
+    """Per batch: where to send each outcome as it is ready (``rssmania._poll.channel``):
+    the coordinator's socket and this batch's number."""
 
 
 @dataclass(frozen=True)
@@ -109,12 +116,14 @@ class PollOutcome:
     feed: ParsedFeed | None = None
     error: FeedError | None = None
     seconds: float = 0.0
+    pace: Pace | None = None
+    """The pace of the feed's host once this answer was weighed (``rssmania._pace``)."""
 
     @classmethod
     def failed(
         cls,
         url: str,
-        kind: str,
+        kind: FeedErrorKind | KindName,
         message: str,
         *,
         http_status: int | None = None,

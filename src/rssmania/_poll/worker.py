@@ -44,10 +44,22 @@ def stop_requested() -> bool:
 
 
 def run_batch(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutcome]:
-    """``poll_batch``, imported where it runs: free in a worker, whose forkserver preloaded it."""
+    """``poll_batch``, imported where it runs: free in a worker, whose forkserver preloaded it.
+
+    With ``settings.results_to`` each outcome goes to the coordinator as soon as it is
+    ready (``rssmania._poll.channel``); those that could not are returned.
+    """
     from rssmania._poll.batch import poll_batch  # noqa: PLC0415 - see the module docstring
 
-    return poll_batch(settings, jobs)
+    if settings.results_to is None:
+        return poll_batch(settings, jobs)
+    from rssmania._poll.channel import Outbox  # noqa: PLC0415 - as poll_batch
+
+    outbox = Outbox(*settings.results_to)
+    try:
+        return poll_batch(settings, jobs, outbox.send)
+    finally:
+        outbox.close()  # before returning: the coordinator reads to end of file
 
 
 def worker_init(

@@ -18,7 +18,7 @@ from typing import Any
 from urllib.parse import quote
 
 from rssmania._storage.schema import APPLICATION_ID, MIGRATIONS, migrate
-from rssmania.exceptions import DatabaseLockedError, StorageError
+from rssmania.exceptions import DatabaseLockedError, StorageError, UnstorableDataError
 
 log = logging.getLogger("rssmania.storage")
 
@@ -208,9 +208,19 @@ def to_datetime(value: str | None) -> datetime | None:
 
 
 def storage_error(path: str, exc: sqlite3.Error) -> StorageError:
+    if _unbindable(exc):
+        return UnstorableDataError(path, f"a value cannot be stored: {exc}")
     reason = _explain(exc)
     busy = reason == _LOCKED
     return DatabaseLockedError(path, reason) if busy else StorageError(path, reason)
+
+
+def _unbindable(exc: sqlite3.Error) -> bool:
+    """A value of a type SQLite does not take: ProgrammingError on Python 3.11, InterfaceError
+    before, "Error binding parameter" either way; DataError for one it cannot hold."""
+    if isinstance(exc, sqlite3.InterfaceError | sqlite3.DataError):
+        return True
+    return isinstance(exc, sqlite3.ProgrammingError) and "binding parameter" in str(exc)
 
 
 _LOCKED = "the database is locked by another process"

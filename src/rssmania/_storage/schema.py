@@ -306,6 +306,22 @@ MIGRATIONS: tuple[str, ...] = (
         UPDATE feeds SET entry_count = entry_count - 1 WHERE id = OLD.feed_id;
     END;
     """,
+    # Schema 8 (7 being the categories', written beside it): each host's pace
+    # (rssmania._pace), learned from its answers and kept from run to run, and
+    # each feed's Retry-After window, which no poll enters, not even
+    # `update --all`.
+    """
+    CREATE TABLE host_paces (
+        name      TEXT PRIMARY KEY,
+        delay     REAL NOT NULL,
+        latency   REAL,
+        fastest   REAL,
+        floor     REAL NOT NULL,
+        since     REAL NOT NULL,
+        learned   TEXT NOT NULL
+    ) WITHOUT ROWID;
+    ALTER TABLE feeds ADD COLUMN not_before TEXT;
+    """,
 )
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from rssmania._intents import FeedState, FeedWrite
+from rssmania._pace import Pace
 from rssmania._storage import changes
 from rssmania._storage.connection import connect, query, to_datetime, to_text, transaction
 from rssmania._storage.rows import FEED_COLUMNS, NO_DATE, feed_from_row
@@ -25,11 +26,13 @@ from rssmania.exceptions import FeedNotFoundError
 from rssmania.types import Entry, EntryChange, EntryStatus, Feed
 
 # Feeds that may be polled: someone follows them unpaused, they are not
-# stopped, and their host has not asked us to wait.
+# stopped, their host has not asked us to wait, and neither have they
+# (Retry-After): a server's explicit request holds even for `update --all`.
 _POLLABLE = (
     "disabled_reason IS NULL AND EXISTS (SELECT 1 FROM subscriptions s "
     "WHERE s.feed_id = feeds.id AND NOT s.paused) AND NOT EXISTS (SELECT 1 FROM hosts h "
-    "WHERE h.name = feeds.host AND h.throttled_until > ?)"
+    "WHERE h.name = feeds.host AND h.throttled_until > ?) "
+    "AND (not_before IS NULL OR not_before <= ?)"
 )
 
 _INSERT_ENTRY = """
@@ -80,7 +83,7 @@ class Storage:
             "SELECT id, url, etag, last_modified, error_count, interval, body_hash, "
             f"interval_hint, redirect_url, redirect_streak FROM feeds WHERE {_POLLABLE}"
         )
-        params: tuple[str, ...] = (to_text(now),)
+        params: tuple[str, ...] = (to_text(now), to_text(now))
         if due_only:
             sql += " AND (next_check IS NULL OR next_check <= ?)"
             params += (to_text(now),)
@@ -119,6 +122,27 @@ class Storage:
             for name, text, reason in rows
             if (until := to_datetime(text)) is not None
         }
+
+    def host_paces(self) -> dict[str, Pace]:
+        """Each host's pace as the last run left it (``rssmania._pace``)."""
+        rows = self._query("SELECT name, delay, latency, fastest, floor, since FROM host_paces")
+        return {
+            name: Pace(delay=delay, latency=latency, fastest=fastest, floor=floor, since=since)
+            for name, delay, latency, fastest, floor, since in rows
+        }
+
+    def save_paces(self, paces: dict[str, Pace], *, now: datetime) -> None:
+        if not paces:
+            return
+        with transaction(self.db, self.path) as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO host_paces (name, delay, latency, fastest, floor, "
+                "since, learned) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (host, p.delay, p.latency, p.fastest, p.floor, p.since, to_text(now))
+                    for host, p in paces.items()
+                ],
+            )
 
     def get_feed_by_id(self, feed_id: int) -> Feed:
         rows = self._query(f"SELECT {FEED_COLUMNS} FROM feeds WHERE id = ?", (feed_id,))
@@ -167,7 +191,8 @@ _FEED_UPDATE = (
     "last_checked = ?, next_check = ?, next_check_reason = ?, last_status = ?, "
     "error_count = ?, last_error = ?, polls = polls + 1, "
     "not_modified_count = not_modified_count + ?, redirect_url = ?, "
-    "redirect_streak = ?, disabled_reason = coalesce(?, disabled_reason){validators} "
+    "redirect_streak = ?, disabled_reason = coalesce(?, disabled_reason), "
+    "not_before = ?{validators} "
     f"WHERE id = ? RETURNING {FEED_COLUMNS}"
 )
 _UPDATE_KEEPING_VALIDATORS = _FEED_UPDATE.format(validators="")
@@ -199,6 +224,7 @@ def _apply_one(db: sqlite3.Connection, write: FeedWrite, announce: bool) -> Appl
         int(write.not_modified),
         *write.redirect,
         write.disabled_reason,
+        _opt(write.not_before),
     )
     if write.validators is None:
         row = db.execute(_UPDATE_KEEPING_VALIDATORS, (*params, write.feed_id)).fetchone()

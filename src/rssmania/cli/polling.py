@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from types import FrameType
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import click
 from rich.console import Console
@@ -40,6 +40,9 @@ from rssmania.cli._app import (
 )
 from rssmania.sinks import console as human
 from rssmania.sinks.jsonl import entry_line
+
+if TYPE_CHECKING:
+    from rssmania.cli._progress import Bar
 
 
 @dataclass
@@ -153,6 +156,8 @@ class Reporter:
         self.as_json = as_json
         self.out = out
         self.console = console
+        self.around: Callable[[], contextlib.AbstractContextManager[None]] = contextlib.nullcontext
+        """Wraps printing to a terminal: a progress bar clears its frame (Bar.paused)."""
         self.stamped = stamped
         """Each group of lines says when it arrived (`run`, the demo: output for hours)."""
 
@@ -163,10 +168,10 @@ class Reporter:
             if self.as_json:
                 write_fully(self.out, b"".join(entry_line(change.entry) for change in changes))
             elif self.console.is_terminal:
-                # Through rich, which keeps the progress bar below the articles; a
-                # terminal does not keep a write waiting as a slow pipe reader does.
-                human.print_changes(self.console, [c.entry for c in changes], at=self._at())
-                self.console.file.flush()
+                # A terminal does not keep a write waiting as a slow pipe reader does.
+                with self.around():
+                    human.print_changes(self.console, [c.entry for c in changes], at=self._at())
+                    self.console.file.flush()
             else:
                 entries = [c.entry for c in changes]
                 text = human.changes_text(entries, tab_size=self.console.tab_size, at=self._at())
@@ -221,7 +226,8 @@ def update(
         reporter = Reporter(agg, as_json=as_json, out=_stdout(), console=out)
         reporter.report_leftovers()
         counts = {"feeds": 0, "new": 0, "updated": 0, "errors": 0, "not_modified": 0, "offline": 0}
-        with _progress(err, agg, total, enabled=enabled) as advance:
+        with _progress(err, agg, total, enabled=enabled) as bar:
+            reporter.around = bar.paused
             for result in results:
                 counts["feeds"] += 1
                 counts["new"] += len(result.new)
@@ -234,7 +240,7 @@ def update(
                     if not as_json:
                         _error_line(err, result)
                 reporter.report(result.changes)
-                advance()
+                bar.advance()
         summary = RoundSummary(
             **counts, seconds=time.perf_counter() - started, interrupted=signals.received > 0
         )
@@ -248,17 +254,25 @@ def update(
         out.print(line, highlight=False)
 
 
+class _NoBar:
+    def advance(self) -> None:
+        pass
+
+    def paused(self) -> contextlib.AbstractContextManager[None]:
+        return contextlib.nullcontext()
+
+
 @contextlib.contextmanager
 def _progress(
     console: Console, agg: Aggregator, total: int, *, enabled: bool
-) -> Iterator[Callable[[], None]]:
+) -> Iterator[_NoBar | Bar]:
     if not enabled:
-        yield lambda: None
+        yield _NoBar()
         return
     from rssmania.cli._progress import progress_bar  # noqa: PLC0415 - only on a terminal
 
-    with progress_bar(console, agg, total) as advance:
-        yield advance
+    with progress_bar(console, agg, total) as bar:
+        yield bar
 
 
 def _due(agg: Aggregator, all_feeds: bool) -> int:

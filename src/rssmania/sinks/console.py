@@ -121,19 +121,41 @@ def next_poll_line(next_due: datetime | None, now: datetime, zone: tzinfo | None
     return f"Next poll {relative(next_due, now)} (at {next_due.astimezone(zone):%H:%M})."
 
 
-def in_flight_line(in_flight: Sequence[tuple[str, float]], *, slow_after: float) -> str:
-    """'12 in flight; slow: example.org/feed 14 s, ...' for the progress bar."""
+def in_flight_line(
+    in_flight: Sequence[tuple[str, float]], *, slow_after: float, width: int | None = None
+) -> str:
+    """'12 in flight; slow: example.org/feed 14 s, ...' for the progress bar.
+
+    Within ``width`` characters, if given: a slow feed is named whole or not at all
+    (the terminal cut the last name where the line ended).
+    """
     if not in_flight:
         return ""
     slow = [(url, seconds) for url, seconds in in_flight if seconds >= slow_after][:3]
     text = f"{len(in_flight)} in flight"
-    if slow:
-        text += "; slow: " + ", ".join(f"{_short(url)} {s:.0f} s" for url, s in slow)
+    for i, (url, seconds) in enumerate(slow):
+        more = f"{'; slow: ' if i == 0 else ', '}{_short(url)} {seconds:.0f} s"
+        if width is not None and len(text) + len(more) > width:
+            break
+        text += more
     return text
 
 
-def _short(url: str) -> str:
-    return shown(url.split("://", 1)[-1][:40])
+def _short(url: str, width: int = 40) -> str:
+    """A URL without its scheme, shortened at a boundary (a slash, a dot, a dash...),
+    never in the middle of a word: 'example.org/…/slow-feed.xml', 'example.org/feeds…'."""
+    text = shown(url.split("://", 1)[-1])
+    if len(text) <= width:
+        return text
+    host, _, path = text.partition("/")
+    last = path.rstrip("/").rsplit("/", 1)[-1]
+    if last and len(host) + len(last) + 3 <= width:
+        return f"{host}/\u2026/{last}"
+    cut = max((text.rfind(sep, 0, width) for sep in _BOUNDARIES), default=-1)
+    return (text[:cut] if cut > 0 else host[: width - 1]) + "\u2026"
+
+
+_BOUNDARIES = "/.-_?&=:"
 
 
 def relative(moment: datetime | None, now: datetime) -> str:
