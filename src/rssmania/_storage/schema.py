@@ -306,7 +306,7 @@ MIGRATIONS: tuple[str, ...] = (
         UPDATE feeds SET entry_count = entry_count - 1 WHERE id = OLD.feed_id;
     END;
     """,
-    # Schema 8 (7 being the categories', written beside it): each host's pace
+    # Schema 8: each host's pace
     # (rssmania._pace), learned from its answers and kept from run to run, and
     # each feed's Retry-After window, which no poll enters, not even
     # `update --all`.
