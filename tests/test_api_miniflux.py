@@ -269,6 +269,7 @@ ENDPOINTS = [
 ]
 
 
+@pytest.mark.slow
 def test_every_endpoint_refuses_without_credentials_or_with_wrong_ones(tmp_path: Path) -> None:
     # A server of its own: the wrong passwords below hold this address off for a while.
     db = tmp_path / "refuse.sqlite"
@@ -544,6 +545,7 @@ def test_fever_pages_newest_first_from_max_id_0(serve: Serve, account: Account) 
     assert str(ids[0]) not in str(read["unread_item_ids"]).split(",")
 
 
+@pytest.mark.slow
 def test_fever_keys_are_throttled_like_passwords(tmp_path: Path, feeds: FeedServer) -> None:
     db = tmp_path / "throttle.sqlite"
     with Library(db) as lib:

@@ -344,6 +344,7 @@ class Daemon:
         return code
 
 
+@pytest.mark.slow
 def test_killed_and_restarted_daemon_reports_each_article_once(
     server: FeedServer, db: Path
 ) -> None:
@@ -511,6 +512,7 @@ def test_a_second_signal_stops_at_once(server: FeedServer, db: Path) -> None:
     wait_for(lambda: not alive(children), timeout=5, what="worker processes to exit")
 
 
+@pytest.mark.slow
 def test_demo_runs_offline_and_shows_articles_arriving(tmp_path: Path) -> None:
     result = rssmania(
         tmp_path / "unused.sqlite", "demo", "--publish-every", "1", "--duration", "4", "--json"

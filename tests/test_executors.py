@@ -367,6 +367,7 @@ def test_a_stop_stores_what_finished_and_leaves_the_rest_due(
             assert all(agg.get_feed(url).last_checked is None for url in slow)  # still due
 
 
+@pytest.mark.slow
 def test_losing_the_scheduler_mid_round_ends_it_and_loses_nothing(db: Path, tmp_path: Path) -> None:
     with dask_cluster(tmp_path) as own, FeedServer(hosts=2) as server:
         fast = [server.set(f"/f{i}.xml", rss("F", items(f"f{i}", 2)), 0) for i in range(4)]
@@ -427,6 +428,7 @@ def test_the_command_line_polls_on_a_cluster(
     assert ids == ["c-0", "c-1", "c-2"]
 
 
+@pytest.mark.slow
 def test_the_command_line_says_when_the_cluster_is_unreachable(db: Path) -> None:
     assert rssmania(db, "add", "http://127.0.0.1:9/feed.xml").returncode == 0
     env = {**cli_env(db), "DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}
@@ -541,6 +543,7 @@ def test_an_unreachable_scheduler_is_a_clear_error() -> None:
 @pytest.mark.parametrize(
     "answers", [pytest.param(False, marks=pytest.mark.slow), True], ids=["silent", "http"]
 )
+@pytest.mark.slow
 def test_another_service_on_the_port_is_a_clear_error(answers: bool, server: FeedServer) -> None:
     # A port that accepts and never answers hung Client() for good (two
     # Ctrl+C did not end it); an HTTP server did the same.

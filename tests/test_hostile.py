@@ -231,6 +231,7 @@ def test_a_body_that_never_ends_is_cut(
     assert polled.seconds < 7
 
 
+@pytest.mark.slow
 def test_a_trickling_server_is_cut_at_the_total_timeout(
     server: FeedServer, hostile: HostileServer, db: Path
 ) -> None:

@@ -31,6 +31,7 @@ from tests.procs import alive, descendants
 from tests.test_cli import Daemon
 
 
+@pytest.mark.slow
 def test_a_feed_that_hangs_its_worker_is_found_and_the_rest_polled(
     server: FeedServer, db: Path
 ) -> None:
@@ -138,6 +139,7 @@ def test_a_compiled_parser_that_panics_is_that_feed_s_error(
     assert "panicked" in error.message
 
 
+@pytest.mark.slow
 def test_workers_run_under_a_memory_limit(server: FeedServer, db: Path) -> None:
     # 4 million paragraphs in one entry (80 MB): the sanitizer's tree of them
     # alone needs more than 1 GB, far more than the 400 MB a worker may have.

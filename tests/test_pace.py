@@ -88,6 +88,7 @@ def test_a_host_that_limits_requests_a_second_is_polled_below_its_limit(db: Path
         assert 19 / (last[-1] - last[0]) < 20
 
 
+@pytest.mark.slow
 def test_a_host_whose_latency_grows_with_concurrency_is_asked_one_at_a_time(db: Path) -> None:
     with FeedServer() as server:
         server.strained(late=0.6)
@@ -150,6 +151,7 @@ def test_results_come_feed_by_feed_while_a_slow_feed_holds_its_batch(db: Path) -
         assert late < slow_answered
 
 
+@pytest.mark.slow
 def test_never_more_than_the_cap_at_once_over_several_batches(db: Path) -> None:
     # 300 feeds of one host go in two batches (256 at most in one): never side by side.
     with FeedServer(hosts=2) as server:

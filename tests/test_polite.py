@@ -218,6 +218,7 @@ def test_per_host_spacing(db: Path) -> None:
         assert starts[-1] - starts[0] >= 11 * 0.2 * 0.9
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("workers", [1, 2])
 def test_per_host_spacing_holds_from_one_round_to_the_next(db: Path, workers: int) -> None:
     # `run` polls round after round: each round started its host's spacing
@@ -233,6 +234,7 @@ def test_per_host_spacing_holds_from_one_round_to_the_next(db: Path, workers: in
         assert min(b - a for a, b in itertools.pairwise(starts)) >= 0.4
 
 
+@pytest.mark.slow
 def test_the_limits_are_those_of_the_host_a_redirect_leads_to(db: Path) -> None:
     # Feeds of two hosts sent on to a third (a CDN, feedburner): under the
     # first hosts' gates only, that one server had 16 requests at once.
@@ -253,6 +255,7 @@ def test_the_limits_are_those_of_the_host_a_redirect_leads_to(db: Path) -> None:
         assert min(b - a for a, b in itertools.pairwise(to_target)) >= 0.15
 
 
+@pytest.mark.slow
 def test_retry_after_delays_one_feed_and_several_delay_the_host(db: Path) -> None:
     with FeedServer(hosts=2) as server:
         lone = server.set("/lone.xml", "slow down", status=429, headers={"Retry-After": "7200"})

@@ -106,6 +106,7 @@ def test_an_entry_that_flips_between_two_versions_is_reported_once(
         assert [e.title for e in next(iter(agg.update(all_feeds=True))).updated] == ["third"]
 
 
+@pytest.mark.slow
 def test_an_interval_set_while_its_feed_is_polled_holds(server: FeedServer, db: Path) -> None:
     # The poll planned its next check with the interval it started with: set
     # --interval 60 during it was undone, the next check a day away.

@@ -417,6 +417,7 @@ def test_question_mark_lists_the_keys(page: Page, account: Account) -> None:
 # -- 8. live -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_new_article_is_announced_without_reloading(
     page: Page, feeds: FeedServer, serve: Serve, account: Account
 ) -> None:
@@ -621,6 +622,7 @@ def test_on_a_phone_the_menu_and_an_article_close_again(
 # -- 13. login throttling -------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_five_wrong_passwords_refuse_the_right_one(browser: Browser, tmp_path: Path) -> None:
     # A serve of its own: the throttle counts per address too, and every test is 127.0.0.1.
     db = tmp_path / "feeds.sqlite"
