@@ -9,6 +9,9 @@ import pytest
 
 from rssmania import Aggregator
 from rssmania._pace import STEP, Pace, answered, complained, resumed
+from rssmania._poll.batch import is_complaint
+from rssmania._poll.fetch import Fetched
+from rssmania.types import FeedError
 from tests.feedserver import FeedServer, items, rss, wait_for
 
 
@@ -162,3 +165,16 @@ def test_never_more_than_the_cap_at_once_over_several_batches(db: Path) -> None:
             assert all(r.error is None for r in agg.update())
         assert server.max_concurrent(host=0) <= 2
         assert sum(1 for s in server.seen if s.server is server._servers[0]) == 300
+
+
+def test_a_refusal_that_says_when_to_come_back_is_that_feeds_wait_not_the_hosts_pace() -> None:
+    def answer(status: int, retry_after: float | None) -> Fetched:
+        return Fetched("http://h/f.xml", status, "", b"", None, None, None, None, retry_after, None)
+
+    assert is_complaint(answer(429, None))
+    assert is_complaint(answer(503, None))
+    assert not is_complaint(answer(503, 30.0))  # the feed waits 30 s; the host's pace holds
+    assert not is_complaint(answer(429, 5.0))
+    assert not is_complaint(answer(500, None))
+    assert is_complaint(FeedError("timeout", "timed out"))
+    assert not is_complaint(FeedError("http", "404"))

@@ -72,10 +72,15 @@ def is_throttling(fetched: Fetched) -> bool:
 
 
 def is_complaint(fetched: Fetched | FeedError) -> bool:
-    """An answer that says the host is under strain: slow down (``rssmania._pace``)."""
+    """An answer that says the host is under strain: slow down (``rssmania._pace``).
+
+    A 429 or 503 that says when to come back is that URL's wait, kept by its
+    Retry-After (and the host's, when several of its feeds ask it): the server
+    said what it wants, and one broken feed of a host's hundreds answering 503
+    for a minute must not slow the whole host for hours."""
     if isinstance(fetched, FeedError):
         return fetched.kind in ("timeout", "network")  # a reset, a cut, a stall
-    return fetched.status in (429, 503)
+    return fetched.status in (429, 503) and fetched.retry_after is None
 
 
 class HostGate:

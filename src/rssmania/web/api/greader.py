@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -242,18 +243,7 @@ def _read(c: Caller, stream_id: str | None, *, most: int) -> Read:
     s = listing.selection
     if s.empty:
         return Read([], None, feeds, s.feed, s.category)
-    page = c.lib.entries(
-        c.user.id,
-        feed=s.feed,
-        category=s.category,
-        read=s.read,
-        starred=s.starred,
-        after=listing.after,
-        before=listing.before,
-        order="oldest" if listing.oldest_first else "newest",
-        limit=listing.limit,
-        page=listing.page,
-    )
+    page = c.lib.entries(c.user.id, **_query(listing))
     return Read(list(page.entries), page.next, feeds, s.feed, s.category)
 
 
@@ -263,18 +253,23 @@ def _refs(c: Caller, stream_id: str | None) -> tuple[list[tuple[int, datetime]],
     s = listing.selection
     if s.empty:
         return [], None
-    return c.lib.entry_refs(
-        c.user.id,
-        feed=s.feed,
-        category=s.category,
-        read=s.read,
-        starred=s.starred,
-        after=listing.after,
-        before=listing.before,
-        order="oldest" if listing.oldest_first else "newest",
-        limit=listing.limit,
-        page=listing.page,
-    )
+    return c.lib.entry_refs(c.user.id, **_query(listing))
+
+
+def _query(listing: Listing) -> dict[str, Any]:
+    """The Library's arguments for a stream's page."""
+    s = listing.selection
+    return {
+        "feed": s.feed,
+        "category": s.category,
+        "read": s.read,
+        "starred": s.starred,
+        "after": listing.after,
+        "before": listing.before,
+        "order": "oldest" if listing.oldest_first else "newest",
+        "limit": listing.limit,
+        "page": listing.page,
+    }
 
 
 async def stream_items_ids(request: Request, c: Caller, _: str) -> Response:
