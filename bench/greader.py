@@ -26,7 +26,6 @@ import json
 import math
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import statistics
@@ -121,20 +120,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     from rssmania import Library, RetentionPolicy  # noqa: PLC0415 - after the environment line
 
-    source = (args.db or reading.default_db(args.entries, args.feeds)).resolve()
-    built = reading.load_built(source, args.entries, args.feeds, args.seed)
-    if built is None:
-        built = reading.build(source, args.entries, args.feeds, args.seed)
-    print(built.describe(), flush=True)
     with tempfile.TemporaryDirectory(prefix="rssmania-greader-") as tmp_name:
         db = Path(tmp_name) / "reader.sqlite"
-        started = time.perf_counter()
-        # What the WAL holds goes into the file first: a copy of the file alone lost it.
-        with sqlite3.connect(source) as con:
-            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        shutil.copy(source, db)
-        print(f"copied the database ({db.stat().st_size / 2**20:,.0f} MB) "
-              f"in {time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
+        reading.copy_built(args.db, args.entries, args.feeds, args.seed, into=db)
         with Library(db) as lib:
             user = lib.default_user()
             lib.set_password(user.name, "bench")

@@ -26,9 +26,7 @@ import argparse
 import hashlib
 import http.client
 import re
-import shutil
 import signal
-import sqlite3
 import statistics
 import subprocess
 import sys
@@ -66,18 +64,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     from rssmania import Library, RetentionPolicy  # noqa: PLC0415 - after the environment line
 
-    source = (args.db or reading.default_db(args.entries, args.feeds)).resolve()
-    built = reading.load_built(source, args.entries, args.feeds, args.seed)
-    if built is None:
-        built = reading.build(source, args.entries, args.feeds, args.seed)
-    print(built.describe(), flush=True)
     with tempfile.TemporaryDirectory(prefix="rssmania-sync-") as tmp_name:
         db = Path(tmp_name) / "reader.sqlite"
-        started = time.perf_counter()
-        with sqlite3.connect(source) as con:
-            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        shutil.copy(source, db)
-        print(f"copied the database in {time.perf_counter() - started:.1f} s", flush=True)
+        reading.copy_built(args.db, args.entries, args.feeds, args.seed, into=db)
         with Library(db) as lib:
             user = lib.default_user()
             lib.set_password(user.name, PASSWORD)

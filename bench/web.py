@@ -23,7 +23,6 @@ import http.client
 import math
 import os
 import re
-import shutil
 import signal
 import sqlite3
 import statistics
@@ -164,21 +163,10 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     from rssmania import Library, RetentionPolicy  # noqa: PLC0415 - after the environment line
 
-    source = (args.db or reading.default_db(args.entries, args.feeds)).resolve()
-    built = reading.load_built(source, args.entries, args.feeds, args.seed)
-    if built is None:
-        built = reading.build(source, args.entries, args.feeds, args.seed)
-    print(built.describe(), flush=True)
     with tempfile.TemporaryDirectory(prefix="rssmania-web-") as tmp_name:
         tmp = Path(tmp_name)
         db = tmp / "reader.sqlite"
-        started = time.perf_counter()
-        # What the WAL holds goes into the file first: a copy of the file alone lost it.
-        with sqlite3.connect(source) as con:
-            con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        shutil.copy(source, db)
-        size = db.stat().st_size / 2**20
-        print(f"copied the database ({size:,.0f} MB) in {time.perf_counter() - started:.1f} s")
+        reading.copy_built(args.db, args.entries, args.feeds, args.seed, into=db)
         with Library(db) as lib:
             user = lib.default_user()
             lib.set_password(user.name, "bench")

@@ -79,10 +79,7 @@ def page(
             db, uid, frm, where, params, q.match or "", limit=limit, after_key=after_key,
             offset=offset,
         )  # fmt: skip
-    order, keyset = _order(date, ident, q)
-    if after_key is not None:
-        where.append(keyset)
-        params += _parse_key(after_key, by_id=q.by_id)
+    order = _after(date, ident, q, where, params, after_key)
     sql = (
         f"SELECT {ENTRY_COLUMNS}, {entry_state(str(uid))}, {date} FROM {frm}"
         + (" WHERE " + " AND ".join(where) if where else "")
@@ -219,6 +216,17 @@ def _source(
     return frm, where, params, date, ident
 
 
+def _after(
+    date: str, ident: str, q: EntryQuery, where: list[str], params: list[Any], after_key: str | None
+) -> str:
+    """The listing's ORDER BY; past ``after_key`` (the page before's last), its WHERE too."""
+    order, keyset = _order(date, ident, q)
+    if after_key is not None:
+        where.append(keyset)
+        params += _parse_key(after_key, by_id=q.by_id)
+    return order
+
+
 def _order(date: str, ident: str, q: EntryQuery) -> tuple[str, str]:
     if q.by_id:
         return (
@@ -297,10 +305,7 @@ def refs(
         raise ValueError("a ranked search has no id-only listing")
     uid = int(user_id)
     frm, where, params, date, ident = _source(uid, q)
-    order, keyset = _order(date, ident, q)
-    if after_key is not None:
-        where.append(keyset)
-        params += _parse_key(after_key, by_id=q.by_id)
+    order = _after(date, ident, q, where, params, after_key)
     sql = (
         f"SELECT {ident}, {date} FROM {frm}"
         + (" WHERE " + " AND ".join(where) if where else "")
