@@ -147,18 +147,19 @@ class Coordinator:
             else (set(), set())
         )
         title = view[0] if view[0] is not None else feed.title
-        return feed, tuple(
-            replace(
-                c,
-                entry=replace(
-                    c.entry,
-                    feed_title=title,
-                    read=c.status is EntryStatus.UPDATED and c.entry.entry_id not in unread,
-                    starred=c.entry.entry_id in starred,
-                ),
+
+        def viewed(change: EntryChange) -> EntryChange:
+            entry = change.entry
+            read = change.status is EntryStatus.UPDATED and entry.entry_id not in unread
+            starred_ = entry.entry_id in starred
+            # Most changes are new entries of a feed under its own title: as stored.
+            if entry.feed_title == title and not read and not starred_:
+                return change
+            return replace(
+                change, entry=replace(entry, feed_title=title, read=read, starred=starred_)
             )
-            for c in changes
-        )
+
+        return feed, tuple(viewed(c) for c in changes)
 
     def watch(self, idle: float) -> Generator[FeedResult, None, None]:
         self._watching = True

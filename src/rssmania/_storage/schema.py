@@ -322,6 +322,12 @@ MIGRATIONS: tuple[str, ...] = (
     ) WITHOUT ROWID;
     ALTER TABLE feeds ADD COLUMN not_before TEXT;
     """,
+    # Schema 9: a feed's entry count is set once per stored poll
+    # (rssmania._storage.store), not by a trigger per inserted entry: the
+    # trigger was a quarter of the cost of inserting a cold round's entries.
+    """
+    DROP TRIGGER entries_counted;
+    """,
 )
 
 

@@ -306,6 +306,14 @@ def _apply_one(db: sqlite3.Connection, write: FeedWrite, announce: bool) -> Appl
             feed_id=write.feed_id,
         )
         reported.append((row_id, entry))
+    if write.entries:
+        # Counted from the feed's own index (tens of rows): exact whichever way
+        # each entry went in.
+        db.execute(
+            "UPDATE feeds SET entry_count = "
+            "(SELECT count(*) FROM entries WHERE feed_id = ?1) WHERE id = ?1",
+            (write.feed_id,),
+        )
     if fresh:
         _unread_for_subscribers(db, write.feed_id, fresh)
         db.execute("UPDATE feeds SET last_new = ? WHERE id = ?", (checked, write.feed_id))
