@@ -8,6 +8,7 @@ import re
 import stat
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -29,10 +30,12 @@ from rssmania.cli._app import (
     text_option,
 )
 from rssmania.core import USER_AGENT
-from rssmania.discovery import FoundFeed, find_feeds, looks_like_a_feed
 from rssmania.sinks import console as human
 from rssmania.sinks.jsonl import feed_line
 from rssmania.types import FeedError
+
+if TYPE_CHECKING:
+    from rssmania.discovery import FoundFeed
 
 
 @cli.command()
@@ -102,6 +105,10 @@ async def _discover(
     addresses: list[str], user_agent: str, refuse_private: bool
 ) -> list[list[FoundFeed] | FeedError]:
     """Each address's feeds; one that names a feed is taken as given (no request)."""
+    # Here, not at the top: discovery loads aiohttp and the parsers, which
+    # every other command (a poll's coordinator too) does without.
+    from rssmania.discovery import FoundFeed, find_feeds, looks_like_a_feed  # noqa: PLC0415
+
     limit = asyncio.Semaphore(_AT_ONCE)
 
     async def one(address: str) -> list[FoundFeed] | FeedError:

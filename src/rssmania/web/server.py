@@ -96,7 +96,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     import uvicorn  # noqa: PLC0415 - the child only
 
     from rssmania import Library  # noqa: PLC0415
-    from rssmania.web import make_app  # noqa: PLC0415
+    from rssmania.web.app import make_app  # noqa: PLC0415
 
     sock = socket.socket(fileno=args.fd)
     stop = threading.Event()
