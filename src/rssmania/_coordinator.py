@@ -250,7 +250,9 @@ class Coordinator:
         progress: dict[str, object] = {
             "done": done,
             "total": total,
-            "in_flight": sum(len(urls) for urls, _ in list(self.in_flight.values())),
+            "in_flight": sum(
+                len(urls) - len(done) for urls, _, done in list(self.in_flight.values())
+            ),
             "finished": finished,
             "at": self._now().isoformat(),
         }

@@ -177,8 +177,8 @@ def _as_stored(entries: Sequence[ParsedEntry], stored: Mapping[str, str]) -> lis
     or was edited; then the entry is new, the stored one stays as it was.
     """
     claimed: set[str] = set()
-    out = []
-    for entry in entries:
+    out = [] if stored else list(entries)  # a feed's first poll has no alias to keep
+    for entry in entries if stored else ():
         digest = _digest(entry.content_hash)
         if entry.key in stored and _digest(stored[entry.key]) == digest:
             out.append(entry)

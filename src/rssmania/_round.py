@@ -102,8 +102,9 @@ class StopFlag:
             self.deadline = time.monotonic() + self.grace
 
 
-InFlight = dict[int, tuple[tuple[str, ...], float]]
-"""Batches in flight: id -> (feed URLs, monotonic start time). Read by progress displays."""
+InFlight = dict[int, tuple[tuple[str, ...], float, set[str]]]
+"""Batches in flight: id -> (feed URLs, monotonic start time, those whose outcome came).
+Read by progress displays, from other threads: the URLs never change, the set only grows."""
 
 
 def make_batches(
@@ -264,24 +265,21 @@ def run_jobs(
             results_to=(inbox.address, number) if inbox is not None else None,
         )
         future = executor.submit(poll, batch_settings, batch)
-        pending[future] = _Pending(batch, alone, number)
-        in_flight[id(future)] = (tuple(job.url for job in batch), time.monotonic())
+        p = pending[future] = _Pending(batch, alone, number)
+        in_flight[id(future)] = (tuple(job.url for job in batch), time.monotonic(), p.received)
         if inbox is not None:
             future.add_done_callback(lambda _: inbox.wake())
 
     def arrived(items: list[tuple[int, PollOutcome]]) -> list[PollOutcome]:
         """Streamed outcomes of batches still pending (a late one of a batch given up is not)."""
-        by_number = {p.number: (future, p) for future, p in pending.items()}
+        by_number = {p.number: p for p in pending.values()}
         out = []
         for number, outcome in items:
-            found = by_number.get(number)
-            if found is None or outcome.url in found[1].received:
+            p = by_number.get(number)
+            if p is None or outcome.url in p.received:
                 continue
-            future, p = found
             p.received.add(outcome.url)
             out.append(outcome)
-            urls, since = in_flight.get(id(future), ((), 0.0))
-            in_flight[id(future)] = (tuple(u for u in urls if u != outcome.url), since)
         return out
 
     def rest(future: Future[list[PollOutcome]], p: _Pending) -> list[PollOutcome]:

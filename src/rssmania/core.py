@@ -398,8 +398,9 @@ class Aggregator:
         now = time.monotonic()
         feeds = [
             (url, now - since)
-            for urls, since in list(self._rounds.in_flight.values())
+            for urls, since, done in list(self._rounds.in_flight.values())
             for url in urls
+            if url not in done
         ]
         return sorted(feeds, key=lambda item: -item[1])
 
