@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 import threading
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -324,6 +325,28 @@ def test_search_finds_words_phrases_and_filters(tmp_path: Path, server: FeedServ
         assert keys("after:2023-11-14 before:2023-11-15") == ["p2", "p1"]  # by date
         with pytest.raises(InvalidSearchError, match="not a date"):
             lib.entries(me.id, search="before:yesterdayish")
+
+
+def test_a_feeds_entry_count_follows_new_updated_and_repeated_entries(
+    tmp_path: Path, server: FeedServer
+) -> None:
+    # Counted once per stored poll (schema 9), not per inserted row: an entry
+    # that changes, one stored again, one listed twice count once each.
+    first = items("c", 3)
+    url = server.set("/c.xml", rss("C", first))
+    db = tmp_path / "count.sqlite"
+    with Library(db) as lib:
+        me = lib.default_user()
+        lib.add_feed(me.id, url)
+    assert poll(db) == 3
+    edited = replace(first[1], description="<p>Edited</p>")
+    server.set("/c.xml", rss("C", [first[0], edited, edited, *items("c", 2, start=3)]))
+    assert poll(db) == 3  # one updated, two new
+    assert poll(db) == 0
+    with Library(db) as lib:
+        feed = lib.feeds(me.id)[0].id
+        assert lib.entry_totals(me.id) == {feed: 5}
+        assert lib.count_entries(me.id) == 5 == len(lib.entries(me.id).entries)
 
 
 # -- retention -------------------------------------------------------------------
