@@ -21,7 +21,7 @@ from typing import Any, ParamSpec, Protocol, TypeVar
 
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
 from rssmania._poll.worker import BATCH_MODULE, worker_init
-from rssmania._worker_context import worker_context
+from rssmania._worker_context import fork_forkserver, worker_context
 
 FORKSERVER_MODULE = "rssmania._poll.forkserver"
 
@@ -31,16 +31,18 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-def start_forkserver() -> None:
+def start_forkserver(*, by_fork: bool = False) -> None:
     """Start the process that workers fork from, importing the poll code (and return at once).
 
     aiohttp and the parsers take a good part of a second to import; the
     workers fork from the forkserver only once it has, and then start
-    without importing anything.
+    without importing anything. ``by_fork``: as a fork of this process, which
+    must have a single thread (``rssmania._worker_context.fork_forkserver``).
     """
-    multiprocessing.get_context("forkserver").set_forkserver_preload(
-        [FORKSERVER_MODULE, BATCH_MODULE]
-    )
+    preload = [FORKSERVER_MODULE, BATCH_MODULE]
+    if by_fork and fork_forkserver(preload):
+        return
+    multiprocessing.get_context("forkserver").set_forkserver_preload(preload)
     multiprocessing.forkserver.ensure_running()
 
 

@@ -26,7 +26,7 @@ def main() -> None:
             # Only a head start: if it cannot start now, the pool tries again
             # when the round begins and says what went wrong there.
             with contextlib.suppress(OSError):
-                start_forkserver()
+                start_forkserver(by_fork=True)  # one thread, nothing imported yet
         from rssmania.cli import main as cli_main  # noqa: PLC0415 - see the docstring
     except KeyboardInterrupt:
         # Ctrl+C while loading, before the command line's own handling is in
