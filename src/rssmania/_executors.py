@@ -34,10 +34,10 @@ T = TypeVar("T")
 def start_forkserver(*, by_fork: bool = False) -> None:
     """Start the process that workers fork from, importing the poll code (and return at once).
 
-    aiohttp and the parsers take a good part of a second to import; the
-    workers fork from the forkserver only once it has, and then start
-    without importing anything. ``by_fork``: as a fork of this process, which
-    must have a single thread (``rssmania._worker_context.fork_forkserver``).
+    aiohttp takes a tenth of a second to import; the workers fork from the
+    forkserver once it has, and load only the parsers, at their first parse.
+    ``by_fork``: as a fork of this process, which must have a single thread
+    (``rssmania._worker_context.fork_forkserver``).
     """
     preload = [FORKSERVER_MODULE, BATCH_MODULE]
     if by_fork and fork_forkserver(preload):

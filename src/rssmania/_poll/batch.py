@@ -35,7 +35,6 @@ from rssmania._poll import worker
 from rssmania._poll.fetch import Fetched, fetch, make_session
 from rssmania._poll.jobs import ParsedFeed, PollJob, PollOutcome, PollSettings
 from rssmania._poll.limits import ParseTooSlow, cpu_limit, is_rust_panic, memory_limited
-from rssmania._poll.parse import parse_feed
 from rssmania._schedule import MAX_RETRY_AFTER
 from rssmania._text import one_line
 from rssmania._urls import host_of
@@ -339,6 +338,12 @@ def _parse_within_limits(fetched: Fetched, settings: PollSettings) -> ParsedFeed
 
 
 def _parse_or_error(fetched: Fetched, settings: PollSettings) -> ParsedFeed | FeedError:
+    # Imported by a worker at its first parse, not by the forkserver before
+    # any worker starts: the parsers are a third of what the forkserver
+    # loaded while the first requests waited, and a warm round's first
+    # answers (304s) need none of them.
+    from rssmania._poll.parse import parse_feed  # noqa: PLC0415
+
     try:
         with cpu_limit(settings.parse_cpu_limit):
             return parse_feed(

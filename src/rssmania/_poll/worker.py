@@ -2,8 +2,9 @@
 
 Light on purpose: the coordinator imports this module (it pickles ``run_batch``
 and ``worker_init`` by name), and must not pay for aiohttp and the parsers,
-which only workers use. Those are imported by the forkserver (see
-``rssmania._executors``), once, before any worker forks.
+which only workers use. aiohttp is imported by the forkserver (see
+``rssmania._executors``), once, before any worker forks; the parsers by each
+worker at its first parse (``rssmania._poll.batch``).
 """
 
 from __future__ import annotations
