@@ -131,9 +131,8 @@ def test_a_compiled_parser_that_panics_is_that_feed_s_error(
     def panics(body: bytes, **_: object) -> object:
         raise PanicException("Python API call failed")
 
-    monkeypatch.setattr(
-        "rssmania._poll.parse.parse_feed", panics
-    )  # a worker imports it at its first parse
+    # Where a worker imports it from, at its first parse.
+    monkeypatch.setattr("rssmania._poll.parse.parse_feed", panics)
     fetched = Fetched("http://f.example/", 200, "OK", b"<rss/>", None, None, None, None, None, None)
     error = batch._parse_within_limits(fetched, PollSettings(user_agent="t"))
     assert isinstance(error, FeedError)
