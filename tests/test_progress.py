@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import re
+import time
+from collections.abc import Callable
 from pathlib import Path
+from threading import Event, Thread
 
 from rich.console import Console
 
@@ -23,6 +26,29 @@ def screen(agg: Aggregator, done: int, total: int, width: int) -> str:
     return console.file.getvalue()  # type: ignore[attr-defined,no-any-return]
 
 
+class Watcher(Thread):
+    """Waits for ``until`` while the round runs, then calls ``look``: a round moves only
+    while it is iterated, and the command line's progress bar looks from a thread too."""
+
+    def __init__(self, until: Callable[[], object], look: Callable[[], None]) -> None:
+        super().__init__()
+        self._until, self._look = until, look
+        self.failure: BaseException | None = None
+        self.start()
+
+    def run(self) -> None:
+        try:
+            wait_for(self._until, timeout=30, what="the round to get there")
+            self._look()
+        except BaseException as exc:  # raised again by end()
+            self.failure = exc
+
+    def end(self) -> None:
+        self.join(timeout=60)
+        if self.failure is not None:
+            raise self.failure
+
+
 def test_the_bar_and_the_slow_list_with_one_slow_server_among_fast_ones(db: Path) -> None:
     with FeedServer(hosts=2) as server:
         fast = [server.set(f"/f{i}.xml", rss(f"F{i}", items(f"f{i}", 1))) for i in range(8)]
@@ -30,25 +56,66 @@ def test_the_bar_and_the_slow_list_with_one_slow_server_among_fast_ones(db: Path
         slow = server.set(path, rss("Slow", items("slow", 1)), host=1, delay=4.0)
         with Aggregator(db, workers=2) as agg:
             agg.add_feeds([slow, *fast])
-            results = agg.update()
-            # The bar moves feed by feed: the fast ones do not wait for the slow one.
-            done = 0
-            for _ in fast:
-                assert next(results).feed.url in fast
-                done += 1
-            wait_for(lambda: [s for _, s in agg.in_flight() if s >= 1.0], what="one slow feed")
-            for width in (100, 140):
-                text = screen(agg, done, 9, width)
-                assert "8/9" in text
-                host = slow.split("//")[1].split("/")[0]
-                # Named whole, shortened at a slash: never the ones that answered.
-                shown = re.search(r"1 in flight; slow: (\S+) \d+ s", text)
-                assert shown is not None, text
-                assert shown.group(1) == f"{host}/\u2026/slow-feed.xml"
-                assert "/f0.xml" not in text
-            # Too narrow to name it whole: not named at all.
-            assert "1 in flight\n" in screen(agg, done, 9, 70)
-            assert [r.feed.url for r in results] == [slow]
+            seen: list[str] = []
+            screens: dict[int, str] = {}
+
+            def look() -> None:
+                for width in (70, 100, 140):
+                    screens[width] = screen(agg, len(seen), 9, width)
+
+            watcher = Watcher(
+                lambda: len(seen) == 8 and [s for _, s in agg.in_flight() if s >= 1.0], look
+            )
+            for result in agg.update():
+                seen.append(result.feed.url)
+            watcher.end()
+        # The bar moves feed by feed: the fast ones do not wait for the slow one.
+        assert sorted(seen[:8]) == sorted(fast)
+        assert seen[8:] == [slow]
+        host = slow.split("//")[1].split("/")[0]
+        for width in (100, 140):
+            text = screens[width]
+            assert "8/9" in text
+            # Named whole, shortened at a slash: never the ones that answered.
+            shown = re.search(r"1 in flight; slow: (\S+) \d+ s", text)
+            assert shown is not None, text
+            assert shown.group(1) == f"{host}/\u2026/slow-feed.xml"
+            assert "/f0.xml" not in text
+        # Too narrow to name it whole: not named at all.
+        assert "1 in flight\n" in screens[70]
+
+
+def test_a_feed_waiting_its_hosts_turn_is_neither_in_flight_nor_slow(
+    server: FeedServer, db: Path
+) -> None:
+    # A batch holds all of a host's feeds, asked two at a time: the slow list
+    # named the feeds queued behind the first two, which nobody had asked yet.
+    urls = [server.set(f"/q{i}.xml", rss(f"Q{i}", items(f"q{i}", 1)), delay=1.5) for i in range(6)]
+    samples: list[tuple[float, list[tuple[str, float]]]] = []
+    over = Event()
+
+    def sample() -> None:
+        while not over.wait(0.05):
+            samples.append((time.monotonic(), agg.in_flight()))
+
+    with Aggregator(db, workers=2) as agg:
+        agg.add_feeds(urls)
+        watcher = Thread(target=sample)
+        watcher.start()
+        try:
+            assert len(list(agg.update())) == 6  # about 4.5 s: three turns of two
+        finally:
+            over.set()
+            watcher.join()
+    asked = {seen.path: seen.at for seen in reversed(server.seen)}  # each one's first request
+    polled = [(at, feeds) for at, feeds in samples if feeds]
+    assert len(polled) > 20, samples
+    assert max(len(feeds) for _, feeds in polled) == 2  # the host's cap, not its six feeds
+    for at, feeds in polled:
+        for url, seconds in feeds:
+            path = "/" + url.rsplit("/", 1)[1]
+            assert asked[path] <= at + 0.2, (url, "in flight before it was asked")
+            assert seconds < 2.5, (url, seconds)  # each answers 1.5 s after it is asked
 
 
 def test_the_frame_is_cleared_before_articles_are_printed(server: FeedServer, db: Path) -> None:

@@ -251,7 +251,8 @@ class Coordinator:
             "done": done,
             "total": total,
             "in_flight": sum(
-                len(urls) - len(done) for urls, _, done in list(self.in_flight.values())
+                len(batch.polling(time.monotonic(), time.time()))
+                for batch in list(self.in_flight.values())
             ),
             "finished": finished,
             "at": self._now().isoformat(),

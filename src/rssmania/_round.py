@@ -42,7 +42,7 @@ from dataclasses import dataclass, field, replace
 
 from rssmania._executors import PoolType, SerialExecutor, WorkerPool
 from rssmania._pace import MAX_DELAY, Pace
-from rssmania._poll.channel import Inbox
+from rssmania._poll.channel import Inbox, Item, Started
 from rssmania._poll.jobs import PollJob, PollOutcome, PollSettings
 from rssmania._poll.worker import use_stop_event
 from rssmania._urls import host_of
@@ -102,9 +102,36 @@ class StopFlag:
             self.deadline = time.monotonic() + self.grace
 
 
-InFlight = dict[int, tuple[tuple[str, ...], float, set[str]]]
-"""Batches in flight: id -> (feed URLs, monotonic start time, those whose outcome came).
-Read by progress displays, from other threads: the URLs never change, the set only grows."""
+@dataclass(frozen=True)
+class BatchInFlight:
+    """A batch in flight, as progress displays read it from other threads: its URLs
+    never change, ``done`` and ``started`` only grow."""
+
+    urls: tuple[str, ...]
+    since: float
+    """time.monotonic() when it was submitted."""
+    done: set[str]
+    """The feeds whose outcome came."""
+    started: dict[str, float] | None
+    """When each feed's request went out (time.time()), as its worker says; None where
+    workers do not say (Dask, a batch run in this process)."""
+
+    def polling(self, now: float, wall: float) -> list[tuple[str, float]]:
+        """Its feeds being asked now, and for how long (``now``: time.monotonic(),
+        ``wall``: time.time()). A feed that waits its turn behind its host's cap is not
+        asked yet, and not slow."""
+        if self.started is None:
+            return [(url, now - self.since) for url in self.urls if url not in self.done]
+        started = self.started
+        return [
+            (url, wall - at)
+            for url in self.urls
+            if url not in self.done and (at := started.get(url)) is not None
+        ]
+
+
+InFlight = dict[int, BatchInFlight]
+"""Batches in flight, by id."""
 
 
 def make_batches(
@@ -200,12 +227,13 @@ class _HostsOf:
 @dataclass
 class _Pending:
     """A batch in flight: its jobs, whether it runs alone, its number on the channel,
-    and the URLs whose outcomes came already."""
+    the URLs whose outcomes came already, and when each one's request went out."""
 
     batch: list[PollJob]
     alone: bool
     number: int
     received: set[str] = field(default_factory=set)
+    started: dict[str, float] = field(default_factory=dict)
 
     def unfinished(self) -> list[PollJob]:
         return [job for job in self.batch if job.url not in self.received]
@@ -266,17 +294,28 @@ def run_jobs(
         )
         future = executor.submit(poll, batch_settings, batch)
         p = pending[future] = _Pending(batch, alone, number)
-        in_flight[id(future)] = (tuple(job.url for job in batch), time.monotonic(), p.received)
+        in_flight[id(future)] = BatchInFlight(
+            tuple(job.url for job in batch),
+            time.monotonic(),
+            p.received,
+            p.started if inbox is not None else None,
+        )
         if inbox is not None:
             future.add_done_callback(lambda _: inbox.wake())
 
-    def arrived(items: list[tuple[int, PollOutcome]]) -> list[PollOutcome]:
-        """Streamed outcomes of batches still pending (a late one of a batch given up is not)."""
+    def arrived(items: list[tuple[int, Item]]) -> list[PollOutcome]:
+        """Streamed outcomes of batches still pending (a late one of a batch given up is
+        not); start notices are noted for the progress displays."""
         by_number = {p.number: p for p in pending.values()}
         out = []
         for number, outcome in items:
             p = by_number.get(number)
-            if p is None or outcome.url in p.received:
+            if p is None:
+                continue
+            if isinstance(outcome, Started):
+                p.started.update(outcome.feeds)
+                continue
+            if outcome.url in p.received:
                 continue
             p.received.add(outcome.url)
             out.append(outcome)
@@ -486,13 +525,13 @@ def _stuck(
     """A batch in flight for longer than any honest poll of it could take, if any."""
     now = time.monotonic()
     for future, p in pending.items():
-        started = in_flight.get(id(future))
-        if started is None or future.done():
+        flying = in_flight.get(id(future))
+        if flying is None or future.done():
             continue
         budget = deadline or _budget(
             p.batch, settings, largest_host=hosts_of.largest(p.batch), queued=not p.alone
         )
-        if now - started[1] > budget:
+        if now - flying.since > budget:
             return future
     return None
 

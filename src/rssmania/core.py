@@ -394,13 +394,17 @@ class Aggregator:
         return self._for_url(url, change)
 
     def in_flight(self) -> list[tuple[str, float]]:
-        """Feeds being polled now and for how long (seconds), longest first. Thread-safe."""
-        now = time.monotonic()
+        """Feeds being polled now and for how long (seconds), longest first. Thread-safe.
+
+        A feed is polled from its request on: one that waits its turn behind its
+        host's limit is not yet (with a Dask cluster, or ``workers=1``, which do
+        not say when a request goes out: from its batch's start).
+        """
+        now, wall = time.monotonic(), time.time()
         feeds = [
-            (url, now - since)
-            for urls, since, done in list(self._rounds.in_flight.values())
-            for url in urls
-            if url not in done
+            feed
+            for batch in list(self._rounds.in_flight.values())
+            for feed in batch.polling(now, wall)
         ]
         return sorted(feeds, key=lambda item: -item[1])
 

@@ -63,6 +63,8 @@ class _Busy:
 
 OutcomeListener = Callable[[PollOutcome], bool]
 """Takes an outcome as soon as it is ready; False when it could not (it is then returned)."""
+StartListener = Callable[[str], None]
+"""Told a feed's URL when its first request goes out (after its turn behind its host's cap)."""
 
 
 def is_throttling(fetched: Fetched) -> bool:
@@ -199,15 +201,22 @@ class Hops:
 
 
 def poll_batch(
-    settings: PollSettings, jobs: Sequence[PollJob], on_outcome: OutcomeListener | None = None
+    settings: PollSettings,
+    jobs: Sequence[PollJob],
+    on_outcome: OutcomeListener | None = None,
+    on_start: StartListener | None = None,
 ) -> list[PollOutcome]:
     """Fetch and parse every job; one outcome per job, each to ``on_outcome`` as it is
-    ready, and the rest returned, in order. Does not raise."""
-    return asyncio.run(_poll_all(settings, jobs, on_outcome))
+    ready, and the rest returned, in order; ``on_start`` hears when each is asked for.
+    Does not raise."""
+    return asyncio.run(_poll_all(settings, jobs, on_outcome, on_start))
 
 
 async def _poll_all(
-    settings: PollSettings, jobs: Sequence[PollJob], on_outcome: OutcomeListener | None
+    settings: PollSettings,
+    jobs: Sequence[PollJob],
+    on_outcome: OutcomeListener | None,
+    on_start: StartListener | None,
 ) -> list[PollOutcome]:
     delays: dict[str, float] = {}
     for job in jobs:
@@ -234,7 +243,9 @@ async def _poll_all(
         tasks = []
         for job in jobs:
             task = asyncio.create_task(
-                _poll_one(session, settings, job, gates, Hops(gates, settings, batch_slots))
+                _poll_one(
+                    session, settings, job, gates, Hops(gates, settings, batch_slots), on_start
+                )
             )
             task.add_done_callback(ready)
             tasks.append(task)
@@ -266,9 +277,10 @@ async def _poll_one(
     job: PollJob,
     gates: dict[str, HostGate],
     hops: Hops,
+    on_start: StartListener | None = None,
 ) -> PollOutcome:
     gate = gates[host_of(job.url)]
-    outcome = await _poll_one_raw(session, settings, job, gate, hops)
+    outcome = await _poll_one_raw(session, settings, job, gate, hops, on_start)
     message = outcome.error.message if outcome.error is not None else ""
     if message and (len(message) > _LONGEST_MESSAGE or not message.isprintable()):
         # Messages quote servers and libraries: one line, storable, printable,
@@ -290,6 +302,7 @@ async def _poll_one_raw(
     job: PollJob,
     gate: HostGate,
     hops: Hops,
+    on_start: StartListener | None = None,
 ) -> PollOutcome:
     started = time.perf_counter()
     try:
@@ -300,6 +313,8 @@ async def _poll_one_raw(
             try:
                 if gate.closed:  # throttled while this one waited its turn
                     return PollOutcome(url=job.url, host_throttled=True)
+                if attempt == 1 and on_start is not None:
+                    on_start(job.url)
                 sent, clock, busy = time.time(), time.perf_counter(), _Busy.seconds
                 fetched = await fetch(session, job, settings, on_sent=hops)
                 held = _Busy.seconds - busy

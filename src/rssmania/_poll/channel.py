@@ -2,7 +2,8 @@
 
     worker (a batch)                           coordinator (a round)
     Outbox(address, batch) -- connect -->      Inbox: a Unix socket in a private directory
-      send(outcome) ... close()  -- frames -->   receive() -> [(batch, outcome), ...]
+      started(url) ... send(outcome)           receive() -> [(batch, Started | outcome), ...]
+      ... close()                -- frames -->
     return [outcomes not sent]   -- pool -->     finish(batch): the rest of that batch's frames
 
 A process pool returns a batch's outcomes when the whole batch ends: one feed
@@ -12,7 +13,12 @@ dies mid-message cuts only its own stream: the frame it was writing is
 dropped at end of file, its earlier frames are kept, and no other batch's
 bytes are touched (one queue shared by all workers would be corrupted for
 everyone by one death). Frames: the batch number once (8 bytes), then a
-4-byte length and a pickled PollOutcome per feed.
+4-byte length and a pickled PollOutcome per feed, or a pickled ``Started``.
+
+``Started`` says when requests went out: a batch holds a host's feeds, which
+wait their turn behind its cap, and a feed that waits is neither in flight
+nor slow (the slow list named the feeds queued behind a busy host). The
+notices ride with the next outcome, or go on their own within ``NOTICE_DELAY``.
 
 The socket lives in a directory only this user can enter: nobody else can
 connect and hand the coordinator a pickle.
@@ -20,6 +26,7 @@ connect and hand the coordinator a pickle.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import pickle
@@ -28,6 +35,8 @@ import shutil
 import socket
 import struct
 import tempfile
+import time
+from typing import NamedTuple
 
 from rssmania._poll.jobs import PollOutcome
 
@@ -35,6 +44,17 @@ _BATCH = struct.Struct(">Q")
 _LENGTH = struct.Struct(">I")
 _SEND_BUFFER = 4 * 1024 * 1024
 """Room for a few big feeds, so that a worker seldom waits for the coordinator to read."""
+NOTICE_DELAY = 0.1
+"""Seconds a start notice may wait for an outcome to ride with."""
+
+
+class Started(NamedTuple):
+    """Feeds whose request went out, each with when (``time.time()``)."""
+
+    feeds: tuple[tuple[str, float], ...]
+
+
+Item = PollOutcome | Started
 
 
 class Outbox:
@@ -42,6 +62,8 @@ class Outbox:
     then the batch's to return)."""
 
     def __init__(self, address: str, batch: int) -> None:
+        self._started: list[tuple[str, float]] = []
+        self._flush: asyncio.TimerHandle | None = None
         self._socket: socket.socket | None = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             with contextlib.suppress(OSError):
@@ -51,18 +73,42 @@ class Outbox:
         except OSError:
             self.close()
 
+    def started(self, url: str) -> None:
+        """A feed's request went out: said with the next outcome, or within NOTICE_DELAY.
+
+        Called from the batch's event loop."""
+        self._started.append((url, time.time()))
+        if self._flush is None:
+            self._flush = asyncio.get_running_loop().call_later(NOTICE_DELAY, self._send, None)
+
     def send(self, outcome: PollOutcome) -> bool:
+        return self._send(outcome)
+
+    def _send(self, outcome: PollOutcome | None) -> bool:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
+        items: list[Item] = [Started(tuple(self._started))] if self._started else []
+        self._started.clear()
+        if outcome is not None:
+            items.append(outcome)
         if self._socket is None:
             return False
-        data = pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        frames: list[bytes] = []
+        for item in items:
+            data = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+            frames += (_LENGTH.pack(len(data)), data)
         try:
-            self._socket.sendall(_LENGTH.pack(len(data)) + data)
+            self._socket.sendall(b"".join(frames))
         except OSError:
             self.close()  # the coordinator went away: the rest is returned
             return False
         return True
 
     def close(self) -> None:
+        if self._flush is not None:
+            self._flush.cancel()
+            self._flush = None
         sock, self._socket = self._socket, None
         if sock is not None:
             sock.close()
@@ -73,8 +119,8 @@ class _Stream:
         self.buffer = bytearray()
         self.batch: int | None = None
 
-    def frames(self) -> list[PollOutcome]:
-        out: list[PollOutcome] = []
+    def frames(self) -> list[Item]:
+        out: list[Item] = []
         if self.batch is None:
             if len(self.buffer) < _BATCH.size:
                 return out
@@ -108,14 +154,14 @@ class Inbox:
         self._selector.register(self._listener, selectors.EVENT_READ, None)
         self._selector.register(self._wake_read, selectors.EVENT_READ, None)
         self._streams: dict[socket.socket, _Stream] = {}
-        self._backlog: list[tuple[int, PollOutcome]] = []
+        self._backlog: list[tuple[int, Item]] = []
         """Read by finish() for other batches than its own: receive() hands them on."""
 
     def wake(self) -> None:
         with contextlib.suppress(BlockingIOError, OSError):
             os.write(self._wake_write, b"!")
 
-    def receive(self, timeout: float) -> list[tuple[int, PollOutcome]]:
+    def receive(self, timeout: float) -> list[tuple[int, Item]]:
         """What arrived, waiting up to ``timeout`` for anything (or a wake-up)."""
         out, self._backlog = self._backlog, []
         for key, _ in self._selector.select(0 if out else timeout):
@@ -130,7 +176,7 @@ class Inbox:
                 out.extend(self._read(key.fileobj))
         return out
 
-    def finish(self, batch: int) -> list[PollOutcome]:
+    def finish(self, batch: int) -> list[Item]:
         """Everything left of a batch that has ended: its worker returned or died, so
         its connection is at end of file (or was never made)."""
         self._accept()
@@ -157,9 +203,7 @@ class Inbox:
             self._streams[sock] = _Stream()
             self._selector.register(sock, selectors.EVENT_READ, None)
 
-    def _read(
-        self, sock: socket.socket, *, blocking: bool = False
-    ) -> list[tuple[int, PollOutcome]]:
+    def _read(self, sock: socket.socket, *, blocking: bool = False) -> list[tuple[int, Item]]:
         stream = self._streams[sock]
         ended = False
         while True:
@@ -182,7 +226,7 @@ class Inbox:
             sock.close()
             del self._streams[sock]
         number = stream.batch if stream.batch is not None else -1
-        return [(number, outcome) for outcome in outcomes]
+        return [(number, item) for item in outcomes]
 
     def close(self) -> None:
         for sock in list(self._streams):

@@ -58,7 +58,7 @@ def run_batch(settings: PollSettings, jobs: Sequence[PollJob]) -> list[PollOutco
 
     outbox = Outbox(*settings.results_to)
     try:
-        return poll_batch(settings, jobs, outbox.send)
+        return poll_batch(settings, jobs, outbox.send, outbox.started)
     finally:
         outbox.close()  # before returning: the coordinator reads to end of file
 
