@@ -495,13 +495,19 @@ def test_a_signal_while_output_waits_on_a_slow_reader_loses_nothing(
     assert sorted(first + second) == sorted(json.loads(line)["id"] for line in stored)
 
 
-def test_a_second_signal_stops_at_once(server: FeedServer, db: Path) -> None:
-    paths = [f"/hang{i}.xml" for i in range(4)]
+def polling_held_feeds(server: FeedServer, db: Path, feeds: int) -> Daemon:
+    """`update` in a child process, polling feeds that answer after 30 s: until stopped."""
+    paths = [f"/held{i}.xml" for i in range(feeds)]
     for path in paths:
-        server.set(path, rss("Hang", items("h", 1)), delay=30)
+        server.set(path, rss("Held", items("h", 1)), delay=30)
     rssmania(db, "add", *[server.url(p) for p in paths])
     daemon = Daemon(db, "update", "--workers", "2")
     wait_for(lambda: len(server.seen) >= 2, what="polling to start")
+    return daemon
+
+
+def test_a_second_signal_stops_at_once(server: FeedServer, db: Path) -> None:
+    daemon = polling_held_feeds(server, db, 4)
     children = descendants(daemon.proc.pid)
     started = time.monotonic()
     daemon.proc.send_signal(signal.SIGINT)
@@ -523,12 +529,7 @@ def _cmdline(pid: int) -> bytes:
 def test_the_command_forks_its_workers_forkserver_from_itself(server: FeedServer, db: Path) -> None:
     # A forkserver started as a new interpreter spent 0.1 s before importing
     # anything for the workers: a tenth of a warm poll of 2,000 feeds.
-    paths = [f"/held{i}.xml" for i in range(2)]
-    for path in paths:
-        server.set(path, rss("Held", items("h", 1)), delay=30)
-    rssmania(db, "add", *[server.url(p) for p in paths])
-    daemon = Daemon(db, "update", "--workers", "2")
-    wait_for(lambda: len(server.seen) >= 2, what="polling to start")
+    daemon = polling_held_feeds(server, db, 2)
     command = _cmdline(daemon.proc.pid)
     tree = descendants(daemon.proc.pid)
     # The forkserver and the workers it forked are copies of the command, not
