@@ -122,7 +122,12 @@ def fork_forkserver(preload: list[str]) -> bool:
             listener.listen()
             # Every client holds the write end: the forkserver exits at its end of file.
             alive_r, alive_w = os.pipe()
-            pid = os.fork()
+            try:
+                pid = os.fork()
+            except OSError:
+                os.close(alive_r)
+                os.close(alive_w)
+                raise
             if pid == 0:  # pragma: no cover - the forkserver, until the command exits
                 _serve(listener.fileno(), alive_r, alive_w, server._preload_modules)
             os.close(alive_r)

@@ -88,10 +88,12 @@ class Outbox:
         if self._flush is not None:
             self._flush.cancel()
             self._flush = None
-        items: list[Item] = [Started(tuple(self._started))] if self._started else []
-        self._started.clear()
-        if outcome is not None:
-            items.append(outcome)
+        # The outcome first: a request that another one's end let start is said
+        # after that end, and a host is never seen with more than its cap in flight.
+        items: list[Item] = [outcome] if outcome is not None else []
+        if self._started:
+            items.append(Started(tuple(self._started)))
+            self._started.clear()
         if self._socket is None:
             return False
         frames: list[bytes] = []
