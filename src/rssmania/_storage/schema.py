@@ -323,8 +323,9 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE feeds ADD COLUMN not_before TEXT;
     """,
     # Schema 9: a feed's entry count is set once per stored poll
-    # (rssmania._storage.store), not by a trigger per inserted entry: the
-    # trigger was a quarter of the cost of inserting a cold round's entries.
+    # (rssmania._storage.store), not by a trigger per inserted entry, which
+    # rewrote the feed's row at every insert: storing a cold round of 2,000
+    # feeds took 3.6 s of CPU with it, 2.5 s without.
     """
     DROP TRIGGER entries_counted;
     """,

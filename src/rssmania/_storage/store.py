@@ -69,7 +69,7 @@ class Storage:
         # Statement journals in memory: the round's multi-row statements
         # (the unread rows and the change log of each feed) wrote theirs to
         # temporary files, two thirds of a cold round's 380,000 writes and a
-        # quarter of its system time. They are small; the read side's large
+        # third of its system time. They are small; the read side's large
         # sorts are on other connections.
         self.db.execute("PRAGMA temp_store = MEMORY")
 
