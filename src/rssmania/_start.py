@@ -1,10 +1,11 @@
 """The ``rssmania`` command's first step: start the workers' forkserver, then load the command line.
 
-Loading the command line (click, rich, the aggregator) takes a third of a
-second, and the forkserver's imports (aiohttp and the parsers, which every
-worker forks with) 0.6 s more. One after the other, they were half of a warm
-round of 2,000 feeds. A command that will poll here starts the forkserver
-before anything else, so that both load side by side.
+Loading the command line (click, rich, the aggregator, SQLite) takes a
+tenth of a second or more, and the forkserver's import of aiohttp, which
+every worker forks with, another. One after the other, they were half of a
+warm round of 2,000 feeds. A command that will poll here forks the
+forkserver before anything else (``rssmania._worker_context``: the process
+has one thread and little imported yet), so that both load side by side.
 """
 
 from __future__ import annotations
