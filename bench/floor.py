@@ -128,7 +128,9 @@ def store_all(database: Path, urls: list[str], parsed: dict[str, Any], kept: Val
         etag, modified = kept.get(url, [None, None])
         found = parsed.get(url)
         if found is None:
-            outcomes[url] = PollOutcome(url, http_status=304, not_modified=True)
+            outcomes[url] = PollOutcome(
+                url, http_status=304, not_modified=True, etag=etag, last_modified=modified
+            )
         elif isinstance(found, FeedError):
             outcomes[url] = PollOutcome(url, http_status=200, error=found)
         else:
