@@ -49,13 +49,12 @@ class InFlightColumn(ProgressColumn):
 class Bar:
     """A round's progress bar: ``advance()`` once a feed, ``paused()`` around printing."""
 
-    def __init__(self, progress: Progress | None = None, task: TaskID | None = None) -> None:
+    def __init__(self, progress: Progress, task: TaskID) -> None:
         self.progress = progress
         self._task = task
 
     def advance(self) -> None:
-        if self.progress is not None and self._task is not None:
-            self.progress.advance(self._task)
+        self.progress.advance(self._task)
 
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
@@ -67,9 +66,6 @@ class Bar:
         Stopping a transient display erases it; starting it again draws it
         below what was printed.
         """
-        if self.progress is None:
-            yield
-            return
         self.progress.stop()
         try:
             yield
